@@ -1,0 +1,62 @@
+"""Shared fixtures: a clean environment, and a real Prometheus over known data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.servers import BINARY_PACKAGES, ManagedProcess, backfill_openmetrics, start_prometheus
+
+from . import promdata
+
+ON_CI = os.environ.get("CI", "").lower() == "true"
+_SCRUB = ("WORKBENCH_", "KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
+          "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's WORKBENCH_*/KUBECONFIG/proxy settings."""
+    for key in list(os.environ):
+        if key.startswith(_SCRUB):
+            monkeypatch.delenv(key, raising=False)
+
+
+def require_binary(name: str) -> str:
+    """Return the binary's path; on CI a missing binary fails, elsewhere it skips with the fix."""
+    path = shutil.which(name)
+    if path is None:
+        pkg = BINARY_PACKAGES.get(name, name)
+        msg = f"{name} is not installed; install it with: sudo apt-get install -y {pkg}"
+        if ON_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def prom_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    """A real Prometheus 2.x serving the series of tests/promdata.py."""
+    require_binary("prometheus")
+    require_binary("promtool")
+    root = tmp_path_factory.mktemp("prom")
+    om = root / "data.om"
+    promdata.write(om)
+    backfill_openmetrics(om, root / "tsdb")
+    server = start_prometheus(root / "tsdb")
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def prom_url(prom_server: ManagedProcess) -> str:
+    return prom_server.url
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return Path(__file__).parent / "data"

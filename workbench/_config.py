@@ -1,0 +1,366 @@
+"""Connection settings for Prometheus: explicit arguments, named profiles, or the environment.
+
+Nothing here runs at import time; every lookup happens when a constructor is called.
+
+Profiles live in a TOML file, by default ``~/.config/workbench/config.toml`` (the path can be
+given explicitly or with ``WORKBENCH_CONFIG``)::
+
+    [profiles.prod]
+    url = "https://prometheus.example.com"
+    token_env = "PROD_PROMETHEUS_TOKEN"     # or token_file = "/var/run/secrets/prom-token"
+    ca_bundle = "/etc/ssl/certs/internal-ca.pem"
+    headers = { "X-Scope-OrgID" = "team-a" }
+    timeout = 60
+
+    [profiles.lab]
+    url = "http://127.0.0.1:9090"
+    username = "admin"
+    password_env = "LAB_PROMETHEUS_PASSWORD"
+
+A profile names *where* a secret lives, never the secret itself, so a report parameter such as
+``prometheus="prod"`` is safe to store in a notebook.
+
+Environment variables read by :meth:`PromConfig.from_env`:
+
+================================  =====================================================
+``WORKBENCH_PROMETHEUS_URL``       base URL (required)
+``WORKBENCH_PROMETHEUS_TOKEN``     bearer token
+``WORKBENCH_PROMETHEUS_TOKEN_FILE`` file holding the bearer token (re-read when it changes)
+``WORKBENCH_PROMETHEUS_USERNAME``  basic-auth user (with ``..._PASSWORD``)
+``WORKBENCH_PROMETHEUS_PASSWORD``  basic-auth password
+``WORKBENCH_PROMETHEUS_CA_BUNDLE`` CA bundle path for TLS verification
+``WORKBENCH_PROMETHEUS_INSECURE``  ``true`` to disable TLS verification (not recommended)
+``WORKBENCH_PROMETHEUS_HEADERS``   extra headers, ``Name=value,Other=value``
+``WORKBENCH_PROMETHEUS_TIMEOUT``   request timeout in seconds
+================================  =====================================================
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError
+
+__all__ = ["DEFAULT_TIMEOUT", "PromConfig", "Secret", "default_config_path"]
+
+DEFAULT_TIMEOUT = 60.0
+_ENV = "WORKBENCH_PROMETHEUS_"
+_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+class Secret:
+    """A credential resolved at request time; its value never shows in ``repr`` or ``str``.
+
+    Either a literal value or a file path (re-read when the file's mtime changes, so rotated
+    service-account tokens keep working).
+    """
+
+    __slots__ = ("_cache", "_path", "_source", "_value")
+
+    def __init__(self, value: str | None = None, *, path: str | os.PathLike[str] | None = None,
+                 source: str = "value") -> None:
+        if (value is None) == (path is None):
+            msg = "Secret needs exactly one of a value or a file path."
+            raise ConfigError(msg)
+        self._value = value
+        self._path = Path(path) if path is not None else None
+        self._cache: tuple[float, str] | None = None
+        self._source = source
+
+    def get(self) -> str:
+        """Return the secret's current value."""
+        if self._value is not None:
+            return self._value
+        assert self._path is not None
+        try:
+            mtime = self._path.stat().st_mtime
+            if self._cache is None or self._cache[0] != mtime:
+                self._cache = (mtime, self._path.read_text().strip())
+        except OSError as exc:
+            msg = (
+                f"Cannot read the credential file {str(self._path)!r} ({exc.strerror}). Fix: "
+                "check the path and its permissions."
+            )
+            raise ConfigError(msg) from None
+        return self._cache[1]
+
+    def __repr__(self) -> str:
+        where = f"file {str(self._path)!r}" if self._path is not None else self._source
+        return f"Secret(<hidden>, from {where})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and (self._value, self._path) == (other._value, other._path)
+
+    def __hash__(self) -> int:
+        return hash((self._value, self._path))
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Return the profile file path: ``$WORKBENCH_CONFIG`` or ``~/.config/workbench/config.toml``."""
+    env = os.environ if environ is None else environ
+    if env.get("WORKBENCH_CONFIG"):
+        return Path(env["WORKBENCH_CONFIG"]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "workbench" / "config.toml"
+
+
+def _truthy(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class PromConfig:
+    """Immutable connection settings for one Prometheus-compatible server.
+
+    Parameters
+    ----------
+    url
+        Base URL, e.g. ``http://127.0.0.1:9090`` or ``https://mimir.example/prometheus``.
+    token
+        Bearer token (a :class:`Secret`).
+    username, password
+        Basic auth (``password`` is a :class:`Secret`).
+    ca_bundle
+        CA bundle path for TLS verification.
+    verify
+        TLS verification; stays ``True`` unless explicitly disabled.
+    headers
+        Extra headers, e.g. ``{"X-Scope-OrgID": "tenant-a"}`` for Mimir/Cortex.
+    timeout
+        Seconds to wait for one request.
+    name
+        Profile name, for messages.
+
+    Examples
+    --------
+    >>> cfg = PromConfig(url="http://127.0.0.1:9090", token=Secret("abc"))
+    >>> "abc" in repr(cfg)
+    False
+    """
+
+    url: str
+    token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    ca_bundle: str | None = None
+    verify: bool = True
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = DEFAULT_TIMEOUT
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        url = str(self.url).strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            msg = (
+                f"Invalid Prometheus URL {self.url!r}: it must start with http:// or https:// "
+                "(e.g. http://127.0.0.1:9090)."
+            )
+            raise ConfigError(msg)
+        if "@" in url.split("//", 1)[1].split("/", 1)[0]:
+            msg = (
+                "Credentials in the Prometheus URL are not accepted (they would leak into logs and "
+                "reports). Fix: pass username=/password= or a token instead."
+            )
+            raise ConfigError(msg)
+        if url.endswith("/api/v1"):
+            url = url[: -len("/api/v1")]
+        object.__setattr__(self, "url", url)
+        object.__setattr__(self, "headers", dict(self.headers))
+        if self.password is not None and self.username is None:
+            msg = "A password was given without a username. Fix: set username= too."
+            raise ConfigError(msg)
+        if self.timeout <= 0:
+            msg = f"timeout must be positive seconds, got {self.timeout!r}."
+            raise ConfigError(msg)
+
+    def __repr__(self) -> str:
+        parts = [f"url={self.url!r}"]
+        if self.name:
+            parts.insert(0, f"name={self.name!r}")
+        if self.token is not None:
+            parts.append("token=<hidden>")
+        if self.username is not None:
+            parts.append(f"username={self.username!r}, password=<hidden>")
+        if self.ca_bundle:
+            parts.append(f"ca_bundle={self.ca_bundle!r}")
+        if not self.verify:
+            parts.append("verify=False")
+        if self.headers:
+            shown = {
+                k: ("<hidden>" if k.lower() in _SENSITIVE_HEADERS else v)
+                for k, v in self.headers.items()
+            }
+            parts.append(f"headers={shown!r}")
+        parts.append(f"timeout={self.timeout:g}")
+        return f"PromConfig({', '.join(parts)})"
+
+    def with_options(self, **changes: Any) -> PromConfig:
+        """Return a copy with some fields replaced."""
+        return replace(self, **changes)
+
+    # -- constructors -------------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PromConfig:
+        """Build a config from ``WORKBENCH_PROMETHEUS_*`` variables (see the module docstring)."""
+        env = os.environ if environ is None else environ
+        url = env.get(_ENV + "URL")
+        if not url:
+            msg = (
+                f"{_ENV}URL is not set. Fix: export {_ENV}URL=http://prometheus:9090 (and "
+                f"{_ENV}TOKEN or {_ENV}TOKEN_FILE if the server needs a token)."
+            )
+            raise ConfigError(msg)
+        token = None
+        if env.get(_ENV + "TOKEN"):
+            token = Secret(env[_ENV + "TOKEN"], source=f"${_ENV}TOKEN")
+        elif env.get(_ENV + "TOKEN_FILE"):
+            token = Secret(path=env[_ENV + "TOKEN_FILE"])
+        password = (
+            Secret(env[_ENV + "PASSWORD"], source=f"${_ENV}PASSWORD")
+            if env.get(_ENV + "PASSWORD")
+            else None
+        )
+        headers = {}
+        for item in filter(None, (env.get(_ENV + "HEADERS") or "").split(",")):
+            if "=" not in item:
+                msg = f"{_ENV}HEADERS must look like 'Name=value,Other=value'; got an item without '='."
+                raise ConfigError(msg)
+            k, v = item.split("=", 1)
+            headers[k.strip()] = v.strip()
+        timeout = env.get(_ENV + "TIMEOUT")
+        try:
+            timeout_s = float(timeout) if timeout else DEFAULT_TIMEOUT
+        except ValueError:
+            msg = f"{_ENV}TIMEOUT must be a number of seconds, got {timeout!r}."
+            raise ConfigError(msg) from None
+        return cls(
+            url=url,
+            token=token,
+            username=env.get(_ENV + "USERNAME") or None,
+            password=password,
+            ca_bundle=env.get(_ENV + "CA_BUNDLE") or None,
+            verify=not _truthy(env.get(_ENV + "INSECURE", "")),
+            headers=headers,
+            timeout=timeout_s,
+            name="env",
+        )
+
+    @classmethod
+    def from_profile(
+        cls,
+        name: str,
+        path: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> PromConfig:
+        """Build a config from a named profile in the TOML config file.
+
+        Secrets are named by ``token_env``/``token_file``/``password_env``/``password_file``;
+        literal ``token``/``password`` keys are refused so the file can be shared.
+        """
+        env = os.environ if environ is None else environ
+        cfg_path = Path(path).expanduser() if path is not None else default_config_path(env)
+        profiles = _load_profiles(cfg_path)
+        if name not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            msg = (
+                f"No Prometheus profile named {name!r} in {cfg_path} (known: {known}). Fix: add a "
+                f"[profiles.{name}] table with at least url = \"http://...\"."
+            )
+            raise ConfigError(msg)
+        return cls._from_table(name, profiles[name], cfg_path, env)
+
+    @classmethod
+    def _from_table(
+        cls, name: str, table: Mapping[str, Any], cfg_path: Path, env: Mapping[str, str]
+    ) -> PromConfig:
+        where = f"profile {name!r} in {cfg_path}"
+        for literal in ("token", "password"):
+            if literal in table:
+                msg = (
+                    f"{where} holds a literal {literal!r}. Fix: use {literal}_env = \"VAR\" or "
+                    f"{literal}_file = \"/path\" so the secret stays out of the config file."
+                )
+                raise ConfigError(msg)
+        known = {"url", "token_env", "token_file", "username", "password_env", "password_file",
+                 "ca_bundle", "verify", "headers", "timeout"}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            msg = f"{where} has unknown keys {unknown}; accepted keys: {sorted(known)}."
+            raise ConfigError(msg)
+        if "url" not in table:
+            msg = f"{where} has no url. Fix: add url = \"http://host:9090\"."
+            raise ConfigError(msg)
+
+        def secret(kind: str) -> Secret | None:
+            if f"{kind}_env" in table:
+                var = table[f"{kind}_env"]
+                if not env.get(var):
+                    msg = f"{where} reads its {kind} from ${var}, which is not set. Fix: export {var}."
+                    raise ConfigError(msg)
+                return Secret(env[var], source=f"${var}")
+            if f"{kind}_file" in table:
+                return Secret(path=Path(table[f"{kind}_file"]).expanduser())
+            return None
+
+        return cls(
+            url=table["url"],
+            token=secret("token"),
+            username=table.get("username"),
+            password=secret("password"),
+            ca_bundle=table.get("ca_bundle"),
+            verify=bool(table.get("verify", True)),
+            headers={str(k): str(v) for k, v in (table.get("headers") or {}).items()},
+            timeout=float(table.get("timeout", DEFAULT_TIMEOUT)),
+            name=name,
+        )
+
+    @classmethod
+    def resolve(
+        cls,
+        target: str | PromConfig,
+        *,
+        config_path: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> PromConfig:
+        """Resolve what a report parameter names: a URL, ``"env"``, or a profile name.
+
+        Examples
+        --------
+        >>> PromConfig.resolve("http://127.0.0.1:9090").url
+        'http://127.0.0.1:9090'
+        """
+        if isinstance(target, PromConfig):
+            return target
+        if target.startswith(("http://", "https://")):
+            return cls(url=target)
+        if target == "env":
+            return cls.from_env(environ)
+        return cls.from_profile(target, config_path, environ)
+
+
+def _load_profiles(path: Path) -> dict[str, Mapping[str, Any]]:
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        msg = (
+            f"The workbench config file {path} does not exist. Fix: create it with a "
+            "[profiles.NAME] table (url = ..., token_env = ...), or pass a URL instead of a "
+            "profile name."
+        )
+        raise ConfigError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"The workbench config file {path} is not valid TOML: {exc}."
+        raise ConfigError(msg) from None
+    profiles = doc.get("profiles", {})
+    if not isinstance(profiles, dict):
+        msg = f"In {path}, 'profiles' must be a table of tables ([profiles.NAME])."
+        raise ConfigError(msg)
+    return profiles

@@ -1,0 +1,183 @@
+"""The workbench exception tree.
+
+Every error the package raises on purpose derives from :class:`WorkbenchError`, and every
+message says what failed and how to fix it. Credentials never appear in a message.
+
+::
+
+    WorkbenchError
+    ├── ConfigError                 bad or missing configuration (profile, env var, kubeconfig)
+    ├── MissingBinaryError          a server binary (prometheus, promtool, ...) is not installed
+    ├── PrometheusError             anything that went wrong talking to Prometheus
+    │   ├── QueryError              the server rejected the query (bad PromQL, too many points, ...)
+    │   ├── ServerUnreachableError  connection refused, DNS failure, TLS failure
+    │   ├── QueryTimeoutError       no answer within the timeout
+    │   ├── ServerHTTPError         4xx/5xx with no Prometheus error body (proxy, auth, overload)
+    │   └── ResponseDecodeError     the body is not a Prometheus API response
+    ├── MetricsServerError          the metrics.k8s.io API (see workbench.metrics_server)
+    └── ReportError                 running or exporting a report notebook
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "MetricsServerError",
+    "MissingBinaryError",
+    "PrometheusError",
+    "QueryError",
+    "QueryTimeoutError",
+    "ReportError",
+    "ResponseDecodeError",
+    "ServerHTTPError",
+    "ServerUnreachableError",
+    "WorkbenchError",
+]
+
+_QUERY_PREVIEW = 200
+
+
+def _preview(query: str | None) -> str:
+    if query is None:
+        return ""
+    q = " ".join(query.split())
+    return q if len(q) <= _QUERY_PREVIEW else q[: _QUERY_PREVIEW - 3] + "..."
+
+
+class WorkbenchError(Exception):
+    """Root of every error raised by workbench on purpose."""
+
+
+class ConfigError(WorkbenchError):
+    """Configuration is missing or invalid (profile, environment variable, kubeconfig)."""
+
+
+class MissingBinaryError(WorkbenchError):
+    """A server binary the operation needs is not installed.
+
+    The message carries the exact command that installs it.
+    """
+
+    def __init__(self, binary: str, package: str) -> None:
+        self.binary = binary
+        self.package = package
+        super().__init__(
+            f"{binary!r} was not found on PATH. Install it with: "
+            f"sudo apt-get install -y {package}   (Debian/Ubuntu package {package!r})"
+        )
+
+
+class PrometheusError(WorkbenchError):
+    """Something went wrong talking to a Prometheus-compatible server.
+
+    Attributes
+    ----------
+    url : str
+        The server's base URL (never with credentials).
+    query : str or None
+        The PromQL expression, when the request carried one.
+    """
+
+    def __init__(self, message: str, *, url: str = "", query: str | None = None) -> None:
+        self.url = url
+        self.query = query
+        super().__init__(message)
+
+
+class QueryError(PrometheusError):
+    """The server rejected the request (bad PromQL, too many points, bad parameters, ...).
+
+    Attributes
+    ----------
+    error_type : str
+        Prometheus's ``errorType`` (``bad_data``, ``execution``, ``timeout``, ...).
+    error : str
+        Prometheus's ``error`` text, including the parse position for syntax errors.
+    status_code : int
+        HTTP status code of the response.
+    """
+
+    def __init__(
+        self, *, url: str, query: str | None, error_type: str, error: str, status_code: int
+    ) -> None:
+        self.error_type = error_type
+        self.error = error
+        self.status_code = status_code
+        hint = {
+            "bad_data": "fix the expression or parameters (the position above is line:column "
+            "in the query)",
+            "execution": "the query failed while running; narrow the range or the series it touches",
+            "timeout": "the server's query timeout was hit; narrow the range, raise the step, "
+            "or raise --query.timeout on the server",
+            "canceled": "the server canceled the query; retry, or narrow it",
+            "unavailable": "the server is not ready; retry later",
+        }.get(error_type, "check the query and the server log")
+        where = f" for query {_preview(query)!r}" if query else ""
+        super().__init__(
+            f"Prometheus at {url} rejected the request{where}: {error_type}: {error} "
+            f"(HTTP {status_code}). Fix: {hint}.",
+            url=url,
+            query=query,
+        )
+
+
+class ServerUnreachableError(PrometheusError):
+    """The server could not be reached (refused, DNS, TLS, reset)."""
+
+    def __init__(self, *, url: str, cause: str, query: str | None = None) -> None:
+        self.cause = cause
+        super().__init__(
+            f"Cannot reach Prometheus at {url}: {cause}. Fix: check the URL and that the server "
+            "is running and reachable from here (for TLS errors, pass ca_bundle=... rather than "
+            "verify=False).",
+            url=url,
+            query=query,
+        )
+
+
+class QueryTimeoutError(PrometheusError):
+    """No complete answer arrived within the client timeout."""
+
+    def __init__(self, *, url: str, query: str | None, timeout: float) -> None:
+        self.timeout = timeout
+        where = f"query {_preview(query)!r}" if query else "request"
+        super().__init__(
+            f"Prometheus at {url} did not answer the {where} within {timeout:g} s. Fix: narrow "
+            "the range, raise the step, or pass a larger timeout=...",
+            url=url,
+            query=query,
+        )
+
+
+class ServerHTTPError(PrometheusError):
+    """An HTTP error status without a Prometheus error body (auth proxy, gateway, overload)."""
+
+    def __init__(
+        self, *, url: str, status_code: int, body: str, query: str | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.body = body[:500]
+        hint = {
+            401: "the server wants credentials: set a token (token_env=/token_file=) or basic auth",
+            403: "the credentials lack permission for this API path",
+            404: "the URL does not point at a Prometheus API; use the base URL without /api/v1",
+            429: "the server is rate-limiting; wait and retry or lower concurrency",
+        }.get(status_code, "check the server (or the proxy in front of it) and retry")
+        super().__init__(
+            f"Prometheus at {url} answered HTTP {status_code}: {self.body.strip()[:200]!r}. "
+            f"Fix: {hint}.",
+            url=url,
+            query=query,
+        )
+
+
+class ResponseDecodeError(PrometheusError):
+    """The response body is not a valid Prometheus API response."""
+
+
+class MetricsServerError(WorkbenchError):
+    """The Kubernetes metrics API (metrics.k8s.io) could not be read."""
+
+
+class ReportError(WorkbenchError):
+    """A report notebook could not be run or exported."""

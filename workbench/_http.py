@@ -1,0 +1,239 @@
+"""The HTTP layer under :class:`workbench.Prometheus`: session, auth, retries, error mapping.
+
+It returns raw response bytes so the decoder can parse them straight into columns. The
+``requests.Session`` is injectable (mTLS, proxies, adapters, or a ``PrometheusConnect``'s own
+session), which is also the seam tests use.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
+import requests
+
+from ._config import PromConfig
+from ._errors import (
+    QueryError,
+    QueryTimeoutError,
+    ResponseDecodeError,
+    ServerHTTPError,
+    ServerUnreachableError,
+)
+
+__all__ = ["HttpTransport", "PrometheusWarning"]
+
+log = logging.getLogger("workbench.prometheus")
+
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+MAX_RETRY_AFTER_S = 30.0
+
+
+class PrometheusWarning(UserWarning):
+    """A warning the Prometheus API returned with a successful result."""
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_reset(exc: BaseException) -> bool:
+    text = repr(exc)
+    return any(s in text for s in ("ConnectionResetError", "RemoteDisconnected", "Connection aborted",
+                                   "BrokenPipe", "IncompleteRead", "ProtocolError"))
+
+
+class HttpTransport:
+    """POST/GET against one Prometheus base URL with bounded retries.
+
+    Parameters
+    ----------
+    config
+        Connection settings (URL, auth, TLS, headers, timeout).
+    session
+        A ``requests.Session`` to use; one is created (and owned) when omitted.
+    max_retries
+        Retries for 429/502/503/504 and connection resets (``Retry-After`` honoured, capped at
+        30 s); other failures are not retried.
+    backoff
+        Base of the exponential backoff in seconds (0.5 -> 0.5, 1, 2, ... plus jitter).
+    sleep
+        Injectable sleep, for tests.
+    """
+
+    def __init__(
+        self,
+        config: PromConfig,
+        *,
+        session: requests.Session | None = None,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"HttpTransport({self.config!r})"
+
+    def close(self) -> None:
+        """Close the session if this transport created it."""
+        if self._owns_session:
+            self.session.close()
+
+    # -- request building -----------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "observability-workbench"}
+        headers.update(self.config.headers)
+        if self.config.token is not None:
+            headers["Authorization"] = f"Bearer {self.config.token.get()}"
+        return headers
+
+    def _kwargs(self, timeout: float | None) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "headers": self._headers(),
+            "timeout": timeout or self.config.timeout,
+        }
+        if self.config.username is not None:
+            pw = self.config.password.get() if self.config.password is not None else ""
+            kw["auth"] = (self.config.username, pw)
+        if not self.config.verify:
+            kw["verify"] = False
+        elif self.config.ca_bundle:
+            kw["verify"] = self.config.ca_bundle
+        return kw
+
+    # -- the one entry point --------------------------------------------------------------------
+
+    def request(
+        self,
+        path: str,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        *,
+        method: str = "POST",
+        query: str | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
+        """Send one API request and return the body of a successful response.
+
+        Raises the matching :class:`~workbench.PrometheusError` subclass otherwise; API
+        ``warnings`` are emitted as :class:`PrometheusWarning` by the caller's decoder.
+        """
+        url = f"{self.config.url}{path}"
+        kw = self._kwargs(timeout)
+        if method == "POST":
+            kw["data"] = params
+        else:
+            kw["params"] = params
+        attempt = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                resp = self.session.request(method, url, **kw)
+            except requests.exceptions.ConnectTimeout:
+                raise ServerUnreachableError(
+                    url=self.config.url, query=query,
+                    cause=f"connection attempt timed out after {kw['timeout']:g} s",
+                ) from None
+            except requests.exceptions.ReadTimeout:
+                raise QueryTimeoutError(
+                    url=self.config.url, query=query, timeout=float(kw["timeout"])
+                ) from None
+            except requests.exceptions.SSLError as exc:
+                raise ServerUnreachableError(
+                    url=self.config.url, query=query, cause=f"TLS failure ({_short(exc)})"
+                ) from None
+            except (requests.exceptions.ConnectionError,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                if _is_reset(exc) and attempt < self.max_retries:
+                    attempt += 1
+                    self._wait(attempt, None, "connection reset")
+                    continue
+                raise ServerUnreachableError(
+                    url=self.config.url, query=query, cause=_short(exc)
+                ) from None
+            elapsed = time.perf_counter() - t0
+            log.debug("%s %s -> %s in %.3fs (%d bytes)", method, path, resp.status_code, elapsed,
+                      len(resp.content))
+            if resp.status_code in RETRY_STATUS and attempt < self.max_retries:
+                attempt += 1
+                self._wait(attempt, _retry_after_s(resp.headers.get("Retry-After")),
+                           f"HTTP {resp.status_code}")
+                continue
+            if resp.status_code >= 400:
+                self._raise_for_error(resp, query)
+            return resp.content
+
+    def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
+        delay = (
+            min(retry_after, MAX_RETRY_AFTER_S)
+            if retry_after is not None
+            else self.backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)
+        )
+        log.info("retrying %s after %s (attempt %d/%d, %.2fs)", self.config.url, why, attempt,
+                 self.max_retries, delay)
+        self._sleep(delay)
+
+    def _raise_for_error(self, resp: requests.Response, query: str | None) -> None:
+        body = resp.content
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("status") == "error":
+            raise QueryError(
+                url=self.config.url, query=query, error_type=str(doc.get("errorType", "")),
+                error=str(doc.get("error", "")), status_code=resp.status_code,
+            )
+        raise ServerHTTPError(
+            url=self.config.url, status_code=resp.status_code,
+            body=body.decode("utf-8", "replace"), query=query,
+        )
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "No route to host",
+                   "Temporary failure in name resolution", "certificate verify failed",
+                   "Connection reset by peer", "Remote end closed connection"):
+        if marker in text:
+            return marker
+    return text[:200]
+
+
+def emit_warnings(warns: list[str], query: str | None) -> None:
+    """Surface API ``warnings`` as :class:`PrometheusWarning`."""
+    for w in warns:
+        where = f" (query {query!r})" if query else ""
+        warnings.warn(f"Prometheus warning{where}: {w}", PrometheusWarning, stacklevel=4)
+
+
+def check_json(body: bytes) -> None:
+    """Raise :class:`ResponseDecodeError` if ``body`` is obviously not an API response."""
+    if not body.lstrip().startswith(b"{"):
+        preview = body[:120].decode("utf-8", "replace")
+        msg = (
+            f"The server's answer is not a Prometheus API response; it starts with {preview!r}. "
+            "Fix: use the Prometheus base URL (e.g. http://host:9090)."
+        )
+        raise ResponseDecodeError(msg)

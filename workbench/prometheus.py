@@ -1,0 +1,514 @@
+"""`Prometheus`: PromQL instant and range queries, and the other HTTP API reads, as polars frames.
+
+Every query result follows the frame schema documented in :mod:`workbench._decode`:
+``timestamp`` (Datetime ms UTC), ``value`` (Float64), then one String column per label, sorted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time as _time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import requests
+
+from ._cache import QueryCache
+from ._config import DEFAULT_TIMEOUT, PromConfig, Secret
+from ._decode import TIMESTAMP, decode_api_response, decode_result, empty_frame
+from ._errors import ConfigError
+from ._http import HttpTransport, check_json, emit_warnings
+from ._time import (
+    MAX_POINTS_PER_SERIES,
+    DurationLike,
+    TimeLike,
+    auto_step_ms,
+    parse_duration_ms,
+    parse_time_ms,
+    plan_chunks,
+)
+
+if TYPE_CHECKING:
+    from prometheus_api_client import PrometheusConnect
+
+__all__ = ["Prometheus"]
+
+#: Show a progress bar when a fetch needs at least this many windows (and output is interactive).
+PROGRESS_MIN_CHUNKS = 3
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _fmt_ts(ms: int) -> str:
+    return f"{ms // 1000}.{ms % 1000:03d}"
+
+
+class Prometheus:
+    """A client for one Prometheus-compatible server (Prometheus, Thanos, Mimir, VictoriaMetrics).
+
+    Parameters
+    ----------
+    target
+        A base URL (``"http://127.0.0.1:9090"``), a profile name from the config file
+        (``"prod"``), ``"env"`` for ``WORKBENCH_PROMETHEUS_*``, or a :class:`PromConfig`.
+    token, token_file
+        Bearer token, or a file holding it (re-read when it changes). Prefer ``token_file`` or a
+        profile so the token never sits in a notebook.
+    username, password
+        Basic auth.
+    ca_bundle, verify
+        TLS: a CA bundle path; ``verify=False`` disables verification (only when asked).
+    headers
+        Extra headers, e.g. ``{"X-Scope-OrgID": "tenant"}``.
+    timeout
+        Seconds per request.
+    session
+        A ``requests.Session`` to send with (mTLS, proxies, adapters; also the test seam).
+    cache_dir
+        Enable the parquet cache of settled query windows in this directory.
+    max_workers
+        Concurrent requests when a range is split into windows.
+    max_retries
+        Retries for 429/502/503/504 and connection resets.
+    progress
+        ``True``/``False`` forces the progress bar; ``None`` shows it for long fetches when the
+        output is a terminal or a notebook.
+    config_path
+        Profile file to read instead of the default.
+    now
+        Clock returning unix milliseconds (for tests and reproducible reports).
+
+    Examples
+    --------
+    >>> prom = Prometheus("http://127.0.0.1:9090")
+    >>> prom
+    Prometheus(url='http://127.0.0.1:9090')
+    >>> prom.query("up")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        target: str | PromConfig,
+        *,
+        token: str | None = None,
+        token_file: str | os.PathLike[str] | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        ca_bundle: str | None = None,
+        verify: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        session: requests.Session | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        max_workers: int = 4,
+        max_retries: int = 3,
+        progress: bool | None = None,
+        config_path: str | os.PathLike[str] | None = None,
+        now: Callable[[], int] | None = None,
+    ) -> None:
+        config = PromConfig.resolve(target, config_path=config_path)
+        changes: dict[str, Any] = {}
+        if token is not None and token_file is not None:
+            msg = "Pass token= or token_file=, not both."
+            raise ConfigError(msg)
+        if token is not None:
+            changes["token"] = Secret(token, source="token argument")
+        if token_file is not None:
+            changes["token"] = Secret(path=token_file)
+        if username is not None:
+            changes["username"] = username
+        if password is not None:
+            changes["password"] = Secret(password, source="password argument")
+        if ca_bundle is not None:
+            changes["ca_bundle"] = ca_bundle
+        if verify is not None:
+            changes["verify"] = verify
+        if headers is not None:
+            changes["headers"] = {**config.headers, **headers}
+        if timeout is not None:
+            changes["timeout"] = float(timeout)
+        self.config = config.with_options(**changes) if changes else config
+        if max_workers < 1:
+            msg = "max_workers must be at least 1."
+            raise ConfigError(msg)
+        self.transport = HttpTransport(self.config, session=session, max_retries=max_retries)
+        self.cache = QueryCache(cache_dir) if cache_dir is not None else None
+        self.max_workers = max_workers
+        self.progress = progress
+        self._now = now or (lambda: _time.time_ns() // 1_000_000)
+
+    # -- constructors ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Prometheus:
+        """Connect using ``WORKBENCH_PROMETHEUS_URL`` and friends (see :class:`PromConfig`)."""
+        return cls(PromConfig.from_env(), **kwargs)
+
+    @classmethod
+    def from_profile(
+        cls, name: str, *, config_path: str | os.PathLike[str] | None = None, **kwargs: Any
+    ) -> Prometheus:
+        """Connect using a named profile of the config file."""
+        return cls(PromConfig.from_profile(name, config_path), **kwargs)
+
+    @classmethod
+    def from_prometheus_connect(cls, pc: PrometheusConnect, **kwargs: Any) -> Prometheus:
+        """Reuse a prometheus-api-client ``PrometheusConnect``: its URL, session, headers, auth.
+
+        Examples
+        --------
+        >>> from prometheus_api_client import PrometheusConnect  # doctest: +SKIP
+        >>> prom = Prometheus.from_prometheus_connect(PrometheusConnect("http://127.0.0.1:9090"))
+        ... # doctest: +SKIP
+        """
+        headers = dict(getattr(pc, "headers", None) or {})
+        auth_header = {k: v for k, v in headers.items() if k.lower() == "authorization"}
+        plain = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        session: requests.Session = pc._session
+        if auth_header:
+            session.headers.update(auth_header)  # kept on the shared session, out of our config
+        if getattr(pc, "auth", None) is not None:
+            session.auth = pc.auth
+        timeout = getattr(pc, "_timeout", None)
+        cfg = PromConfig(url=pc.url, headers=plain, timeout=float(timeout or DEFAULT_TIMEOUT),
+                         verify=bool(getattr(session, "verify", True)))
+        return cls(cfg, session=session, **kwargs)
+
+    def __repr__(self) -> str:
+        name = f"profile={self.config.name!r}, " if self.config.name else ""
+        return f"Prometheus({name}url={self.config.url!r})"
+
+    def close(self) -> None:
+        """Release the HTTP session (if this client created it)."""
+        self.transport.close()
+
+    def __enter__(self) -> Prometheus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def _query_body(self, path: str, params: dict[str, str], expr: str,
+                    timeout: float | None) -> bytes:
+        body = self.transport.request(path, params, query=expr, timeout=timeout)
+        check_json(body)
+        return body
+
+    def query(self, expr: str, time: TimeLike | None = None, *,
+              timeout: float | None = None) -> pl.DataFrame:
+        """Evaluate an instant query.
+
+        Parameters
+        ----------
+        expr
+            PromQL expression.
+        time
+            Evaluation time (default: the server's now).
+        timeout
+            Override the client timeout for this request.
+
+        Returns
+        -------
+        polars.DataFrame
+            One row per series (frame schema); scalar results give one row with no labels.
+
+        Examples
+        --------
+        >>> prom.query('up{job="node-exporter"}')  # doctest: +SKIP
+        """
+        params = {"query": expr}
+        if time is not None:
+            params["time"] = _fmt_ts(parse_time_ms(time, now=self._now))
+        frame, warns = decode_result(self._query_body("/api/v1/query", params, expr, timeout))
+        emit_warnings(warns, expr)
+        return frame
+
+    def query_range(
+        self,
+        expr: str,
+        start: TimeLike,
+        end: TimeLike = "now",
+        step: DurationLike | None = None,
+        *,
+        timeout: float | None = None,
+        max_points: int = MAX_POINTS_PER_SERIES,
+    ) -> pl.DataFrame:
+        """Evaluate a range query, split into windows the server accepts, fetched concurrently.
+
+        Parameters
+        ----------
+        expr
+            PromQL expression.
+        start, end
+            Range bounds: datetimes (naive = UTC), unix seconds, RFC 3339 text, ``"now"``,
+            ``"now-6h"``.
+        step
+            Seconds or a duration (``"30s"``). When omitted, the smallest of 1s, 5s, 10s, 15s,
+            30s, 1m, 2m, 5m, 10m, 15m, 30m, 1h, 2h, 3h, 6h, 12h, 1d that keeps the result to at
+            most 1,000 points per series.
+        timeout
+            Override the client timeout for each request.
+        max_points
+            Evaluation steps per request (Prometheus refuses more than 11,000 per series).
+
+        Returns
+        -------
+        polars.DataFrame
+            Frame schema, one row per sample. A single-window result keeps the server's series
+            order; a multi-window one is sorted by label columns, then ``timestamp``.
+
+        Examples
+        --------
+        >>> prom.query_range("rate(node_cpu_seconds_total[5m])", "now-6h", step="1m")
+        ... # doctest: +SKIP
+        """
+        start_ms = parse_time_ms(start, now=self._now)
+        end_ms = parse_time_ms(end, now=self._now)
+        step_ms = auto_step_ms(start_ms, end_ms) if step is None else parse_duration_ms(step)
+        if step_ms <= 0:
+            msg = f"step must be positive, got {step!r}."
+            raise ConfigError(msg)
+        windows = plan_chunks(start_ms, end_ms, step_ms, max_points=max_points)
+        fetch = self._window_fetcher(expr, step_ms, timeout)
+        if len(windows) == 1:
+            return fetch(windows[0])
+        frames = self._fetch_windows(fetch, windows)
+        frames = [f for f in frames if f.height]
+        if not frames:
+            return empty_frame()
+        out = pl.concat(frames, how="diagonal_relaxed")
+        labels = [c for c in out.columns if c not in ("timestamp", "value")]
+        return out.select(["timestamp", "value", *sorted(labels)]).sort(
+            [*sorted(labels), "timestamp"], nulls_last=False, maintain_order=True
+        )
+
+    def _window_fetcher(self, expr: str, step_ms: int,
+                        timeout: float | None) -> Callable[[tuple[int, int]], pl.DataFrame]:
+        tenant = sorted((k, v) for k, v in self.config.headers.items()
+                        if k.lower() not in ("authorization", "cookie"))
+
+        def fetch(window: tuple[int, int]) -> pl.DataFrame:
+            s, e = window
+            cache = self.cache
+            key = None
+            if cache is not None and cache.cacheable(e, self._now()):
+                key = cache.key(self.config.url, tenant, expr, s, e, step_ms)
+                hit = cache.load(key)
+                if hit is not None:
+                    return hit
+            params = {"query": expr, "start": _fmt_ts(s), "end": _fmt_ts(e),
+                      "step": f"{step_ms / 1000:g}"}
+            frame, warns = decode_result(
+                self._query_body("/api/v1/query_range", params, expr, timeout)
+            )
+            emit_warnings(warns, expr)
+            if key is not None and cache is not None:
+                cache.save(key, frame)
+            return frame
+
+        return fetch
+
+    def _fetch_windows(self, fetch: Callable[[tuple[int, int]], pl.DataFrame],
+                       windows: Sequence[tuple[int, int]]) -> list[pl.DataFrame]:
+        show = self.progress if self.progress is not None else (
+            len(windows) >= PROGRESS_MIN_CHUNKS and _interactive()
+        )
+        workers = min(self.max_workers, len(windows))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-fetch") as pool:
+            results = pool.map(fetch, windows)
+            if show:
+                from tqdm.auto import tqdm
+
+                results = tqdm(results, total=len(windows), desc="query_range", unit="window")
+            return list(results)
+
+    # -- metadata endpoints ---------------------------------------------------------------------
+
+    def _api(self, path: str, params: Any = None, *, method: str = "GET") -> Any:
+        body = self.transport.request(path, params, method=method)
+        check_json(body)
+        resp = decode_api_response(body)
+        emit_warnings(resp.warnings, None)
+        return resp.data
+
+    def _range_params(self, start: TimeLike | None, end: TimeLike | None) -> list[tuple[str, str]]:
+        out = []
+        if start is not None:
+            out.append(("start", _fmt_ts(parse_time_ms(start, now=self._now))))
+        if end is not None:
+            out.append(("end", _fmt_ts(parse_time_ms(end, now=self._now))))
+        return out
+
+    def series(self, match: str | Iterable[str], start: TimeLike | None = None,
+               end: TimeLike | None = None) -> pl.DataFrame:
+        """Series matching one or more selectors: one row per series, one column per label.
+
+        Examples
+        --------
+        >>> prom.series('node_cpu_seconds_total{mode="idle"}', "now-1h")  # doctest: +SKIP
+        """
+        matches = [match] if isinstance(match, str) else list(match)
+        params = [("match[]", m) for m in matches] + self._range_params(start, end)
+        data = self._api("/api/v1/series", params, method="POST") or []
+        names = sorted({k for d in data for k in d})
+        return pl.DataFrame({n: pl.Series([d.get(n) for d in data], dtype=pl.String)
+                             for n in names}, height=len(data))
+
+    def labels(self, match: str | Iterable[str] | None = None, start: TimeLike | None = None,
+               end: TimeLike | None = None) -> list[str]:
+        """Label names (optionally only those of series matching ``match``)."""
+        matches = [] if match is None else [match] if isinstance(match, str) else list(match)
+        params = [("match[]", m) for m in matches] + self._range_params(start, end)
+        return list(self._api("/api/v1/labels", params, method="POST") or [])
+
+    def label_values(self, label: str, match: str | Iterable[str] | None = None,
+                     start: TimeLike | None = None, end: TimeLike | None = None) -> pl.DataFrame:
+        """Values of one label, as a one-column frame named after the label (sorted).
+
+        Examples
+        --------
+        >>> prom.label_values("job")  # doctest: +SKIP
+        """
+        matches = [] if match is None else [match] if isinstance(match, str) else list(match)
+        params = [("match[]", m) for m in matches] + self._range_params(start, end)
+        values = self._api(f"/api/v1/label/{label}/values", params) or []
+        return pl.DataFrame({label: pl.Series(sorted(values), dtype=pl.String)})
+
+    def targets(self, state: str = "active") -> pl.DataFrame:
+        """Scrape targets and their health, one row per target.
+
+        Columns: ``scrape_pool``, ``job``, ``instance``, ``health``, ``last_error``,
+        ``last_scrape`` (Datetime), ``scrape_duration_s``, ``scrape_interval_s``, ``scrape_url``.
+        """
+        data = self._api("/api/v1/targets", {"state": state}) or {}
+        rows = data.get("activeTargets" if state != "dropped" else "droppedTargets", [])
+        if state == "any":
+            rows = data.get("activeTargets", [])
+        return pl.DataFrame(
+            {
+                "scrape_pool": [t.get("scrapePool") for t in rows],
+                "job": [t.get("labels", {}).get("job") for t in rows],
+                "instance": [t.get("labels", {}).get("instance") for t in rows],
+                "health": [t.get("health") for t in rows],
+                "last_error": [t.get("lastError") or None for t in rows],
+                "last_scrape": [t.get("lastScrape") for t in rows],
+                "scrape_duration_s": [t.get("lastScrapeDuration") for t in rows],
+                "scrape_interval_s": [
+                    parse_duration_ms(t["scrapeInterval"]) / 1000 if t.get("scrapeInterval")
+                    else None for t in rows
+                ],
+                "scrape_url": [t.get("scrapeUrl") for t in rows],
+            },
+            schema={"scrape_pool": pl.String, "job": pl.String, "instance": pl.String,
+                    "health": pl.String, "last_error": pl.String, "last_scrape": pl.String,
+                    "scrape_duration_s": pl.Float64, "scrape_interval_s": pl.Float64,
+                    "scrape_url": pl.String},
+        ).with_columns(_parse_rfc3339("last_scrape")).sort(["job", "instance"])
+
+    def alerts(self) -> pl.DataFrame:
+        """Alerts currently pending or firing: ``alertname``, ``state``, ``active_at``, ``value``,
+        one column per other label, and ``annotations`` (a struct)."""
+        data = self._api("/api/v1/alerts") or {}
+        rows = data.get("alerts", [])
+        labels = [dict(a.get("labels", {})) for a in rows]
+        names = sorted({k for d in labels for k in d} - {"alertname"})
+        frame = pl.DataFrame(
+            {
+                "alertname": pl.Series([d.get("alertname") for d in labels], dtype=pl.String),
+                "state": pl.Series([a.get("state") for a in rows], dtype=pl.String),
+                "active_at": pl.Series([a.get("activeAt") for a in rows], dtype=pl.String),
+                "value": pl.Series([a.get("value") for a in rows], dtype=pl.String)
+                .cast(pl.Float64),
+                **{n: pl.Series([d.get(n) for d in labels], dtype=pl.String) for n in names},
+            },
+            height=len(rows),
+        ).with_columns(_parse_rfc3339("active_at"))
+        annotations = [a.get("annotations") or {} for a in rows]
+        if any(annotations):
+            frame = frame.with_columns(pl.Series("annotations", annotations))
+        return frame
+
+    def rules(self, type: str | None = None) -> pl.DataFrame:
+        """Rule groups' rules and their current state, one row per rule (``type``: ``"alert"``
+        or ``"record"`` to keep one kind).
+
+        Columns: ``group``, ``file``, ``interval_s``, ``name``, ``type`` (``alerting`` /
+        ``recording``), ``query``, ``for_s``, ``keep_firing_for_s``, ``health``, ``last_error``,
+        ``state``, ``n_alerts``, ``last_evaluation``, ``evaluation_time_s``, ``labels`` and
+        ``annotations`` (JSON text).
+        """
+        import orjson
+
+        if type not in (None, "alert", "record"):
+            msg = f"type must be 'alert', 'record' or None, got {type!r}."
+            raise ConfigError(msg)
+        params = {"type": type} if type else None
+        data = self._api("/api/v1/rules", params) or {}
+        rows: list[dict[str, Any]] = []
+        for g in data.get("groups", []):
+            for r in g.get("rules", []):
+                rows.append({
+                    "group": g.get("name"), "file": g.get("file"),
+                    "interval_s": float(g.get("interval") or 0),
+                    "name": r.get("name"), "type": r.get("type"), "query": r.get("query"),
+                    "for_s": float(r.get("duration") or 0),
+                    "keep_firing_for_s": float(r.get("keepFiringFor") or 0),
+                    "health": r.get("health"), "last_error": r.get("lastError") or None,
+                    "state": r.get("state"), "n_alerts": len(r.get("alerts") or []),
+                    "last_evaluation": r.get("lastEvaluation"),
+                    "evaluation_time_s": float(r.get("evaluationTime") or 0),
+                    "labels": orjson.dumps(r.get("labels") or {}).decode(),
+                    "annotations": orjson.dumps(r.get("annotations") or {}).decode(),
+                })
+        schema = {"group": pl.String, "file": pl.String, "interval_s": pl.Float64,
+                  "name": pl.String, "type": pl.String, "query": pl.String, "for_s": pl.Float64,
+                  "keep_firing_for_s": pl.Float64, "health": pl.String, "last_error": pl.String,
+                  "state": pl.String, "n_alerts": pl.Int64, "last_evaluation": pl.String,
+                  "evaluation_time_s": pl.Float64, "labels": pl.String, "annotations": pl.String}
+        return pl.DataFrame(rows, schema=schema).with_columns(_parse_rfc3339("last_evaluation"))
+
+    def build_info(self) -> pl.DataFrame:
+        """The server's build information as a one-row frame (``version``, ``revision``, ...)."""
+        data = self._api("/api/v1/status/buildinfo") or {}
+        return pl.DataFrame({k: [str(v)] for k, v in sorted(data.items())})
+
+    def tsdb_status(self) -> pl.DataFrame:
+        """Cardinality statistics, long format: ``section``, ``name``, ``value``.
+
+        Sections are ``headStats`` (numSeries, chunkCount, minTime, maxTime, ...),
+        ``seriesCountByMetricName``, ``labelValueCountByLabelName``,
+        ``memoryInBytesByLabelName`` and ``seriesCountByLabelValuePair``.
+        """
+        data = self._api("/api/v1/status/tsdb") or {}
+        sections, names, values = [], [], []
+        for k, v in (data.get("headStats") or {}).items():
+            sections.append("headStats")
+            names.append(k)
+            values.append(float(v))
+        for section, items in data.items():
+            if section == "headStats" or not isinstance(items, list):
+                continue
+            for item in items:
+                sections.append(section)
+                names.append(str(item.get("name")))
+                values.append(float(item.get("value")))
+        return pl.DataFrame({"section": sections, "name": names, "value": values},
+                            schema={"section": pl.String, "name": pl.String, "value": pl.Float64})
+
+
+def _parse_rfc3339(col: str) -> pl.Expr:
+    # Prometheus writes RFC 3339 with nanoseconds and a zone; "0001-01-01..." means "never".
+    c = pl.col(col)
+    parsed = c.str.replace(r"^0001-01-01.*$", "").replace("", None).str.to_datetime(
+        format="%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC", time_unit="ms", strict=False
+    )
+    return parsed.cast(TIMESTAMP).alias(col)
