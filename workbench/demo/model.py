@@ -1,0 +1,92 @@
+"""The present state of a (simulated) Kubernetes cluster, as the Kubernetes API emulation needs it.
+
+This is the contract between the simulator (:mod:`workbench.demo`) and the API emulation
+(:mod:`workbench.demo.kube_api`): anything implementing :class:`ClusterSource` can be served as
+``/api/v1/nodes``, ``/api/v1/pods`` and ``/apis/metrics.k8s.io/v1beta1/...``.
+
+Quantities are kept as Kubernetes quantity strings in specs (``"250m"``, ``"512Mi"``) exactly as
+a user wrote them, and as exact numbers in usage (cores as float, bytes as int); the emulation
+encodes usage the way metrics-server does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["ClusterSnapshot", "ClusterSource", "Container", "Node", "Pod", "Usage"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Resource usage over the metrics window: CPU in cores, memory working set in bytes."""
+
+    cpu_cores: float
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container spec: requests/limits as quantity strings keyed by resource name."""
+
+    name: str
+    image: str = "registry.example/app:1.0"
+    requests: Mapping[str, str] = field(default_factory=dict)
+    limits: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod as CoreV1 describes it (the fields the workbench reads)."""
+
+    namespace: str
+    name: str
+    node: str
+    containers: tuple[Container, ...]
+    uid: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    host_ip: str = ""
+    pod_ip: str = ""
+    phase: str = "Running"
+    owner_kind: str | None = None
+    owner_name: str | None = None
+    start_time_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node: capacity and allocatable as quantity strings (``cpu``, ``memory``, ``pods``, ...)."""
+
+    name: str
+    internal_ip: str
+    capacity: Mapping[str, str]
+    allocatable: Mapping[str, str]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ready: bool = True
+    boot_time_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Specs plus the metrics-server view at one instant.
+
+    ``node_usage`` is keyed by node name; ``container_usage`` by ``(namespace, pod, container)``.
+    A node or pod missing from the usage maps has no metrics yet (metrics-server omits it).
+    ``timestamp_s`` is the end of the metrics window; ``window_s`` its length.
+    """
+
+    timestamp_s: float
+    window_s: float
+    nodes: tuple[Node, ...]
+    pods: tuple[Pod, ...]
+    node_usage: Mapping[str, Usage]
+    container_usage: Mapping[tuple[str, str, str], Usage]
+
+
+class ClusterSource(Protocol):
+    """Anything that can tell the cluster's state at a given time."""
+
+    def snapshot(self, now_s: float) -> ClusterSnapshot:
+        """Return the cluster state (and latest metrics) as of ``now_s`` (unix seconds)."""
+        ...
