@@ -9,13 +9,34 @@ from pathlib import Path
 
 import pytest
 
-from workbench.servers import BINARY_PACKAGES, ManagedProcess, backfill_openmetrics, start_prometheus
+from workbench.servers import (
+    BINARY_PACKAGES,
+    ManagedProcess,
+    backfill_openmetrics,
+    free_port,
+    start_prometheus,
+)
 
 from . import promdata
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
 _SCRUB = ("WORKBENCH_", "KUBECONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
           "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy")
+
+
+RULES = """\
+groups:
+  - name: wb-test
+    rules:
+      - record: wb:gauge:sum
+        expr: sum(wb_gauge)
+      - alert: WbAlwaysFiring
+        expr: vector(1)
+        labels:
+          severity: info
+        annotations:
+          summary: always firing
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +68,18 @@ def prom_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedPro
     om = root / "data.om"
     promdata.write(om)
     backfill_openmetrics(om, root / "tsdb")
-    server = start_prometheus(root / "tsdb")
+    rules = root / "rules.yml"
+    rules.write_text(RULES)
+    config = (
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        f"rule_files: [{str(rules)!r}]\n"
+        "scrape_configs:\n  - job_name: prometheus\n    static_configs:\n"
+        "      - targets: ['127.0.0.1:{port}']\n"
+        "  - job_name: closed-port\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
+    )
+    port = free_port()
+    server = start_prometheus(root / "tsdb", config_text=config.replace("{port}", str(port)),
+                              port=port)
     yield server
     server.stop()
 
