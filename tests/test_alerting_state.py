@@ -18,7 +18,7 @@ RESOLVED_RETENTION_MS = 15 * 60_000
 
 
 def reference_eval(present: np.ndarray, t: np.ndarray, for_ms: int, keep_ms: int):
-    """Port of rules/alerting.go Eval (v2.42.0) for one rule: returns (state, active_at, episodes)."""
+    """Port of rules/alerting.go Eval (v2.42.0): returns (state, active_at, episodes)."""
     n, steps = present.shape
     state = np.zeros((n, steps), np.int8)
     active_at = np.zeros((n, steps), np.int64)
@@ -137,7 +137,8 @@ def test_matches_reference_loop(data, n, steps, for_ms, keep_ms, p_true) -> None
     seed = data.draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     present = rng.random((n, steps)) < p_true
-    gaps = rng.integers(1, 3, steps) * 30_000 if data.draw(st.booleans()) else np.full(steps, 60_000)
+    uneven = data.draw(st.booleans())
+    gaps = rng.integers(1, 3, steps) * 30_000 if uneven else np.full(steps, 60_000)
     t = np.cumsum(gaps) + 1_700_000_000_000
     _check(present, t, for_ms, keep_ms)
 
