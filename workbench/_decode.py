@@ -202,8 +202,11 @@ def _decode_fast(body: bytes, pos: int, matrix: bool) -> pl.DataFrame:
 
 def _label_frame(metrics: Sequence[dict[str, str]]) -> pl.DataFrame:
     names = sorted({k for m in metrics for k in m})
+    if not names:
+        return pl.DataFrame()
     cols = {
-        _RENAMES.get(n, n): pl.Series([m.get(n) for m in metrics], dtype=pl.String) for n in names
+        out: pl.Series([m.get(n) for m in metrics], dtype=pl.String)
+        for out, n in sorted((_RENAMES.get(n, n), n) for n in names)
     }
     return pl.DataFrame(cols, height=len(metrics))
 

@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from ._errors import ConfigError
 
 __all__ = [
-    "TimeLike",
     "DurationLike",
+    "TimeLike",
     "auto_step_ms",
     "format_duration",
     "parse_duration_ms",

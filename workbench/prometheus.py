@@ -361,7 +361,7 @@ class Prometheus:
         data = self._api("/api/v1/series", params, method="POST") or []
         names = sorted({k for d in data for k in d})
         return pl.DataFrame({n: pl.Series([d.get(n) for d in data], dtype=pl.String)
-                             for n in names}, height=len(data))
+                             for n in names})
 
     def labels(self, match: str | Iterable[str] | None = None, start: TimeLike | None = None,
                end: TimeLike | None = None) -> list[str]:
