@@ -8,6 +8,9 @@ message says what failed and how to fix it. Credentials never appear in a messag
     WorkbenchError
     ├── ConfigError                 bad or missing configuration (profile, env var, kubeconfig)
     ├── MissingBinaryError          a server binary (prometheus, promtool, ...) is not installed
+    ├── AlertRuleError              an alerting rule cannot be backtested or exported as given
+    │   └── DuplicateAlertError     two samples map to one alert label set (a 2.x eval error)
+    ├── PromtoolError               promtool check/test rules rejected an exported file
     ├── PrometheusError             anything that went wrong talking to Prometheus
     │   ├── QueryError              the server rejected the query (bad PromQL, too many points, ...)
     │   ├── ServerUnreachableError  connection refused, DNS failure, TLS failure
@@ -21,10 +24,13 @@ message says what failed and how to fix it. Credentials never appear in a messag
 from __future__ import annotations
 
 __all__ = [
+    "AlertRuleError",
     "ConfigError",
+    "DuplicateAlertError",
     "MetricsServerError",
     "MissingBinaryError",
     "PrometheusError",
+    "PromtoolError",
     "QueryError",
     "QueryTimeoutError",
     "ReportError",
@@ -65,6 +71,37 @@ class MissingBinaryError(WorkbenchError):
             f"{binary!r} was not found on PATH. Install it with: "
             f"sudo apt-get install -y {package}   (Debian/Ubuntu package {package!r})"
         )
+
+
+class AlertRuleError(WorkbenchError):
+    """An alerting rule cannot be backtested or exported as given (bad field, template, op)."""
+
+
+class DuplicateAlertError(AlertRuleError):
+    """Two samples of one evaluation map to the same alert label set.
+
+    Prometheus fails that evaluation with "vector contains metrics with the same labelset after
+    applying alert labels". Attributes: ``labels`` (dict) and ``timestamp_ms`` (int).
+    """
+
+    def __init__(self, message: str, *, labels: dict[str, str], timestamp_ms: int) -> None:
+        self.labels = labels
+        self.timestamp_ms = timestamp_ms
+        super().__init__(message)
+
+
+class PromtoolError(WorkbenchError):
+    """``promtool check rules`` / ``promtool test rules`` rejected a file.
+
+    Attributes: ``command`` (list of str), ``returncode`` (int), ``output`` (its stdout+stderr).
+    """
+
+    def __init__(self, message: str, *, command: list[str], returncode: int,
+                 output: str) -> None:
+        self.command = command
+        self.returncode = returncode
+        self.output = output
+        super().__init__(message)
 
 
 class PrometheusError(WorkbenchError):
