@@ -467,3 +467,14 @@ def test_requests_session_injection(prom_url: str) -> None:
     s.hooks["response"].append(lambda r, *a, **k: seen.append(r.url))
     Prometheus(prom_url, session=s).query("up")
     assert seen == [f"{prom_url}/api/v1/query"]
+
+
+def test_progress_bar_only_when_asked_or_interactive(prom_url: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    args = ('wb_gauge{i="0"}', BASE, BASE + 3600)
+    Prometheus(prom_url).query_range(*args, step=1, max_points=1000)  # not a TTY: quiet
+    assert capsys.readouterr().err == ""
+    f = Prometheus(prom_url, progress=True).query_range(*args, step=1, max_points=1000)
+    err = capsys.readouterr().err
+    assert "query_range" in err and "4/4" in err
+    assert f.height == 3601
