@@ -232,7 +232,7 @@ def decode_result_generic(body: bytes) -> tuple[pl.DataFrame, list[str]]:
             msg = f"Unexpected Prometheus API response: {str(doc)[:200]!r}."
             raise ResponseDecodeError(msg)
         data = doc.get("data") or {}
-        kind, result = data.get("resultType"), data.get("result")
+        kind, result = data.get("resultType"), data.get("result") or []
         warns = list(doc.get("warnings") or [])
         if kind in ("scalar", "string"):
             t, v = result

@@ -30,7 +30,7 @@ class _LazyGroup(click.Group):
         if name in _LAZY:
             module, attr = _LAZY[name].split(":")
             try:
-                return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+                return getattr(importlib.import_module(module), attr)
             except ModuleNotFoundError as exc:
                 if exc.name and exc.name.startswith("workbench"):
                     return _not_yet(name)
