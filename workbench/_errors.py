@@ -18,6 +18,13 @@ message says what failed and how to fix it. Credentials never appear in a messag
     │   ├── ServerHTTPError         4xx/5xx with no Prometheus error body (proxy, auth, overload)
     │   └── ResponseDecodeError     the body is not a Prometheus API response
     ├── MetricsServerError          the metrics.k8s.io API (see workbench.metrics_server)
+    │   └── KubeAPIError            the Kubernetes API server answered an error or not at all
+    │       ├── MetricsAPINotFoundError     404: metrics.k8s.io not served (metrics-server missing)
+    │       ├── MetricsAPIUnavailableError  503: registered, but metrics-server does not answer
+    │       ├── KubeForbiddenError          403: RBAC lacks a verb on a resource
+    │       ├── KubeUnauthorizedError       401: credentials rejected or expired
+    │       └── KubeUnreachableError        connection refused, DNS, TLS, timeout
+    ├── QuantityError               not a Kubernetes quantity (also a ValueError)
     └── ReportError                 running or exporting a report notebook
 """
 
@@ -27,10 +34,17 @@ __all__ = [
     "AlertRuleError",
     "ConfigError",
     "DuplicateAlertError",
+    "KubeAPIError",
+    "KubeForbiddenError",
+    "KubeUnauthorizedError",
+    "KubeUnreachableError",
+    "MetricsAPINotFoundError",
+    "MetricsAPIUnavailableError",
     "MetricsServerError",
     "MissingBinaryError",
     "PrometheusError",
     "PromtoolError",
+    "QuantityError",
     "QueryError",
     "QueryTimeoutError",
     "ReportError",
@@ -214,6 +228,52 @@ class ResponseDecodeError(PrometheusError):
 
 class MetricsServerError(WorkbenchError):
     """The Kubernetes metrics API (metrics.k8s.io) could not be read."""
+
+
+class KubeAPIError(MetricsServerError):
+    """The Kubernetes API server answered with an error, or could not be reached.
+
+    Attributes
+    ----------
+    status_code : int or None
+        HTTP status (``None`` when no answer arrived).
+    verb, resource, group, namespace : str or None
+        The request that failed (``list``, ``pods``, ``metrics.k8s.io``, ``default``).
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, verb: str | None = None,
+                 resource: str | None = None, group: str | None = None,
+                 namespace: str | None = None) -> None:
+        self.status_code = status_code
+        self.verb = verb
+        self.resource = resource
+        self.group = group
+        self.namespace = namespace
+        super().__init__(message)
+
+
+class MetricsAPINotFoundError(KubeAPIError):
+    """HTTP 404 on metrics.k8s.io: the API is not registered (metrics-server not installed)."""
+
+
+class MetricsAPIUnavailableError(KubeAPIError):
+    """HTTP 503 on metrics.k8s.io: the APIService exists but metrics-server does not answer."""
+
+
+class KubeForbiddenError(KubeAPIError):
+    """HTTP 403: RBAC does not grant ``verb`` on ``resource`` in ``group``."""
+
+
+class KubeUnauthorizedError(KubeAPIError):
+    """HTTP 401: the API server rejected the credentials (expired or wrong token/certificate)."""
+
+
+class KubeUnreachableError(KubeAPIError):
+    """The Kubernetes API server could not be reached (refused, DNS, TLS, timeout)."""
+
+
+class QuantityError(WorkbenchError, ValueError):
+    """A string is not a valid Kubernetes quantity or Go duration; the message shows the grammar."""
 
 
 class ReportError(WorkbenchError):

@@ -272,16 +272,10 @@ def canonical_quantity(text: str) -> str:
         return "0"
     fmt = d.fmt
     if fmt == "BinarySI":
-        integral = e >= 0
-        if not integral or (e == 0 and n < 1024):
-            fmt = "DecimalSI"
-        else:
-            value = n * 10**e
-            k = 0
-            while k < 6 and value % 1024 == 0:
-                value //= 1024
-                k += 1
-            return f"{sign * value}{_BINARY_BY_EXP.get(k, '')}"
+        # Go: |q| < 1024 or not a whole number -> shown as DecimalSI, else base-1024 suffixes
+        if e >= 0 and n * 10**e >= 1024:
+            return _binary(sign * n * 10**e)
+        fmt = "DecimalSI"
     return _canonical_decimal(sign, n, e, fmt)
 
 
