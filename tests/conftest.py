@@ -90,5 +90,20 @@ def prom_url(prom_server: ManagedProcess) -> str:
 
 
 @pytest.fixture(scope="session")
+def node_prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    """A real Prometheus over the three-node kube-prometheus-stack history of tests/nodes_data.py."""
+    from . import nodes_data
+
+    require_binary("prometheus")
+    require_binary("promtool")
+    root = tmp_path_factory.mktemp("nodeprom")
+    nodes_data.write(root / "nodes.om")
+    backfill_openmetrics(root / "nodes.om", root / "tsdb")
+    server = start_prometheus(root / "tsdb")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     return Path(__file__).parent / "data"
