@@ -15,9 +15,16 @@ from __future__ import annotations
 from ._config import PromConfig, Secret
 from ._errors import (
     ConfigError,
+    KubeAPIError,
+    KubeForbiddenError,
+    KubeUnauthorizedError,
+    KubeUnreachableError,
+    MetricsAPINotFoundError,
+    MetricsAPIUnavailableError,
     MetricsServerError,
     MissingBinaryError,
     PrometheusError,
+    QuantityError,
     QueryError,
     QueryTimeoutError,
     ReportError,
@@ -27,18 +34,28 @@ from ._errors import (
     WorkbenchError,
 )
 from ._http import PrometheusWarning
+from ._quantity import parse_quantity
+from .metrics_server import MetricsServer
 from .prometheus import Prometheus
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "KubeAPIError",
+    "KubeForbiddenError",
+    "KubeUnauthorizedError",
+    "KubeUnreachableError",
+    "MetricsAPINotFoundError",
+    "MetricsAPIUnavailableError",
+    "MetricsServer",
     "MetricsServerError",
     "MissingBinaryError",
     "PromConfig",
     "Prometheus",
     "PrometheusError",
     "PrometheusWarning",
+    "QuantityError",
     "QueryError",
     "QueryTimeoutError",
     "ReportError",
@@ -48,4 +65,5 @@ __all__ = [
     "ServerUnreachableError",
     "WorkbenchError",
     "__version__",
+    "parse_quantity",
 ]

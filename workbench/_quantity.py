@@ -134,10 +134,8 @@ def _normalized(d: Decomposed) -> tuple[int, int, int]:
         return 1, 0, 0
     if e < -9:
         shift = -9 - e
-        if shift > len(str(n)):  # below one nano-unit: rounds up to exactly 1n
-            n = 1
-        else:
-            n = _ceil_div(n, 10**shift)
+        # below one nano-unit rounds up to exactly 1n
+        n = 1 if shift > len(str(n)) else _ceil_div(n, 10**shift)
         e = -9
     if d.fmt == "BinarySI" and e <= 19 and n * 10**max(e, 0) > _MAX_BINARY * 10**max(-e, 0):
         n, e = _MAX_BINARY, 0

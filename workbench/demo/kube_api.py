@@ -414,6 +414,15 @@ def _status(code: int, reason: str, message: str, details: Mapping[str, Any] | N
     return body
 
 
+def _node_fields(n: Node) -> dict[str, str]:
+    return {"metadata.name": n.name}
+
+
+def _pod_fields(p: Pod) -> dict[str, str]:
+    return {"metadata.name": p.name, "metadata.namespace": p.namespace, "spec.nodeName": p.node,
+            "status.phase": p.phase}
+
+
 # -- the server -------------------------------------------------------------------------------------
 
 
@@ -588,13 +597,12 @@ class KubeApiServer:
         if resource == "nodes":
             pairs = self._objects("core-nodes", snap, now_s)
             allowed = ("metadata.name",)
-            fields_of: Callable[[Any], dict[str, str]] = lambda n: {"metadata.name": n.name}
+            fields_of: Callable[[Any], dict[str, str]] = _node_fields
             kind, single = "NodeList", "nodes"
         else:
             pairs = self._objects("core-pods", snap, now_s)
             allowed = ("metadata.name", "metadata.namespace", "spec.nodeName", "status.phase")
-            fields_of = lambda p: {"metadata.name": p.name, "metadata.namespace": p.namespace,  # noqa: E731
-                                   "spec.nodeName": p.node, "status.phase": p.phase}
+            fields_of = _pod_fields
             kind, single = "PodList", "pods"
             if ns is not None:
                 pairs = [(p, o) for p, o in pairs if p.namespace == ns]
@@ -730,10 +738,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "workbench-kube-api"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+    def do_GET(self) -> None:
         self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve("POST")
 
     def _serve(self, method: str) -> None:
@@ -748,7 +756,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request logging (it would go to stderr during tests)."""
 
 
