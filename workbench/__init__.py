@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from ._config import PromConfig, Secret
 from ._errors import (
+    AlertRuleError,
     ConfigError,
+    DuplicateAlertError,
     KubeAPIError,
     KubeForbiddenError,
     KubeUnauthorizedError,
@@ -24,6 +26,7 @@ from ._errors import (
     MetricsServerError,
     MissingBinaryError,
     PrometheusError,
+    PromtoolError,
     QuantityError,
     QueryError,
     QueryTimeoutError,
@@ -35,13 +38,16 @@ from ._errors import (
 )
 from ._http import PrometheusWarning
 from ._quantity import parse_quantity
+from .alerting import Rule, backtest, sweep
 from .metrics_server import MetricsServer
 from .prometheus import Prometheus
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlertRuleError",
     "ConfigError",
+    "DuplicateAlertError",
     "KubeAPIError",
     "KubeForbiddenError",
     "KubeUnauthorizedError",
@@ -55,15 +61,19 @@ __all__ = [
     "Prometheus",
     "PrometheusError",
     "PrometheusWarning",
+    "PromtoolError",
     "QuantityError",
     "QueryError",
     "QueryTimeoutError",
     "ReportError",
     "ResponseDecodeError",
+    "Rule",
     "Secret",
     "ServerHTTPError",
     "ServerUnreachableError",
     "WorkbenchError",
     "__version__",
+    "backtest",
     "parse_quantity",
+    "sweep",
 ]

@@ -1,10 +1,36 @@
-"""Alert-rule backtesting with Prometheus 2.x semantics (see docs/backtesting.md).
+"""Alert-rule backtesting with Prometheus 2.x rule semantics (see docs/backtesting.md).
 
-Modules, one concern each: :mod:`.state` (the vectorised rule state machine).
+One concern per module:
+
+* :mod:`.state` — the vectorised rule state machine (pending/firing/resolved per identity);
+* :mod:`.compare` — PromQL comparison filters with Go float semantics;
+* :mod:`.templates` — the label/annotation template subset, rendered like 2.42;
+* :mod:`.rule` — :class:`Rule`;
+* :mod:`.identity` — query results on the evaluation grid -> alert identities;
+* :mod:`.lookback` — instant-selector lookback (2.x closed / 3.x open) from raw samples;
+* :mod:`.backtest` — :func:`backtest` and :class:`BacktestResult`;
+* :mod:`.sweep` — :func:`sweep`;
+* :mod:`.advice` — review notes; :mod:`.export` — rule files, PrometheusRule, test files;
+* :mod:`.promtool` — ``promtool check/test rules``; :mod:`.promtool_test` — pinned tests.
 """
 
 from __future__ import annotations
 
+from .backtest import BacktestResult, backtest, backtest_matrix, evaluation_grid
+from .rule import Rule
 from .state import AlertStates, alert_episodes, alert_samples, alert_states
+from .sweep import sweep, sweep_matrix
 
-__all__ = ["AlertStates", "alert_episodes", "alert_samples", "alert_states"]
+__all__ = [
+    "AlertStates",
+    "BacktestResult",
+    "Rule",
+    "alert_episodes",
+    "alert_samples",
+    "alert_states",
+    "backtest",
+    "backtest_matrix",
+    "evaluation_grid",
+    "sweep",
+    "sweep_matrix",
+]

@@ -49,9 +49,12 @@ import polars as pl
 __all__ = [
     "EPISODE_SCHEMA",
     "AlertStates",
+    "Runs",
     "alert_episodes",
     "alert_samples",
     "alert_states",
+    "episodes_from_runs",
+    "presence_runs",
 ]
 
 #: Columns of the frame returned by :func:`alert_episodes`.
@@ -178,10 +181,41 @@ def alert_episodes(
     ]
     """
     p, t = _check_inputs(present, eval_times_ms, int(for_ms), int(keep_firing_for_ms))
-    steps = t.shape[0]
     row, s, e = _runs(p)
+    return episodes_frame_from_runs(row, s, e, t, int(for_ms), int(keep_firing_for_ms))
+
+
+class Runs(NamedTuple):
+    """Maximal runs of consecutive present evaluations, row-major (see :func:`presence_runs`)."""
+
+    row: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+
+
+def presence_runs(present: npt.ArrayLike) -> Runs:
+    """Runs of ``True`` per row: ``(row, start step, end step exclusive)``.
+
+    They do not depend on ``for``/``keep_firing_for``, so sweeps compute them once per
+    threshold and call :func:`episodes_from_runs` per ``for`` value.
+    """
+    p = np.asarray(present, dtype=bool)
+    if p.ndim == 1:
+        p = p[None, :]
+    return Runs(*_runs(p))
+
+
+def episodes_from_runs(
+    runs: Runs, eval_times_ms: npt.ArrayLike, for_ms: int = 0, keep_firing_for_ms: int = 0
+) -> dict[str, npt.NDArray[np.int64]]:
+    """Episode arrays (``series_idx``, ``start_step``, ``fire_step`` (-1: never fired),
+    ``end_step``) from :func:`presence_runs`; the core of :func:`alert_episodes`."""
+    t = np.asarray(eval_times_ms, dtype=np.int64)
+    steps = t.shape[0]
+    row, s, e = runs
     if row.size == 0:
-        return pl.DataFrame(schema=EPISODE_SCHEMA)
+        z = np.zeros(0, np.int64)
+        return {"series_idx": z, "start_step": z, "fire_step": z, "end_step": z}
     # First step of each run at or after active_at + for: the pending -> firing evaluation.
     j = np.searchsorted(t, t[s] + int(for_ms), side="left")
     own_fire = j < e
@@ -202,30 +236,47 @@ def alert_episodes(
         fired_before_in_seg = fired_before - fired_before[seg_start][seg_id]
         # Runs before the first one that fires in a chain are their own (pending-only) episodes;
         # the first firing run absorbs the rest of the chain.
-        head = fired_before_in_seg == 0
+        h = np.flatnonzero(fired_before_in_seg == 0)
+        last = np.empty_like(h)
+        last[:-1] = h[1:] - 1
+        last[-1] = row.size - 1
     else:
         m = e
-        head = np.ones(row.size, dtype=bool)
-    h = np.flatnonzero(head)
-    last = np.empty_like(h)
-    last[:-1] = h[1:] - 1
-    last[-1] = row.size - 1
+        h = last = np.arange(row.size)
     fired = own_fire[h]
-    start_step = s[h]
-    fire_step = np.where(fired, j[h], -1)
-    end_step = np.where(fired, m[last], e[h])
+    return {
+        "series_idx": row[h],
+        "start_step": s[h],
+        "fire_step": np.where(fired, j[h], -1),
+        "end_step": np.where(fired, m[last], e[h]),
+    }
+
+
+def episodes_frame_from_runs(row: npt.NDArray[np.int64], s: npt.NDArray[np.int64],
+                             e: npt.NDArray[np.int64], t: npt.NDArray[np.int64], for_ms: int,
+                             keep_firing_for_ms: int) -> pl.DataFrame:
+    """:func:`alert_episodes` on precomputed runs."""
+    ep = episodes_from_runs(Runs(row, s, e), t, for_ms, keep_firing_for_ms)
+    steps = t.shape[0]
+    fire_step = ep["fire_step"]
+    end_step = ep["end_step"]
+    fired = fire_step >= 0
     t_pad = np.append(t, -1)
     return pl.DataFrame(
         {
-            "series_idx": row[h],
-            "active_at": t[start_step],
-            "fired_at": pl.Series(t_pad[fire_step]).set(pl.Series(~fired), None),
-            "resolved_at": pl.Series(t_pad[end_step]).set(pl.Series(end_step >= steps), None),
-            "start_step": start_step,
-            "fire_step": pl.Series(fire_step).set(pl.Series(~fired), None),
+            "series_idx": ep["series_idx"],
+            "active_at": t[ep["start_step"]],
+            "fired_at": np.where(fired, t_pad[fire_step], 0),
+            "resolved_at": t_pad[end_step],
+            "start_step": ep["start_step"],
+            "fire_step": fire_step,
             "end_step": end_step,
         },
         schema=EPISODE_SCHEMA,
+    ).with_columns(
+        pl.when(pl.col("fire_step") >= 0).then(pl.col("fired_at")).alias("fired_at"),
+        pl.when(pl.col("end_step") < steps).then(pl.col("resolved_at")).alias("resolved_at"),
+        pl.when(pl.col("fire_step") >= 0).then(pl.col("fire_step")).alias("fire_step"),
     )
 
 

@@ -1,0 +1,192 @@
+"""Write rules and tests in Prometheus's formats: rule files, PrometheusRule objects and
+``promtool test rules`` files. Pure text builders; validation goes through :mod:`.promtool`.
+
+Examples
+--------
+>>> series_values(np.array([1.0, 1.0, 1.0, np.nan, 2.0]), np.array([1, 1, 1, 1, 0], bool),
+...               np.array([0, 0, 0, 0, 0], bool))
+'1x2 NaN'
+>>> series_values(np.array([0.5, 0, 0]), np.array([1, 0, 0], bool), np.array([0, 1, 0], bool))
+'0.5 stale _'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import yaml
+
+from .._time import DurationLike, format_duration, parse_duration_ms
+from .compare import format_threshold
+
+if TYPE_CHECKING:
+    from .rule import Rule
+
+__all__ = [
+    "prometheus_rule_text",
+    "promtool_test_document",
+    "rule_file_text",
+    "selector",
+    "series_values",
+]
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML with multi-line strings as ``|`` blocks."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def _dump(doc: Any) -> str:
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=100)
+
+
+def _group(rules: Sequence[Rule], group: str, interval: DurationLike | None) -> dict[str, Any]:
+    g: dict[str, Any] = {"name": group}
+    if interval is not None:
+        g["interval"] = format_duration(parse_duration_ms(interval))
+    g["rules"] = [r.to_dict() for r in rules]
+    return g
+
+
+def rule_file_text(rules: Sequence[Rule], *, group: str = "workbench",
+                   interval: DurationLike | None = None, check: bool = True) -> str:
+    """A rule file with one group holding ``rules``; ``check`` runs ``promtool check rules``."""
+    text = _dump({"groups": [_group(rules, group, interval)]})
+    if check:
+        from .promtool import check_rules_text
+
+        check_rules_text(text)
+    return text
+
+
+def prometheus_rule_text(rules: Sequence[Rule], *, name: str, namespace: str,
+                         labels: Mapping[str, str] | None = None, group: str | None = None,
+                         interval: DurationLike | None = None, check: bool = True) -> str:
+    """A ``monitoring.coreos.com/v1`` ``PrometheusRule`` manifest; ``check`` validates its
+    ``spec`` (which is a rule file) with ``promtool check rules``."""
+    spec = {"groups": [_group(rules, group or name, interval)]}
+    if check:
+        from .promtool import check_rules_text
+
+        check_rules_text(_dump(spec))
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if labels:
+        meta["labels"] = dict(labels)
+    return _dump({"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+                  "metadata": meta, "spec": spec})
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def selector(name: str | None, labels: Mapping[str, str]) -> str:
+    """Series notation ``name{a="1",b="2"}`` (labels sorted, values escaped)."""
+    body = ",".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(labels.items()))
+    return f"{name or ''}{{{body}}}"
+
+
+def _num(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return format_threshold(v)
+
+
+def series_values(values: npt.NDArray[np.float64], present: npt.NDArray[np.bool_],
+                  stale: npt.NDArray[np.bool_] | None = None) -> str:
+    """Encode one series in promtool's expanding notation (``1x3 _x2 stale NaN``).
+
+    ``present`` marks a sample at that step, ``stale`` a staleness marker; other steps are
+    ``_``. Runs of one finite value become ``vxN``, runs of gaps ``_xN`` (promtool's own
+    meanings: N+1 copies of v, N gaps).
+    """
+    st = np.zeros(len(values), bool) if stale is None else stale
+    tokens: list[str] = []
+    kind = np.where(present, 1, np.where(st, 2, 0))
+    n = len(values)
+    i = 0
+    while i < n:                     # run-length over at most n tokens, no per-step work inside
+        k = int(kind[i])
+        j = i + 1
+        if k == 1:
+            v = float(values[i])
+            if math.isfinite(v):
+                while j < n and kind[j] == 1 and values[j] == v:
+                    j += 1
+                tokens.append(_num(v) if j - i == 1 else f"{_num(v)}x{j - i - 1}")
+            else:
+                tokens.append(_num(v))
+        elif k == 2:
+            tokens.append("stale")
+        else:
+            while j < n and kind[j] == 0:
+                j += 1
+            tokens.append("_" if j - i == 1 else f"_x{j - i}")
+        i = j
+    while tokens and tokens[-1].startswith("_"):
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def promtool_test_document(
+    *,
+    rule_files: Sequence[str],
+    interval_ms: int,
+    input_series: Iterable[tuple[str, str]],
+    alert_checks: Iterable[tuple[int, str, Sequence[tuple[Mapping[str, str], Mapping[str, str]]]]],
+    promql_checks: Iterable[tuple[int, str, Sequence[tuple[str, float]]]] = (),
+    name: str = "workbench backtest",
+) -> str:
+    """Build a ``promtool test rules`` file (JSON, which is valid YAML) in one test group.
+
+    Parameters
+    ----------
+    rule_files
+        Rule file paths, relative to the test file.
+    interval_ms
+        Spacing of input samples and the evaluation interval.
+    input_series
+        ``(series notation, values notation)`` pairs.
+    alert_checks
+        ``(eval_time_ms, alertname, [(labels without alertname, annotations), ...])``: the
+        firing alerts expected at that evaluation.
+    promql_checks
+        ``(eval_time_ms, expr, [(series notation, value), ...])``.
+    """
+    def dur(ms: int) -> str:
+        return format_duration(int(ms))
+
+    test: dict[str, Any] = {
+        "name": name,
+        "interval": dur(interval_ms),
+        "input_series": [{"series": s, "values": v} for s, v in input_series],
+        "alert_rule_test": [
+            {"eval_time": dur(t), "alertname": a,
+             "exp_alerts": [{"exp_labels": dict(lb), "exp_annotations": dict(an)}
+                            for lb, an in alerts]}
+            for t, a, alerts in alert_checks
+        ],
+    }
+    pq = [{"expr": e, "eval_time": dur(t),
+           "exp_samples": [{"labels": s, "value": v} for s, v in samples]}
+          for t, e, samples in promql_checks]
+    if pq:
+        test["promql_expr_test"] = pq
+    doc = {"rule_files": list(rule_files), "evaluation_interval": dur(interval_ms),
+           "tests": [test]}
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"

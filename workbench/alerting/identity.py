@@ -1,0 +1,248 @@
+"""From expression results on the evaluation grid to alert identities (pure).
+
+Prometheus builds each alert's labels from the sample: the sample's labels without ``__name__``,
+then the rule's labels (templates expanded against ``$labels``/``$value``; an empty result removes
+the label), then ``alertname``. The set is the alert's identity. Two samples of one evaluation with
+the same set make the evaluation fail ("vector contains metrics with the same labelset after
+applying alert labels"): :class:`~workbench.DuplicateAlertError` here.
+
+Examples
+--------
+>>> import numpy as np, polars as pl
+>>> from workbench.alerting.rule import Rule
+>>> frame = pl.DataFrame({"timestamp": [0, 60_000, 0], "value": [1.0, 2.0, 0.5],
+...                       "__name__": ["x"] * 3, "i": ["a", "a", "b"]}
+...                      ).with_columns(pl.col("timestamp").cast(pl.Datetime("ms", "UTC")))
+>>> m = series_matrix(frame, np.array([0, 60_000]))
+>>> m.present.tolist()
+[[True, True], [True, False]]
+>>> ai = alert_input(m, Rule(alert="A", expr="x", op=">", threshold=0.9))
+>>> ai.identities.to_dicts(), ai.present.tolist()
+([{'alertname': 'A', 'i': 'a'}, {'alertname': 'A', 'i': 'b'}], [[True, True], [False, False]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from .._errors import AlertRuleError, DuplicateAlertError
+from .compare import passes
+from .rule import Rule
+from .templates import render, uses_value
+
+__all__ = ["AlertInput", "SeriesMatrix", "alert_input", "series_matrix"]
+
+_DATA = ("timestamp", "value")
+
+
+@dataclass(frozen=True)
+class SeriesMatrix:
+    """An expression's results on the evaluation grid.
+
+    Attributes
+    ----------
+    eval_times_ms
+        ``[n_steps]`` evaluation timestamps (ms).
+    labels
+        One row per series, one String column per label (``__name__`` included when the
+        expression keeps it; null = label absent).
+    values
+        ``[n_series, n_steps]`` float64, NaN where absent (a stored NaN is also NaN).
+    present
+        ``[n_series, n_steps]`` bool: the series returned a sample at that evaluation.
+    """
+
+    eval_times_ms: npt.NDArray[np.int64]
+    labels: pl.DataFrame
+    values: npt.NDArray[np.float64]
+    present: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class AlertInput:
+    """The rule's alert identities and, per evaluation, which are in the result.
+
+    Attributes
+    ----------
+    identities
+        One row per identity: ``alertname`` then the other alert labels (sorted), String.
+    present
+        ``[n_identities, n_steps]`` bool.
+    values
+        ``[n_identities, n_steps]`` the sample value behind the alert (NaN where absent).
+    source
+        ``[n_identities, n_steps]`` int32 index into the series matrix of the sample behind the
+        alert, -1 where absent (for ``$labels`` in annotations).
+    """
+
+    identities: pl.DataFrame
+    present: npt.NDArray[np.bool_]
+    values: npt.NDArray[np.float64]
+    source: npt.NDArray[np.int32]
+
+
+def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMatrix:
+    """Pivot a query_range frame (workbench schema) onto the evaluation grid.
+
+    Every sample's timestamp must be one of ``eval_times_ms`` (query_range at step = interval
+    with the same start guarantees it).
+    """
+    t = np.asarray(eval_times_ms, dtype=np.int64)
+    label_cols = sorted(c for c in frame.columns if c not in _DATA)
+    n_steps = t.shape[0]
+    if frame.height == 0:
+        return SeriesMatrix(t, pl.DataFrame(schema=dict.fromkeys(label_cols, pl.String)),
+                            np.zeros((0, n_steps)), np.zeros((0, n_steps), bool))
+    if label_cols:
+        changed = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in label_cols])
+        sid = frame.select(changed.fill_null(True).cum_sum().cast(pl.Int64) - 1).to_series()
+        sid_np = sid.to_numpy()
+        starts = np.flatnonzero(np.r_[True, sid_np[1:] != sid_np[:-1]])
+        labels = frame[starts].select(label_cols)
+        if labels.is_duplicated().any():    # not contiguous: fall back to a full grouping
+            labels = frame.select(label_cols).unique(maintain_order=True)
+            sid_np = (frame.select(label_cols).with_row_index("_row")
+                      .join(labels.with_row_index("_sid"), on=label_cols, how="left",
+                            nulls_equal=True)
+                      .sort("_row")["_sid"].to_numpy().astype(np.int64))
+    else:
+        labels = pl.DataFrame(height=1)
+        sid_np = np.zeros(frame.height, np.int64)
+    ts = frame["timestamp"].dt.epoch("ms").to_numpy() if frame["timestamp"].dtype != pl.Int64 \
+        else frame["timestamp"].to_numpy()
+    step = np.searchsorted(t, ts)
+    ok = (step < n_steps) & (t[np.minimum(step, n_steps - 1)] == ts)
+    if not bool(ok.all()):
+        bad = int(ts[~ok][0])
+        msg = (f"sample at {bad} ms is not on the evaluation grid (start + k*interval). Fix: "
+               "query with query_range at step = interval from the same start.")
+        raise AlertRuleError(msg)
+    n = labels.height
+    values = np.full((n, n_steps), np.nan)
+    present = np.zeros((n, n_steps), bool)
+    values[sid_np, step] = frame["value"].to_numpy()
+    present[sid_np, step] = True
+    return SeriesMatrix(t, labels, values, present)
+
+
+def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Empty label values mean "absent" (labels.Builder.Set deletes on "")."""
+    return frame.with_columns(pl.col(c).replace("", None) for c in frame.columns)
+
+
+def _base_labels(labels: pl.DataFrame, rule: Rule, external: Mapping[str, str]) -> pl.DataFrame:
+    base = labels.drop("__name__", strict=False)
+    static = {k: v for k, v in rule.labels.items() if k not in rule.templated_labels}
+    cols = [pl.lit(v, dtype=pl.String).alias(k) for k, v in static.items()]
+    templated = {k: v for k, v in rule.templated_labels.items() if not uses_value(v)}
+    if templated:
+        rows = labels.to_dicts()
+        for k, tmpl in templated.items():        # one render per series, not per step
+            rendered = [render(tmpl, {a: b for a, b in r.items() if b is not None}, float("nan"),
+                               external) for r in rows]
+            cols.append(pl.Series(k, rendered, dtype=pl.String))
+    out = base.with_columns(cols) if cols else base
+    return out.with_columns(pl.lit(rule.alert, dtype=pl.String).alias("alertname"))
+
+
+def _order(frame: pl.DataFrame) -> list[str]:
+    return ["alertname", *sorted(c for c in frame.columns if c != "alertname")]
+
+
+def _raise_duplicate(ident: pl.DataFrame, idx: int, step: int, t: npt.NDArray[np.int64],
+                     rule: Rule) -> None:
+    lbls = {k: v for k, v in ident.row(idx, named=True).items() if v is not None}
+    msg = (f"Rule {rule.alert}: at {int(t[step])} ms two samples map to the same alert labels "
+           f"{lbls}; Prometheus fails that evaluation (\"vector contains metrics with the same "
+           "labelset after applying alert labels\"). Fix: keep a distinguishing label in the "
+           "expression (e.g. aggregate with by(...)) or in the rule's labels.")
+    raise DuplicateAlertError(msg, labels=lbls, timestamp_ms=int(t[step]))
+
+
+def alert_input(m: SeriesMatrix, rule: Rule, *, threshold: float | None = None,
+                external_labels: Mapping[str, str] | None = None,
+                details: bool = True) -> AlertInput:
+    """Apply the rule's comparison (if any) and labels: identities and their presence.
+
+    Parameters
+    ----------
+    m
+        The left-hand side (threshold rule) or the whole expression's results.
+    rule
+        The rule.
+    threshold
+        Override ``rule.threshold`` (sweeps).
+    external_labels
+        ``$externalLabels`` for templates.
+    details
+        Also fill ``values`` and ``source`` (``False``: empty arrays, for sweeps).
+    """
+    ext = external_labels or {}
+    if rule.is_threshold:
+        thr = rule.threshold if threshold is None else threshold
+        mask = m.present & passes(m.values, rule.op, thr)  # type: ignore[arg-type]
+    else:
+        mask = m.present
+    n_steps = m.eval_times_ms.shape[0]
+    base = _normalise(_base_labels(m.labels, rule, ext))
+    if not rule.value_dependent:
+        cols = _order(base)
+        base = base.select(cols)
+        ident = base.unique(maintain_order=True)
+        if ident.height == base.height:
+            if not details:
+                return AlertInput(ident, mask, np.zeros((0, n_steps)),
+                                  np.zeros((0, n_steps), np.int32))
+            return AlertInput(ident, mask, np.where(mask, m.values, np.nan),
+                              np.where(mask, np.arange(base.height, dtype=np.int32)[:, None],
+                                       np.int32(-1)).astype(np.int32))
+        sid2id = (base.with_row_index("_row")
+                  .join(ident.with_row_index("_id"), on=cols, how="left", nulls_equal=True)
+                  .sort("_row")["_id"].to_numpy().astype(np.int64))
+        rows, steps = np.nonzero(mask)
+        ids = sid2id[rows]
+    else:
+        rows, steps = np.nonzero(mask)
+        vals = m.values[rows, steps]
+        long = pl.DataFrame({"_row": rows, "_step": steps, "_value": vals})
+        pairs = long.select("_row", "_value").unique(maintain_order=True)
+        label_rows = m.labels.to_dicts()
+        extra: dict[str, list[str]] = {}
+        for k, tmpl in rule.templated_labels.items():
+            if not uses_value(tmpl):
+                continue
+            extra[k] = [render(tmpl, {a: b for a, b in label_rows[r].items() if b is not None},
+                               float(v), ext)
+                        for r, v in zip(pairs["_row"].to_list(), pairs["_value"].to_list(),
+                                        strict=True)]
+        pairs = pairs.with_columns(pl.Series(k, v, dtype=pl.String) for k, v in extra.items())
+        per_row = base.drop([k for k in extra if k in base.columns]).with_row_index("_row")
+        per_row = per_row.with_columns(pl.col("_row").cast(pl.Int64))
+        full = (long.join(pairs, on=["_row", "_value"], how="left", nulls_equal=True)
+                .join(per_row, on="_row", how="left"))
+        full = _normalise(full)
+        cols = _order(full.drop("_row", "_step", "_value"))
+        ident = full.select(cols).unique(maintain_order=True)
+        ids = (full.select(cols).with_row_index("_i")
+               .join(ident.with_row_index("_id"), on=cols, how="left", nulls_equal=True)
+               .sort("_i")["_id"].to_numpy().astype(np.int64))
+    n_id = ident.height
+    key = ids * n_steps + steps
+    uniq, counts = np.unique(key, return_counts=True)
+    if counts.size and counts.max() > 1:
+        k = int(uniq[np.argmax(counts > 1)])
+        _raise_duplicate(ident, k // n_steps, k % n_steps, m.eval_times_ms, rule)
+    present = np.zeros((n_id, n_steps), bool)
+    present[ids, steps] = True
+    if not details:
+        return AlertInput(ident, present, np.zeros((0, n_steps)), np.zeros((0, n_steps), np.int32))
+    values = np.full((n_id, n_steps), np.nan)
+    source = np.full((n_id, n_steps), -1, np.int32)
+    values[ids, steps] = m.values[rows, steps]
+    source[ids, steps] = rows
+    return AlertInput(ident, present, values, source)
