@@ -203,7 +203,7 @@ def scaled_value(text: str, scale: int = 0) -> int:
     if m is not None:
         digits, suffix = m.groups()
         if suffix in _FAST_MULT:
-            sign, n, e = 1, int(digits) * _FAST_MULT[suffix], 0
+            sign, n, e = 1, min(int(digits) * _FAST_MULT[suffix], _MAX_BINARY), 0
         else:
             sign, n, e = 1, int(digits), _FAST_EXP10[suffix]
     else:
