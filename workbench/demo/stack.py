@@ -1,0 +1,388 @@
+"""Bring the demo stack up, report on it and take it down (``workbench demo up|status|down``).
+
+Everything lives in one state directory (default ``~/.cache/workbench/demo``, or ``--dir``, or
+``WORKBENCH_DEMO_DIR``)::
+
+    state.json          pids, ports and endpoints of what ``up`` started
+    history.json        the simulation parameters and the end of the backfilled history
+    ground_truth.json   the planted scenarios (see workbench.demo.sim.Cluster.ground_truth)
+    tsdb/               Prometheus data (backfilled history + live data)
+    kubeconfig          points the kubernetes client at the API emulation
+    webhook.jsonl       what Alertmanager would have posted to Slack
+    logs/               one log per process
+
+``down`` stops only the processes ``up`` started, by pid, after checking that the pid still runs
+a command line naming this directory (so a reused pid is never killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .._errors import ConfigError, WorkbenchError
+from ..servers import find_binary, free_port, pid_alive, spawn, wait_http_ok
+from .params import DEFAULT, DemoParams
+
+__all__ = ["DEFAULT_MAX_HOLE_S", "demo_dir", "down", "endpoints", "prometheus_url", "status", "up"]
+
+#: Reuse a stored TSDB when the data ends at most this long ago (and parameters match).
+DEFAULT_MAX_HOLE_S = 6 * 3600.0
+_PROCS = ("live", "node-exporter", "alertmanager", "prometheus")
+_REQUIRED = ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-node-exporter")
+
+Echo = Callable[[str], None]
+
+
+def demo_dir(dir: str | os.PathLike[str] | None = None) -> Path:
+    """The state directory: ``dir``, else ``$WORKBENCH_DEMO_DIR``, else ``~/.cache/workbench/demo``."""
+    if dir is not None:
+        return Path(dir).expanduser().resolve()
+    env = os.environ.get("WORKBENCH_DEMO_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return (Path(base) / "workbench" / "demo").resolve()
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def _save(path: Path, doc: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def _ours(pid: int, d: Path) -> bool:
+    """Whether ``pid`` runs and its command line names the state directory ``d``."""
+    if not pid_alive(pid):
+        return False
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    return str(d) in cmd
+
+
+def _stop_pid(pid: int, d: Path, timeout: float = 10.0) -> bool:
+    if not _ours(pid, d):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid) or _zombie(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+# -- public API ----------------------------------------------------------------------------------
+
+
+def endpoints(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Endpoints of the running demo (what ``workbench demo status --json`` prints).
+
+    Keys: ``prometheus``, ``alertmanager``, ``webhook_sink``, ``kubernetes_api``, ``kubeconfig``,
+    ``state_dir``, ``ground_truth``.
+
+    Raises
+    ------
+    ConfigError
+        When no demo runs in that directory (the message says how to start one).
+    """
+    d = demo_dir(dir)
+    st = _load(d / "state.json")
+    if not st or not all(_ours(p["pid"], d) for p in st.get("processes", {}).values()):
+        msg = (f"No demo stack is running in {d}. Fix: run `workbench demo up` (or `make demo`)"
+               f"{'' if dir is None else f' with --dir {d}'}.")
+        raise ConfigError(msg)
+    return dict(st["endpoints"])
+
+
+def prometheus_url(dir: str | os.PathLike[str] | None = None) -> str:
+    """The running demo's Prometheus URL (what ``Prometheus("demo")`` connects to)."""
+    return str(endpoints(dir)["prometheus"])
+
+
+def status(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What runs where: ``running`` (all processes alive), ``processes``, ``endpoints``, ``history``."""
+    d = demo_dir(dir)
+    st = _load(d / "state.json") or {}
+    hist = _load(d / "history.json") or {}
+    procs = {}
+    for name, p in st.get("processes", {}).items():
+        procs[name] = {**p, "alive": _ours(p["pid"], d)}
+    running = bool(procs) and all(p["alive"] for p in procs.values())
+    return {"state_dir": str(d), "running": running, "processes": procs,
+            "endpoints": st.get("endpoints", {}),
+            "history": {k: hist.get(k) for k in ("params", "start_s", "end_s", "fingerprint",
+                                                  "stats")} if hist else {}}
+
+
+def down(dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """Stop what ``up`` started in that directory (by pid); returns the names stopped."""
+    d = demo_dir(dir)
+    st = _load(d / "state.json")
+    if not st:
+        return []
+    stopped = []
+    for name in reversed(_PROCS):
+        p = st.get("processes", {}).get(name)
+        if p and _stop_pid(int(p["pid"]), d):
+            stopped.append(name)
+    st["processes"] = {}
+    st["stopped_s"] = time.time()
+    _save(d / "state.json", st)
+    return stopped
+
+
+def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, *,
+       max_hole_s: float = DEFAULT_MAX_HOLE_S, workers: int | None = None,
+       echo: Echo | None = None) -> dict[str, Any]:
+    """Start the demo stack (idempotent) and return its endpoints.
+
+    Parameters
+    ----------
+    dir
+        State directory (see :func:`demo_dir`).
+    params
+        Simulation size and seed.
+    max_hole_s
+        Reuse the stored TSDB if its data ends at most this many seconds ago and ``params``
+        are unchanged; otherwise generate and backfill a fresh history.
+    workers
+        Parallel backfill jobs (default: number of CPUs).
+    echo
+        Progress messages (default: print to stderr).
+    """
+    say = echo or (lambda m: print(m, file=sys.stderr, flush=True))
+    for b in _REQUIRED:
+        find_binary(b)
+    d = demo_dir(dir)
+    d.mkdir(parents=True, exist_ok=True)
+    st = _load(d / "state.json") or {}
+    fp = params.fingerprint()
+    procs = st.get("processes", {})
+    if procs and all(_ours(p["pid"], d) for p in procs.values()) and st.get("fingerprint") == fp:
+        say(f"demo already running in {d}")
+        return dict(st["endpoints"])
+    if procs:
+        say("stopping a partial or outdated demo stack")
+        down(d)
+    hist = _load(d / "history.json")
+    now = time.time()
+    last = _data_end(d, hist, st)
+    reuse = (hist is not None and hist.get("fingerprint") == fp and (d / "tsdb").is_dir()
+             and now - last <= max_hole_s)
+    from .sim import Cluster
+
+    if reuse:
+        assert hist is not None
+        say(f"reusing the stored history (data ends {format_age(now - last)} ago)")
+        cluster = Cluster(params, hist["end_s"])
+    else:
+        cluster = _generate(d, params, workers, say)
+    return _start(d, cluster, fp, say)
+
+
+def format_age(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f}s"
+    if s < 7200:
+        return f"{s / 60:.0f}m"
+    return f"{s / 3600:.1f}h"
+
+
+def _data_end(d: Path, hist: dict[str, Any] | None, st: dict[str, Any]) -> float:
+    cands = [float(hist["end_s"])] if hist else [0.0]
+    cands.append(float(st.get("stopped_s") or 0.0))
+    wal = d / "tsdb" / "wal"
+    if wal.is_dir():
+        cands.extend(p.stat().st_mtime for p in wal.iterdir())
+    return max(cands)
+
+
+def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> Any:
+    from ..prometheus import Prometheus
+    from ..servers import start_prometheus
+    from .alerts import backfill_alerts
+    from .history import backfill_history
+    from .sim import Cluster
+
+    t0 = time.perf_counter()
+    for sub in ("tsdb", "work", "alertmanager-data"):
+        shutil.rmtree(d / sub, ignore_errors=True)
+    (d / "history.json").unlink(missing_ok=True)
+    end_s = math.floor(time.time() / 60) * 60
+    cluster = Cluster(params, end_s)
+    say(f"generating {params.days:g} days of history for {params.nodes} nodes, ~{params.pods} "
+        f"pods at {params.interval_s}s and backfilling it with promtool ...")
+    stats = backfill_history(cluster, d / "tsdb", d / "work", workers=workers)
+    say(f"  {stats.samples:,} samples in {stats.files} blocks, {stats.wall_s:.1f}s")
+    say("evaluating the alert rules over the history (ALERTS / ALERTS_FOR_STATE) ...")
+    a0 = time.perf_counter()
+    tmp = start_prometheus(d / "tsdb", retention=f"{int(params.days) + 60}d",
+                           log_path=d / "logs" / "prometheus-backfill.log")
+    try:
+        with Prometheus(tmp.url, timeout=300) as prom:
+            counts = backfill_alerts(prom, cluster.origin + 600, end_s, d / "tsdb", d / "work")
+    finally:
+        tmp.stop()
+    with contextlib.suppress(OSError):
+        (d / "tsdb-prometheus.yml").unlink()
+    alerts_s = time.perf_counter() - a0
+    say(f"  firing evaluations per alert: {counts} ({alerts_s:.1f}s)")
+    (d / "ground_truth.json").write_text(json.dumps(cluster.ground_truth(), indent=2))
+    _save(d / "history.json", {
+        "fingerprint": params.fingerprint(), "params": params.to_dict(),
+        "start_s": cluster.origin, "end_s": end_s, "created_s": time.time(),
+        "stats": {"samples": stats.samples, "files": stats.files,
+                  "openmetrics_bytes": stats.openmetrics_bytes, "backfill_s": stats.wall_s,
+                  "alerts_s": alerts_s, "total_s": time.perf_counter() - t0,
+                  "alert_firing_evaluations": counts}})
+    shutil.rmtree(d / "work", ignore_errors=True)
+    return cluster
+
+
+def _prometheus_yml(cluster: Any, live_port: int, ne_port: int, am_port: int, d: Path) -> str:
+    import yaml
+
+    from .rules import EVAL_INTERVAL_S
+
+    jobs: dict[str, list[dict[str, Any]]] = {}
+    for tg in cluster.targets:
+        kind = tg.key.split("/")[0]
+        labels = {**tg.labels, "__metrics_path__": f"/sim/{tg.key}/metrics"}
+        jobs.setdefault(f"sim-{kind}", []).append(
+            {"targets": [f"127.0.0.1:{live_port}"], "labels": labels})
+    scrape = [{"job_name": name, "honor_labels": True, "static_configs": cfgs}
+              for name, cfgs in jobs.items()]
+    scrape.append({"job_name": "host-node-exporter", "static_configs": [
+        {"targets": [f"127.0.0.1:{ne_port}"],
+         "labels": {"job": "node-exporter", "instance": "localhost:9100"}}]})
+    doc = {
+        "global": {"scrape_interval": f"{cluster.params.interval_s}s",
+                   "scrape_timeout": f"{min(10, cluster.params.interval_s)}s",
+                   "evaluation_interval": f"{EVAL_INTERVAL_S}s",
+                   "external_labels": {"cluster": "workbench-demo"}},
+        "rule_files": [str(d / "rules.yml")],
+        "alerting": {"alertmanagers": [{"static_configs": [
+            {"targets": [f"127.0.0.1:{am_port}"]}]}]},
+        "scrape_configs": scrape,
+    }
+    return yaml.safe_dump(doc, sort_keys=False, width=200)
+
+
+def _start(d: Path, cluster: Any, fp: str, say: Echo) -> dict[str, Any]:
+    from .kube_api import write_kubeconfig
+    from .rules import alertmanager_config, rules_yaml
+
+    logs = d / "logs"
+    logs.mkdir(exist_ok=True)
+    (d / "textfile").mkdir(exist_ok=True)
+    live_port, kube_port, ne_port, am_port, prom_port = (free_port() for _ in range(5))
+    sink = f"http://127.0.0.1:{live_port}/slack"
+    (d / "rules.yml").write_text(rules_yaml())
+    (d / "alertmanager.yml").write_text(alertmanager_config(sink))
+    (d / "prometheus.yml").write_text(_prometheus_yml(cluster, live_port, ne_port, am_port, d))
+    params = cluster.params
+    started: dict[str, dict[str, Any]] = {}
+    st: dict[str, Any] = {"fingerprint": fp, "params": params.to_dict(), "processes": started,
+                          "started_s": time.time(), "endpoints": {}}
+
+    def launch(name: str, argv: list[str], url: str, health: str) -> None:
+        proc = spawn(name, argv, logs / f"{name}.log", detach=True)
+        started[name] = {"pid": proc.pid, "url": url, "argv0": argv[0]}
+        _save(d / "state.json", st)  # record pids at once, so `down` can clean up a failed up
+        wait_http_ok(url + health, timeout=60, proc=proc, log_path=logs / f"{name}.log")
+
+    try:
+        launch("live", [sys.executable, "-m", "workbench.demo.live", "--dir", str(d),
+                        "--port", str(live_port), "--kube-port", str(kube_port)],
+               f"http://127.0.0.1:{live_port}", "/-/healthy")
+        launch("node-exporter", [find_binary("prometheus-node-exporter"),
+                                 f"--web.listen-address=127.0.0.1:{ne_port}",
+                                 f"--collector.textfile.directory={d / 'textfile'}"],
+               f"http://127.0.0.1:{ne_port}", "/metrics")
+        launch("alertmanager", [find_binary("prometheus-alertmanager"),
+                                f"--config.file={d / 'alertmanager.yml'}",
+                                f"--storage.path={d / 'alertmanager-data'}",
+                                f"--web.listen-address=127.0.0.1:{am_port}",
+                                "--cluster.listen-address=", "--log.level=warn"],
+               f"http://127.0.0.1:{am_port}", "/-/ready")
+        retention = f"{math.ceil(params.days) + 60}d"
+        launch("prometheus", [find_binary("prometheus"),
+                              f"--config.file={d / 'prometheus.yml'}",
+                              f"--storage.tsdb.path={d / 'tsdb'}",
+                              f"--storage.tsdb.retention.time={retention}",
+                              f"--web.listen-address=127.0.0.1:{prom_port}",
+                              "--web.enable-lifecycle", "--log.level=warn"],
+               f"http://127.0.0.1:{prom_port}", "/-/ready")
+    except BaseException:
+        down(d)
+        raise
+    kubeconfig = write_kubeconfig(d / "kubeconfig", f"http://127.0.0.1:{kube_port}")
+    st["endpoints"] = {
+        "prometheus": started["prometheus"]["url"],
+        "alertmanager": started["alertmanager"]["url"],
+        "webhook_sink": sink,
+        "webhook_posts": f"http://127.0.0.1:{live_port}/posts",
+        "kubernetes_api": f"http://127.0.0.1:{kube_port}",
+        "kubeconfig": str(kubeconfig),
+        "node_exporter": started["node-exporter"]["url"],
+        "state_dir": str(d),
+        "ground_truth": str(d / "ground_truth.json"),
+    }
+    _save(d / "state.json", st)
+    _check_targets(st["endpoints"]["prometheus"], say)
+    return dict(st["endpoints"])
+
+
+def _check_targets(url: str, say: Echo) -> None:
+    """Look briefly at the first scrapes and complain about targets that fail."""
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        try:
+            r = requests.get(f"{url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        except (requests.RequestException, ValueError, KeyError):
+            r = []
+        if r and all(t["health"] != "unknown" for t in r):
+            bad = [t for t in r if t["health"] != "up"]
+            for t in bad:
+                say(f"warning: target {t['scrapeUrl']} is {t['health']}: {t['lastError']}")
+            return
+        time.sleep(0.5)
+
+
+def require_running(dir: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`WorkbenchError` unless the demo runs (used by scripts)."""
+    if not status(dir)["running"]:
+        msg = "The demo stack is not running. Fix: run `workbench demo up`."
+        raise WorkbenchError(msg)
