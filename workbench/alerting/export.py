@@ -151,6 +151,7 @@ def promtool_test_document(
     alert_checks: Iterable[tuple[int, str, Sequence[tuple[Mapping[str, str], Mapping[str, str]]]]],
     promql_checks: Iterable[tuple[int, str, Sequence[tuple[str, float]]]] = (),
     name: str = "workbench backtest",
+    evaluation_interval_ms: int | None = None,
 ) -> str:
     """Build a ``promtool test rules`` file (JSON, which is valid YAML) in one test group.
 
@@ -159,7 +160,7 @@ def promtool_test_document(
     rule_files
         Rule file paths, relative to the test file.
     interval_ms
-        Spacing of input samples and the evaluation interval.
+        Spacing of input samples (and the evaluation interval unless given).
     input_series
         ``(series notation, values notation)`` pairs.
     alert_checks
@@ -167,6 +168,9 @@ def promtool_test_document(
         firing alerts expected at that evaluation.
     promql_checks
         ``(eval_time_ms, expr, [(series notation, value), ...])``.
+    evaluation_interval_ms
+        promtool evaluates every rule group at multiples of this (the group's own interval is
+        ignored by ``promtool test rules``).
     """
     def dur(ms: int) -> str:
         return format_duration(int(ms))
@@ -187,6 +191,7 @@ def promtool_test_document(
           for t, e, samples in promql_checks]
     if pq:
         test["promql_expr_test"] = pq
-    doc = {"rule_files": list(rule_files), "evaluation_interval": dur(interval_ms),
+    doc = {"rule_files": list(rule_files),
+           "evaluation_interval": dur(evaluation_interval_ms or interval_ms),
            "tests": [test]}
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -132,7 +132,8 @@ def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMa
 
 def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
     """Empty label values mean "absent" (labels.Builder.Set deletes on "")."""
-    return frame.with_columns(pl.col(c).replace("", None) for c in frame.columns)
+    cols = [c for c, dt in frame.schema.items() if dt == pl.String]
+    return frame.with_columns(pl.col(c).replace("", None) for c in cols) if cols else frame
 
 
 def _base_labels(labels: pl.DataFrame, rule: Rule, external: Mapping[str, str]) -> pl.DataFrame:

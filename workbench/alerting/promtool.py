@@ -50,7 +50,8 @@ def test_rules(path: str | Path, *, timeout: float = 600.0) -> str:
                          cwd=path.parent)
     output = (res.stdout + res.stderr).strip()
     if res.returncode != 0:
-        msg = (f"promtool test rules {path} failed (exit {res.returncode}): {output[-3000:]}\n"
+        shown = output if len(output) <= 4000 else f"{output[:1500]}\n...\n{output[-2500:]}"
+        msg = (f"promtool test rules {path} failed (exit {res.returncode}): {shown}\n"
                "Fix: the rule no longer behaves as pinned (exp = backtest, got = promtool); "
                "compare the listed eval times, or regenerate the test if the change is intended.")
         raise PromtoolError(msg, command=argv, returncode=res.returncode, output=output)
