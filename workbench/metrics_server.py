@@ -225,10 +225,20 @@ def decode_pod_metrics(bodies: list[bytes]) -> pl.DataFrame:
     ).with_columns(pl.col("timestamp").cast(TIMESTAMP))
 
 
+def _div(frame: pl.DataFrame, column: str, divisor: int, name: str) -> pl.Series:
+    """``column / divisor`` as correctly rounded float64 (one IEEE division per value).
+
+    polars turns division by a constant into multiplication by its reciprocal, which is off by
+    one ulp for ~40% of values (``706041732 / 1e9`` -> ``0.7060417320000001``); numpy divides.
+    """
+    values = frame[column].cast(pl.Float64).to_numpy() / float(divisor)
+    return pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
+
+
 def _finish(raw: pl.DataFrame) -> pl.DataFrame:
     """Exact internal columns -> the documented ``cpu_cores`` / ``memory_bytes``."""
     return raw.with_columns(
-        cpu_cores=pl.col("_cpu_n").cast(pl.Float64) / _NANO,
+        _div(raw, "_cpu_n", _NANO, "cpu_cores"),
         # Go Value(): round up to a whole byte
         memory_bytes=(pl.col("_mem_m") + 999) // 1000,
     ).drop("_cpu_n", "_mem_m")
@@ -515,6 +525,7 @@ class MetricsServer:
             No kubeconfig at any of those places, an unknown context (the message lists the
             known ones), or a file the client cannot load.
         """
+        import yaml
         from kubernetes import client as k8s_client
         from kubernetes import config as k8s_config
 
@@ -535,9 +546,16 @@ class MetricsServer:
         joined = os.pathsep.join(existing)
         try:
             contexts, current = k8s_config.list_kube_config_contexts(config_file=joined)
-        except (k8s_config.ConfigException, OSError, ValueError, TypeError) as exc:
-            msg = f"Cannot read the kubeconfig {joined}: {exc}. Fix: check the file is valid " \
-                  "YAML with clusters, users and contexts (`kubectl config view`)."
+        except (k8s_config.ConfigException, OSError, ValueError, TypeError,
+                yaml.YAMLError) as exc:
+            if isinstance(exc, yaml.YAMLError):  # never echo file content: it may hold secrets
+                mark = getattr(exc, "problem_mark", None)
+                where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+                detail = f"not valid YAML{where}"
+            else:
+                detail = str(exc)
+            msg = f"Cannot read the kubeconfig {joined}: {detail}. Fix: check the file is " \
+                  "valid YAML with clusters, users and contexts (`kubectl config view`)."
             raise ConfigError(msg) from None
         names = [c.get("name") for c in contexts or []]
         if context is not None and context not in names:
@@ -969,8 +987,8 @@ class MetricsServer:
 
 def _finish_specs(raw: pl.DataFrame) -> pl.DataFrame:
     out = raw.with_columns(
-        cpu_request_cores=pl.col("_cpu_req_n").cast(pl.Float64) / _NANO,
-        cpu_limit_cores=pl.col("_cpu_lim_n").cast(pl.Float64) / _NANO,
+        _div(raw, "_cpu_req_n", _NANO, "cpu_request_cores"),
+        _div(raw, "_cpu_lim_n", _NANO, "cpu_limit_cores"),
     ).drop("_cpu_req_n", "_cpu_lim_n")
     return out.select("namespace", "pod", "container", "node", "phase", "owner_kind",
                       "owner_name", "qos_class", "cpu_request_cores", "cpu_limit_cores",
@@ -1004,7 +1022,7 @@ def top_nodes_frame(raw: pl.DataFrame, specs: pl.DataFrame, *, show_capacity: bo
     missing = specs.join(raw.select("node"), on="node", how="anti").sort("node")
     out = pl.concat([out, missing], how="diagonal_relaxed")
     out = out.with_columns(
-        (pl.col("_avail_cpu_m").cast(pl.Float64) / 1000).alias(f"cpu_{label}_cores"),
+        _div(out, "_avail_cpu_m", 1000, f"cpu_{label}_cores"),
         ((pl.col("_avail_mem_m") + 999) // 1000).alias(f"memory_{label}_bytes"),
     )
     return _finish(out).select("node", "timestamp", "window_s", "cpu_cores", "memory_bytes",
