@@ -26,6 +26,8 @@ message says what failed and how to fix it. Credentials never appear in a messag
     │       └── KubeUnreachableError        connection refused, DNS, TLS, timeout
     ├── QuantityError               not a Kubernetes quantity (also a ValueError)
     └── ReportError                 running or exporting a report notebook
+        ├── ReportNotFoundError     no notebook of that name in notebooks/
+        └── ReportParameterError    unknown, mistyped or secret-looking report parameter
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ __all__ = [
     "QueryError",
     "QueryTimeoutError",
     "ReportError",
+    "ReportNotFoundError",
+    "ReportParameterError",
     "ResponseDecodeError",
     "ServerHTTPError",
     "ServerUnreachableError",
@@ -278,3 +282,14 @@ class QuantityError(WorkbenchError, ValueError):
 
 class ReportError(WorkbenchError):
     """A report notebook could not be run or exported."""
+
+
+class ReportNotFoundError(ReportError):
+    """No notebook of that name in the report registry (the message lists the known ones)."""
+
+
+class ReportParameterError(ReportError):
+    """A report parameter is unknown, of the wrong type, or looks like a secret.
+
+    Raised before anything runs; the message lists the accepted parameters and their types.
+    """

@@ -42,6 +42,7 @@ __all__ = [
     "chart_rows",
     "derive_series",
     "fs_forecast",
+    "key_figures",
     "node_names",
     "reboots",
     "resource_frame",
@@ -548,3 +549,25 @@ def chart_rows(frame: pl.DataFrame, max_rows: int = 4000) -> pl.DataFrame:
             .agg(pl.col("timestamp").min(), pl.col("value").mean(),
                  pl.col("value").max().alias("max"))
             .drop("_b").sort("node", "device", "timestamp"))
+
+
+def key_figures(summary: pl.DataFrame) -> dict[str, Any]:
+    """The few numbers a report index shows for a run: node count, flagged nodes, the worst node,
+    the soonest-full filesystem's hours to full, total downtime.
+
+    Examples
+    --------
+    >>> key_figures(pl.DataFrame({"node": ["a"], "flags": [["cpu"]], "n_flags": [1],
+    ...     "fs_hours_to_full": [None], "downtime_s": [0.0]},
+    ...     schema_overrides={"fs_hours_to_full": pl.Float64}))["flagged_nodes"]
+    1
+    """
+    flagged = summary.filter(pl.col("n_flags") > 0)
+    htf = summary["fs_hours_to_full"].drop_nulls()
+    return {
+        "nodes": summary.height,
+        "flagged_nodes": flagged.height,
+        "worst_node": flagged["node"][0] if flagged.height else None,
+        "min_hours_to_full": round(float(htf.min()), 1) if htf.len() else None,  # type: ignore[arg-type]
+        "downtime_min": round(float(summary["downtime_s"].fill_null(0).sum()) / 60, 1),
+    }

@@ -78,7 +78,8 @@ def fetch_node_use(
     start, end
         The window (anything :class:`~workbench.Prometheus` accepts, e.g. ``"now-24h"``).
     step
-        Query step; default: a "nice" step giving at most 720 points, at least 60 s.
+        Query step; default (None or ""): a "nice" step giving at most 720 points, at least
+        60 s.
     job
         The node-exporter scrape job (``node-exporter`` on kube-prometheus-stack, ``node`` in
         the plain node-mixin).
@@ -110,7 +111,7 @@ def fetch_node_use(
         msg = f"The window must end after it starts (start={start!r}, end={end!r})."
         raise NodeDataError(msg)
     step_ms = (max(auto_step_ms(start_ms, end_ms, max_points=TARGET_POINTS), MIN_STEP_S * 1000)
-               if step is None else parse_duration_ms(step))
+               if step is None or step == "" else parse_duration_ms(step))
     if step_ms <= 0:
         msg = f"step must be positive, got {step!r}."
         raise NodeDataError(msg)

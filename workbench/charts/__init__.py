@@ -1,0 +1,30 @@
+"""Altair chart builders (``*_chart``, returning charts, never displaying them), report tables,
+the registered ``workbench`` theme and the offline ``workbench`` renderer.
+
+Importing this package imports altair; ``import workbench`` does not.
+"""
+
+from __future__ import annotations
+
+from ._render import bundle_html, chart_html, enable_renderer, javascript_bundle, safe_json
+from ._theme import PALETTE, enable_theme
+from .table import HtmlTable, fs_table, html_table, summary_table
+from .use import availability_chart, fs_forecast_chart, overview_chart, resource_chart
+
+__all__ = [
+    "PALETTE",
+    "HtmlTable",
+    "availability_chart",
+    "bundle_html",
+    "chart_html",
+    "enable_renderer",
+    "enable_theme",
+    "fs_forecast_chart",
+    "fs_table",
+    "html_table",
+    "javascript_bundle",
+    "overview_chart",
+    "resource_chart",
+    "safe_json",
+    "summary_table",
+]

@@ -1,0 +1,114 @@
+"""Render altair charts as self-contained HTML that needs no network.
+
+altair's ``default``/``html`` renderers load vega from a CDN, ``template="inline"`` breaks with
+a second chart on a page, and the ``mimetype`` renderer fails papermill (see NOTEBOOKS.md). The
+``workbench`` renderer writes each chart as a ``<div>`` plus a function-scoped script that waits
+for ``window.vegaEmbed``; the vega/vega-lite/vega-embed bundle from vl-convert is put on the
+page once: by :func:`workbench.reports.export_html` in the ``<head>`` of a report, or by
+:func:`bundle_html` in an interactive notebook.
+
+The spec is embedded as JSON with every ``<``, ``>`` and ``&`` written as a ``\\u`` escape, so a
+label value such as ``</script><script>alert(1)</script>`` stays data.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from typing import Any
+
+__all__ = ["RENDERER", "bundle_html", "chart_html", "enable_renderer", "javascript_bundle",
+           "safe_json", "script_safe"]
+
+RENDERER = "workbench"
+
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+            "\u2029": "\\u2029"}
+
+
+def safe_json(obj: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element.
+
+    Examples
+    --------
+    >>> safe_json({"a": "</script>"})
+    '{"a": "\\\\u003c/script\\\\u003e"}'
+    """
+    text = json.dumps(obj, allow_nan=False, default=str)
+    for ch, esc in _ESCAPES.items():
+        text = text.replace(ch, esc)
+    return text
+
+
+def script_safe(js: str) -> str:
+    """Make JavaScript source safe to inline in a ``<script>`` element (no early ``</script>``).
+
+    Only ``</script`` and ``<!--`` are rewritten (``<\\/script``, ``<\\!--``): both mean the same
+    inside JS strings and regular expressions, and a blanket ``</`` rewrite would break regex
+    literals such as ``/</g``.
+    """
+    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
+    return js.replace("<!--", "<\\!--")
+
+
+@functools.cache
+def javascript_bundle() -> str:
+    """The vega + vega-lite + vega-embed bundle (about 1 MB) matching altair's Vega-Lite."""
+    import altair as alt
+    import vl_convert
+
+    version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
+    bundle: str = vl_convert.javascript_bundle(vl_version=version)
+    return bundle
+
+
+def bundle_html() -> str:
+    """A ``<script>`` element holding the bundle (for interactive notebooks)."""
+    return ('<script type="text/javascript">\n' + script_safe(javascript_bundle())
+            + "\n</script>")
+
+
+def chart_html(spec: dict[str, Any], *, embed_options: dict[str, Any] | None = None) -> str:
+    """HTML for one chart: a div and a script that embeds it once ``vegaEmbed`` exists."""
+    div = "wb-chart-" + uuid.uuid4().hex[:12]
+    opts = {"mode": "vega-lite", "actions": {"export": True, "source": False, "compiled": False,
+                                             "editor": False}, **(embed_options or {})}
+    return (
+        f'<div id="{div}" class="workbench-chart"></div>\n'
+        '<script type="text/javascript">\n(function () {\n'
+        f"  var spec = {safe_json(spec)};\n"
+        f"  var opt = {safe_json(opts)};\n"
+        "  var tries = 0;\n"
+        "  function show() {\n"
+        "    if (window.vegaEmbed) {\n"
+        f'      window.vegaEmbed("#{div}", spec, opt).catch(function (err) {{\n'
+        f'        document.getElementById("{div}").textContent = "Chart error: " + err;\n'
+        "      });\n"
+        "    } else if (tries++ < 400) {\n"
+        "      setTimeout(show, 25);\n"
+        "    } else {\n"
+        f'      document.getElementById("{div}").textContent = '
+        '"Chart not rendered: the vega bundle is missing from this page.";\n'
+        "    }\n"
+        "  }\n"
+        "  show();\n"
+        "})();\n</script>"
+    )
+
+
+def _renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, str]:
+    title = spec.get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    return {"text/html": chart_html(spec, embed_options=metadata.get("embed_options")),
+            "text/plain": f"<workbench chart: {text or spec.get('mark', 'composite')}>"}
+
+
+def enable_renderer() -> None:
+    """Register (once) and enable the ``workbench`` altair renderer."""
+    import altair as alt
+
+    if RENDERER not in alt.renderers.names():
+        alt.renderers.register(RENDERER, _renderer)
+    alt.renderers.enable(RENDERER)

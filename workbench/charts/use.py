@@ -1,0 +1,203 @@
+"""Chart builders for the node-exporter (USE) report. They return altair charts; never display.
+
+Every builder aggregates its input with :func:`workbench.node_exporter.chart_rows` first, so a
+chart never carries more than ``max_rows`` rows (altair refuses more than 5,000 by default).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ..node_exporter.analysis import chart_rows
+from ._theme import PALETTE
+
+if TYPE_CHECKING:
+    import altair as alt
+
+__all__ = ["availability_chart", "fs_forecast_chart", "overview_chart", "resource_chart"]
+
+_PCT_UNITS = {"ratio"}
+
+
+def _fmt(unit: str) -> str:
+    return ".0%" if unit in _PCT_UNITS else "~s"
+
+
+def resource_chart(
+    frame: pl.DataFrame,
+    *,
+    title: str,
+    unit: str = "",
+    threshold: float | None = None,
+    columns: int = 3,
+    max_rows: int = 4000,
+    width: int = 240,
+    height: int = 110,
+) -> alt.FacetChart:
+    """Small multiples of one resource: a panel per node, a line per device.
+
+    Parameters
+    ----------
+    frame
+        ``node``, ``device``, ``timestamp``, ``value`` (see
+        :func:`workbench.node_exporter.resource_frame`).
+    title, unit
+        Chart title and the value unit (``"ratio"`` is shown as a percentage).
+    threshold
+        Draw the threshold as a rule and mark samples above it. The page shows a slider that
+        moves both (a Vega parameter named ``threshold``), with no kernel behind it.
+    columns
+        Panels per row.
+    max_rows
+        Rows after aggregation (bucket means; the bucket maximum is in the tooltip).
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> f = pl.DataFrame({"node": ["a"], "device": [""], "value": [0.5],
+    ...                   "timestamp": [datetime(2026, 1, 1, tzinfo=UTC)]})
+    >>> spec = resource_chart(f, title="CPU", unit="ratio", threshold=0.9).to_dict()
+    >>> spec["params"][0]["name"], spec["params"][0]["value"]
+    ('threshold', 0.9)
+    """
+    import altair as alt
+
+    data = chart_rows(frame.select("node", "device", "timestamp", "value"), max_rows=max_rows)
+    multi_device = data["device"].n_unique() > 1 or (data.height and data["device"][0] != "")
+    y_title = f"{title} ({unit})" if unit and unit not in _PCT_UNITS else title
+    base = alt.Chart(data).properties(width=width, height=height)
+    tooltip = [alt.Tooltip("node:N"), alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
+               alt.Tooltip("value:Q", format=".3~f", title="mean"),
+               alt.Tooltip("max:Q", format=".3~f", title="max")]
+    if multi_device:
+        tooltip.insert(1, alt.Tooltip("device:N"))
+    enc: dict[str, Any] = {
+        "x": alt.X("timestamp:T", title=None, axis=alt.Axis(format="%H:%M", labelOverlap=True)),
+        "y": alt.Y("value:Q", title=y_title, axis=alt.Axis(format=_fmt(unit))),
+        "tooltip": tooltip,
+    }
+    if multi_device:
+        enc["color"] = alt.Color("device:N", legend=alt.Legend(orient="bottom", title=None))
+    else:
+        enc["color"] = alt.value(PALETTE["line"])
+    layers: list[Any] = [base.mark_line().encode(**enc)]
+    params: list[Any] = []
+    if threshold is not None:
+        top = max(float(threshold) * 3, float(data["value"].max() or 0) * 1.2, 1e-9)
+        thr = alt.param(name="threshold", value=float(threshold),
+                        bind=alt.binding_range(min=0, max=top, step=top / 300,
+                                               name=f"{title} threshold "))
+        params.append(thr)
+        layers.append(base.mark_rule(color=PALETTE["bad"], strokeDash=[4, 3]).encode(
+            y=alt.YDatum(thr, type="quantitative")))
+        layers.append(base.mark_circle(size=14, color=PALETTE["bad"]).encode(
+            x="timestamp:T", y="value:Q", tooltip=tooltip).transform_filter(
+            alt.datum.value > thr))
+    layered = alt.layer(*layers)
+    if params:
+        layered = layered.add_params(*params)
+    return layered.facet(
+        facet=alt.Facet("node:N", title=None, header=alt.Header(labelFontWeight="bold")),
+        columns=columns,
+    ).properties(title=title).resolve_scale(y="shared")
+
+
+def availability_chart(availability: pl.DataFrame, start: Any, end: Any) -> alt.Chart:
+    """Up/down history: one bar per node over the window, down windows in red.
+
+    ``availability`` is the output of :func:`workbench.node_exporter.availability` (or the
+    matching columns of ``use_summary``).
+    """
+    import altair as alt
+
+    nodes = availability["node"].to_list()
+    rows = [{"node": n, "start": start, "end": end, "state": "up"} for n in nodes]
+    for n, windows in zip(nodes, availability["down_windows"].to_list(), strict=True):
+        rows += [{"node": n, "start": w["start"], "end": w["end"], "state": "down"}
+                 for w in windows or []]
+    data = pl.DataFrame(rows, schema={"node": pl.String, "start": pl.Datetime("ms", "UTC"),
+                                      "end": pl.Datetime("ms", "UTC"), "state": pl.String})
+    data = data.with_columns(((pl.col("end") - pl.col("start")).dt.total_seconds() / 60.0)
+                             .round(1).alias("minutes"))
+    return alt.Chart(data, title="Node up/down history").mark_bar(height=14).encode(
+        x=alt.X("start:T", title=None),
+        x2="end:T",
+        y=alt.Y("node:N", title=None, sort=nodes),
+        color=alt.Color("state:N", scale=alt.Scale(domain=["up", "down"],
+                                                   range=[PALETTE["ok"], PALETTE["bad"]]),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        order=alt.Order("state:N", sort="descending"),
+        tooltip=["node:N", "state:N", alt.Tooltip("start:T", format="%Y-%m-%d %H:%M:%S"),
+                 alt.Tooltip("end:T", format="%Y-%m-%d %H:%M:%S"), "minutes:Q"],
+    ).properties(width=720, height=alt.Step(22))
+
+
+def fs_forecast_chart(forecast: pl.DataFrame) -> alt.Chart:
+    """Used fraction of each filesystem, coloured by status, with the time to full in the tooltip.
+
+    ``forecast`` is the output of :func:`workbench.node_exporter.fs_forecast`.
+    """
+    import altair as alt
+
+    data = forecast.with_columns(
+        (pl.col("node") + " " + pl.col("mountpoint")).alias("filesystem"),
+        pl.when(pl.col("almost_full")).then(pl.lit("almost full"))
+        .when(pl.col("filling")).then(pl.lit("filling up")).otherwise(pl.lit("ok"))
+        .alias("status"),
+        (pl.col("size_bytes") / 1024**3).round(2).alias("size_gib"),
+        (pl.col("avail_bytes") / 1024**3).round(2).alias("avail_gib"),
+        pl.col("hours_to_full").round(1),
+    ).select("filesystem", "node", "mountpoint", "device", "fstype", "status", "used_ratio",
+             "size_gib", "avail_gib", "hours_to_full")
+    return alt.Chart(data, title="Filesystems: used, and hours until full at the recent trend"
+                     ).mark_bar().encode(
+        x=alt.X("used_ratio:Q", title="used", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("filesystem:N", title=None, sort="-x"),
+        color=alt.Color("status:N", scale=alt.Scale(
+            domain=["ok", "filling up", "almost full"],
+            range=[PALETTE["ok"], PALETTE["warn"], PALETTE["bad"]]),
+            legend=alt.Legend(orient="bottom", title=None)),
+        tooltip=["node:N", "mountpoint:N", "device:N", "fstype:N", "status:N",
+                 alt.Tooltip("used_ratio:Q", format=".1%"), "size_gib:Q", "avail_gib:Q",
+                 alt.Tooltip("hours_to_full:Q", title="hours to full")],
+    ).properties(width=560, height=alt.Step(18))
+
+
+def overview_chart(summary: pl.DataFrame, thresholds: Any) -> alt.Chart:
+    """Heat map, node × resource, of each resource's p95 as a fraction of its threshold.
+
+    ``summary`` is :func:`workbench.node_exporter.use_summary`'s output; ``thresholds`` the
+    :class:`~workbench.node_exporter.UseThresholds` it was computed with.
+    """
+    import altair as alt
+
+    cols = {"CPU": ("cpu_util_p95", "cpu_util"), "load/CPU": ("load_per_cpu_p95", "load_per_cpu"),
+            "memory": ("mem_util_max", "mem_util"), "major faults": ("majfault_rate_p95",
+                                                                     "majfault_rate"),
+            "disk busy": ("disk_util_p95", "disk_util"), "disk queue": ("disk_queue_p95",
+                                                                        "disk_queue"),
+            "net errors": ("net_err_ratio_max", "net_err_ratio")}
+    parts = []
+    for label, (col, th) in cols.items():
+        limit = float(getattr(thresholds, th)) or float("inf")
+        parts.append(summary.select(
+            "node", pl.lit(label).alias("resource"), pl.col(col).alias("observed"),
+            pl.lit(limit).alias("threshold"),
+            (pl.col(col) / limit).alias("fraction_of_threshold")))
+    data = pl.concat(parts)
+    order = summary["node"].to_list()
+    return alt.Chart(data, title="p95 (max for memory and errors) as a fraction of the threshold"
+                     ).mark_rect().encode(
+        x=alt.X("resource:N", title=None, sort=list(cols), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("node:N", title=None, sort=order),
+        color=alt.Color("fraction_of_threshold:Q", title="of threshold",
+                        scale=alt.Scale(domain=[0, 1, 2], range=["#f2f5f7", PALETTE["warn"],
+                                                                  PALETTE["bad"]], clamp=True),
+                        legend=alt.Legend(format=".0%")),
+        tooltip=["node:N", "resource:N", alt.Tooltip("observed:Q", format=".4~f"),
+                 alt.Tooltip("threshold:Q", format=".4~f"),
+                 alt.Tooltip("fraction_of_threshold:Q", format=".0%")],
+    ).properties(width=alt.Step(70), height=alt.Step(20))

@@ -1,0 +1,227 @@
+"""Run one report: validate, execute with papermill in a fresh kernel, export, index.
+
+Layout under the reports directory::
+
+    reports/index.html
+    reports/<name>/latest.html                          the last good run (only ok runs replace it)
+    reports/<name>/<YYYY-MM-DD>/<name>_<YYYYmmddTHHMMSSZ>.ipynb / .html / .json
+
+Every file is written through a temporary file and a rename. A failed run (a cell raised, or a
+cell ran past the timeout) still leaves its notebook and page, marked failed with the error
+cell visible, and its record in the index.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .._errors import ReportError
+from ._export import FIGURES_MIME, atomic_write, export_html, status_banner
+from ._index import RunRecord, rebuild_index
+from ._params import validate_parameters
+from ._registry import ReportSpec, get_report
+
+__all__ = ["RunResult", "run_report"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of :func:`run_report`."""
+
+    name: str
+    status: str  # "ok", "failed", "timeout"
+    ipynb: Path
+    html: Path
+    record: Path
+    index: Path
+    duration_s: float
+    figures: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run succeeded."""
+        return self.status == "ok"
+
+
+def _figures(nb: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            data = o.get("data", {}).get(FIGURES_MIME)
+            if isinstance(data, dict):
+                out.update(data)
+    return out
+
+
+def _error_cell(nb: Any) -> int | None:
+    for i, cell in enumerate(nb.cells):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return i
+    return None
+
+
+def _mark_failed(nb: Any, status: str, error: str, cell_index: int | None) -> None:
+    """Put a failure banner on top and the failing cell's source next to its traceback."""
+    import nbformat
+
+    title = "Report FAILED (timeout)" if status == "timeout" else "Report FAILED"
+    top = nbformat.v4.new_markdown_cell(
+        f"## {title}\n\n```\n{error}\n```", metadata={"tags": ["workbench-status"]})
+    if cell_index is not None and nb.cells[cell_index].cell_type == "code":
+        src = nb.cells[cell_index].source
+        nb.cells.insert(cell_index, nbformat.v4.new_markdown_cell(
+            f"**This cell failed ({_html.escape(status)}).** Its source:\n\n```python\n{src}\n```",
+            metadata={"tags": ["workbench-error-source"]}))
+    nb.cells.insert(0, top)
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _paths(out_dir: Path, name: str, now: datetime) -> tuple[Path, str]:
+    day = out_dir / name / now.strftime("%Y-%m-%d")
+    day.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}_{_stamp(now)}"
+    n = 1
+    while any((day / f"{stem}{ext}").exists() for ext in (".ipynb", ".html", ".json")):
+        n += 1
+        stem = f"{name}_{_stamp(now)}-{n}"
+    return day, stem
+
+
+def run_report(
+    name: str,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    out_dir: str | Path = "reports",
+    timeout: float | None = None,
+    notebooks_dir: str | Path | None = None,
+    kernel_name: str = "python3",
+    start_timeout: float = 120.0,
+    now: Callable[[], datetime] | None = None,
+) -> RunResult:
+    """Run the report ``name`` and write its notebook, HTML page and record; rebuild the index.
+
+    Parameters
+    ----------
+    name
+        A notebook in ``notebooks_dir`` (``workbench report list`` shows them).
+    parameters
+        Values for the notebook's declared parameters, checked before anything runs.
+        ``interactive`` is forced to False.
+    out_dir
+        The reports directory.
+    timeout
+        Per-cell limit in seconds (None: no limit). A cell running longer fails the run.
+    notebooks_dir
+        Where the notebooks are (default: the project's ``notebooks/``).
+    kernel_name
+        Jupyter kernel (a fresh one per run).
+    start_timeout
+        Seconds to wait for the kernel to start.
+    now
+        Clock for the output names (tests).
+
+    Returns
+    -------
+    RunResult
+        ``status`` is ``"ok"``, ``"failed"`` or ``"timeout"``; a failed run does not raise.
+
+    Raises
+    ------
+    ReportNotFoundError, ReportParameterError
+        Before anything ran: unknown report, unknown/mistyped/secret-looking parameter.
+
+    Examples
+    --------
+    >>> run_report("node_exporter", {"prometheus": "demo", "start": "now-6h"})  # doctest: +SKIP
+    """
+    spec = get_report(name, notebooks_dir)
+    values = validate_parameters(spec, parameters)
+    return _execute(spec, values, Path(out_dir), timeout=timeout, kernel_name=kernel_name,
+                    start_timeout=start_timeout, now=now or (lambda: datetime.now(UTC)))
+
+
+def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout: float | None,
+             kernel_name: str, start_timeout: float, now: Callable[[], datetime]) -> RunResult:
+    import nbformat
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
+
+    started = now()
+    day, stem = _paths(out_dir, spec.name, started)
+    ipynb, page, record_path = (day / f"{stem}{ext}" for ext in (".ipynb", ".html", ".json"))
+    t0 = time.perf_counter()
+    status, error = "ok", None
+    with tempfile.TemporaryDirectory(prefix=f".{stem}.", dir=day) as work:
+        partial = Path(work) / f"{stem}.ipynb"
+        try:
+            pm.execute_notebook(
+                str(spec.path), str(partial), parameters=values, kernel_name=kernel_name,
+                language="python", cwd=work, execution_timeout=timeout,
+                start_timeout=start_timeout, progress_bar=False, log_output=False,
+                report_mode=False)
+        except pm.PapermillExecutionError as exc:
+            status = "failed"
+            error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+        except CellTimeoutError as exc:
+            status = "timeout"
+            error = (f"A cell ran longer than the {timeout:g} s cell timeout and was stopped. "
+                     f"{str(exc).splitlines()[0] if str(exc) else ''}").strip()
+        except Exception as exc:  # kernel died, kernel missing, notebook unreadable, ...
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+        duration = time.perf_counter() - t0
+        nb = (nbformat.read(partial, as_version=4) if partial.is_file()
+              else nbformat.read(spec.path, as_version=4))
+    if status != "ok":
+        # papermill's cell_index predates the banner cells it adds; find the error output.
+        cell_index = _error_cell(nb)
+        _mark_failed(nb, status, error or status, cell_index)
+    nb.metadata["workbench"] = {"status": status, "error": error, "report": spec.name,
+                                "started": started.isoformat()}
+    figures = _figures(nb)
+    shown = {**spec.defaults(), **values}
+    lines = [f"started {started:%Y-%m-%d %H:%M:%S} UTC, {duration:.1f} s",
+             "parameters: " + ", ".join(f"{k}={v}" for k, v in shown.items())]
+    if error:
+        lines.append(error)
+    title = f"{spec.name}: {spec.description}" if spec.description else spec.name
+    atomic_write(ipynb, nbformat.writes(nb))
+    atomic_write(page, export_html(nb, title=title, banner=status_banner(status, title, lines)))
+    rec = RunRecord(name=spec.name, status=status, started=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    duration_s=round(duration, 3), parameters=shown,
+                    ipynb=str(ipynb.relative_to(out_dir)), html=str(page.relative_to(out_dir)),
+                    figures=figures, error=error, description=spec.description)
+    atomic_write(record_path, rec.to_json())
+    if status == "ok":
+        _promote(page, out_dir / spec.name / "latest.html")
+        atomic_write(out_dir / spec.name / "latest.json", rec.to_json())
+    index = rebuild_index(out_dir)
+    return RunResult(spec.name, status, ipynb, page, record_path, index, duration, figures, error)
+
+
+def _promote(page: Path, latest: Path) -> None:
+    tmp = latest.with_name(f".{latest.name}.tmp")
+    shutil.copyfile(page, tmp)
+    tmp.replace(latest)
+
+
+def check_reports_dir(out_dir: str | Path) -> Path:
+    """Create the reports directory or explain why it cannot be used."""
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"Cannot create the reports directory {path}: {exc.strerror}. Fix: pass --out DIR."
+        raise ReportError(msg) from None
+    return path
