@@ -251,14 +251,6 @@ def _sum_pods(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("_mem_m").sum())
 
 
-def _opt_nanos(q: str | None) -> int | None:
-    return None if q is None else scaled_value(q, -9)
-
-
-def _opt_bytes(q: str | None) -> int | None:
-    return None if q is None else scaled_value(q, 0)
-
-
 def decode_nodes(bodies: list[bytes]) -> pl.DataFrame:
     """NodeList bodies -> ``node`` and the exact milli-values of capacity and allocatable."""
     rows: dict[str, list[Any]] = {k: [] for k in (
@@ -298,30 +290,43 @@ _SPEC_SCHEMA = {
 
 def decode_pod_specs(bodies: list[bytes]) -> pl.DataFrame:
     """PodList bodies -> one row per (app) container with requests and limits, exact."""
-    rows: dict[str, list[Any]] = {k: [] for k in _SPEC_SCHEMA}
+    cols: dict[str, list[Any]] = {k: [] for k in _SPEC_SCHEMA}
+    nanos = _Cache(lambda q: scaled_value(q, -9))  # specs repeat the same few quantities
+    whole = _Cache(scaled_value)
+    (ns_a, pod_a, ctr_a, node_a, phase_a, okind_a, oname_a, qos_a, creq_a, clim_a, mreq_a,
+     mlim_a) = (cols[k].append for k in _SPEC_SCHEMA)
     with _gc_paused():
         for body in bodies:
             doc = _load(body)
             for it in doc.get("items") or ():
                 meta, spec, status = it["metadata"], it.get("spec") or {}, it.get("status") or {}
-                owner = next((o for o in meta.get("ownerReferences") or () if o.get("controller")),
-                             None)
+                ns, name, node = meta.get("namespace", ""), meta["name"], spec.get("nodeName")
+                phase, qos = status.get("phase"), status.get("qosClass")
+                okind = oname = None
+                for o in meta.get("ownerReferences") or ():
+                    if o.get("controller"):
+                        okind, oname = o.get("kind"), o.get("name")
+                        break
                 for c in spec.get("containers") or ():
                     res = c.get("resources") or {}
                     req, lim = res.get("requests") or {}, res.get("limits") or {}
-                    rows["namespace"].append(meta.get("namespace", ""))
-                    rows["pod"].append(meta["name"])
-                    rows["container"].append(c["name"])
-                    rows["node"].append(spec.get("nodeName"))
-                    rows["phase"].append(status.get("phase"))
-                    rows["owner_kind"].append(owner.get("kind") if owner else None)
-                    rows["owner_name"].append(owner.get("name") if owner else None)
-                    rows["qos_class"].append(status.get("qosClass"))
-                    rows["_cpu_req_n"].append(_opt_nanos(req.get("cpu")))
-                    rows["_cpu_lim_n"].append(_opt_nanos(lim.get("cpu")))
-                    rows["memory_request_bytes"].append(_opt_bytes(req.get("memory")))
-                    rows["memory_limit_bytes"].append(_opt_bytes(lim.get("memory")))
-    return pl.DataFrame(rows, schema=_SPEC_SCHEMA)
+                    ns_a(ns)
+                    pod_a(name)
+                    ctr_a(c["name"])
+                    node_a(node)
+                    phase_a(phase)
+                    okind_a(okind)
+                    oname_a(oname)
+                    qos_a(qos)
+                    q = req.get("cpu")
+                    creq_a(None if q is None else nanos[q])
+                    q = lim.get("cpu")
+                    clim_a(None if q is None else nanos[q])
+                    q = req.get("memory")
+                    mreq_a(None if q is None else whole[q])
+                    q = lim.get("memory")
+                    mlim_a(None if q is None else whole[q])
+    return pl.DataFrame(cols, schema=_SPEC_SCHEMA)
 
 
 def usage_vs_requests(usage: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:

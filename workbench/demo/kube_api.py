@@ -736,6 +736,7 @@ class KubeApiServer:
 class _Handler(BaseHTTPRequestHandler):
     api: KubeApiServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # one response = headers + body; no 40 ms delayed-ACK stalls
     server_version = "workbench-kube-api"
 
     def do_GET(self) -> None:

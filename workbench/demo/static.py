@@ -207,6 +207,7 @@ def synthetic_cluster(
     pod_objs: list[Pod] = []
     usage: dict[tuple[str, str, str], Usage] = {}
     deploy = 0
+    used: set[str] = set()
     while len(pod_objs) < pods:
         ns = ns_names[deploy % len(ns_names)]
         app = f"app-{deploy:04d}"
@@ -231,7 +232,10 @@ def synthetic_cluster(
         rs = f"{app}-{rng.randrange(16**8, 16**9):x}"[: len(app) + 10]
         for _ in range(replicas):
             idx = len(pod_objs)
-            name = f"{rs}-{rng.randrange(36**5):05x}"
+            name = f"{rs}-{rng.randrange(16**5):05x}"
+            while name in used:
+                name = f"{rs}-{rng.randrange(16**5):05x}"
+            used.add(name)
             node = node_objs[rng.randrange(nodes)]
             pending = rng.random() < no_metrics_fraction
             pod = Pod(
