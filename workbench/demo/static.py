@@ -171,7 +171,8 @@ def synthetic_cluster(
     seed
         Makes the cluster reproducible.
     no_metrics_fraction
-        Share of pods left ``Pending`` without metrics (metrics-server omits them). The last
+        Share of pods left ``Pending`` without metrics (metrics-server omits them): every
+        ``round(1 / no_metrics_fraction)``-th pod, so small clusters have one too. The last
         node also has no metrics when there are at least three nodes.
 
     Returns
@@ -208,6 +209,7 @@ def synthetic_cluster(
     usage: dict[tuple[str, str, str], Usage] = {}
     deploy = 0
     used: set[str] = set()
+    step = round(1 / no_metrics_fraction) if no_metrics_fraction > 0 else 0
     while len(pod_objs) < pods:
         ns = ns_names[deploy % len(ns_names)]
         app = f"app-{deploy:04d}"
@@ -237,7 +239,7 @@ def synthetic_cluster(
                 name = f"{rs}-{rng.randrange(16**5):05x}"
             used.add(name)
             node = node_objs[rng.randrange(nodes)]
-            pending = rng.random() < no_metrics_fraction
+            pending = step > 0 and idx % step == step // 2
             pod = Pod(
                 namespace=ns,
                 name=name,
