@@ -194,4 +194,4 @@ def promtool_test_document(
     doc = {"rule_files": list(rule_files),
            "evaluation_interval": dur(evaluation_interval_ms or interval_ms),
            "tests": [test]}
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return orjson.dumps(doc).decode() + "\n"
