@@ -40,6 +40,10 @@ kubectl parity (``kubectl top``, ``pkg/metricsutil/metrics_printer.go``)
   float64 division, then truncation toward zero; ``available`` is the node's allocatable (or
   capacity with ``show_capacity=True``), 0 when it is 0.
 * Pod usage = the exact sum of its containers' quantities, rounded only when printed.
+* The text tables are byte-for-byte what ``kubectl top`` prints (Go tabwriter, trailing blanks
+  included; checked against the real kubectl in the tests). Headers follow kubectl >= 1.33
+  (``CPU(%)``; older versions printed ``CPU%``), and a zero allocatable gives 0% as kubectl >=
+  1.33 does (older versions printed ``int64(NaN)``).
 
 Examples
 --------
@@ -371,7 +375,11 @@ def usage_vs_requests(usage: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _tabwriter(rows: list[list[str]]) -> str:
-    """Go text/tabwriter as kubectl configures it: min width 6, padding 3, cells tab-terminated."""
+    """Go text/tabwriter as kubectl configures it (min width 6, padding 3).
+
+    kubectl terminates every cell with a tab, so the last column is padded too: lines end in
+    blanks, exactly as ``kubectl top`` prints them.
+    """
     if not rows:
         return ""
     widths = [0] * max(len(r) for r in rows)
@@ -379,8 +387,8 @@ def _tabwriter(rows: list[list[str]]) -> str:
         for i, cell in enumerate(r):
             widths[i] = max(widths[i], len(cell))
     widths = [max(w + 3, 6) for w in widths]
-    return "\n".join(
-        "".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows) + "\n"
+    return "".join(
+        "".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) + "\n" for r in rows)
 
 
 def _cpu_cell(cores: float | None) -> str:
@@ -402,7 +410,7 @@ def render_top_nodes(frame: pl.DataFrame, *, no_headers: bool = False) -> str:
     >>> import polars as pl
     >>> f = pl.DataFrame({"node": ["n1"], "cpu_cores": [0.1375], "cpu_percent": [3],
     ...                   "memory_bytes": [1886375936], "memory_percent": [11]})
-    >>> print(render_top_nodes(f), end="")
+    >>> print(render_top_nodes(f).replace(" \n", "\n"), end="")  # doctest: +NORMALIZE_WHITESPACE
     NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)
     n1     138m         3%       1799Mi          11%
     """
@@ -424,8 +432,10 @@ def render_top_pods(frame: pl.DataFrame, *, no_headers: bool = False,
     The NAMESPACE column appears when the frame spans several namespaces (or when
     ``all_namespaces`` says so); with a ``container`` column the layout is ``POD NAME ...``.
     """
+    if frame.height == 0:  # kubectl prints nothing (and "No resources found" on stderr)
+        return ""
     if all_namespaces is None:
-        all_namespaces = frame["namespace"].n_unique() > 1 if frame.height else False
+        all_namespaces = frame["namespace"].n_unique() > 1
     containers = "container" in frame.columns
     header = (["NAMESPACE"] if all_namespaces else []) + (["POD"] if containers else []) + [
         "NAME", "CPU(cores)", "MEMORY(bytes)"]
