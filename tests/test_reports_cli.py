@@ -1,0 +1,172 @@
+"""`workbench report` failure paths with tiny fixture notebooks: exit codes, index status, the
+last good report kept, parameter validation before anything runs."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from workbench.reports import list_reports
+
+PARAMS = '''fail: bool = False  # raise in the second cell
+sleep_s: float = 0.0  # seconds the second cell sleeps
+label: str = "x"  # text shown in the output
+interactive: bool = True  # static when False'''
+BODY = '''import time
+print("label is " + repr(label))
+time.sleep(sleep_s)
+if fail:
+    raise RuntimeError("planted failure " + label)
+print("done")'''
+
+
+def _notebook(path: Path, params: str = PARAMS, body: str = BODY) -> None:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [new_markdown_cell("# Fixture report\n\nA report for the CLI tests."),
+                new_code_cell(params, metadata={"tags": ["parameters"]}),
+                new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture()
+def nbdir(tmp_path: Path) -> Path:
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    _notebook(d / "fixture.ipynb")
+    return d
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    return subprocess.run([sys.executable, "-m", "workbench", "report", *args], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def _text(page: str) -> str:
+    """The page's text: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def _records(out: Path) -> list[dict[str, object]]:
+    return sorted((json.loads(p.read_text()) for p in out.glob("fixture/*/*.json")),
+                  key=lambda r: str(r["started"]))
+
+
+def test_list_shows_parameters(nbdir: Path) -> None:
+    res = _cli("list", "--notebooks", str(nbdir))
+    assert res.returncode == 0, res.stderr
+    assert "fixture: Fixture report: A report for the CLI tests" in res.stdout
+    assert "fail: bool = False  # raise in the second cell" in res.stdout
+    assert "sleep_s: float = 0.0" in res.stdout
+
+
+def test_good_then_failing_run_keeps_the_last_good_report(nbdir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    ok = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p", "label=007",
+              "-p", "fail=false")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    latest = out / "fixture" / "latest.html"
+    good_page = latest.read_bytes()
+    assert "label is '007'" in _text(good_page.decode())  # a str parameter stays a string
+    bad = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p", "fail=true",
+               "-p", "label=boom")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "planted failure boom" in bad.stderr
+    assert latest.read_bytes() == good_page  # the failure did not replace the good report
+    first, second = _records(out)
+    assert (first["status"], second["status"]) == ("ok", "failed")
+    assert "RuntimeError: planted failure boom" in str(second["error"])
+    page = (out / str(second["html"])).read_text()
+    assert 'data-status="failed"' in page
+    assert "planted failure boom" in page  # the traceback
+    assert 'raise RuntimeError("planted failure " + label)' in _text(page)  # the cell's source
+    nb = nbformat.read(out / str(second["ipynb"]), as_version=4)
+    assert nb.metadata["workbench"]["status"] == "failed"
+    assert nb.cells[0].source.startswith("## Report FAILED")
+    index = (out / "index.html").read_text()
+    assert index.count('data-status="failed"') == 1
+    assert index.count('data-status="ok"') == 1
+
+
+def test_cell_timeout_is_a_failure(nbdir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    res = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p",
+               "sleep_s=60", "--timeout", "4")
+    assert res.returncode == 3, res.stdout + res.stderr
+    (rec,) = _records(out)
+    assert rec["status"] == "timeout"
+    assert "4 s cell timeout" in str(rec["error"])
+    assert float(rec["duration_s"]) < 40  # type: ignore[arg-type]
+    page = (out / str(rec["html"])).read_text()
+    assert 'data-status="timeout"' in page
+    assert "time.sleep(sleep_s)" in _text(page)  # the interrupted cell is shown
+    assert 'data-status="timeout"' in (out / "index.html").read_text()
+    assert not (out / "fixture" / "latest.html").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-p", "fail=maybe"], "must be true or false"),
+    (["-p", "nope=1"], "has no parameter 'nope'"),
+    (["-p", "sleep_s=soon"], "must be a number"),
+    (["-p", "api_token=abc"], "looks like a secret"),
+    (["-p", "Authorization=Bearer x"], "looks like a secret"),
+    (["-p", "interactive=true"], "interactive=True is for JupyterLab"),
+])
+def test_bad_parameters_exit_2_before_running(nbdir: Path, tmp_path: Path, args: list[str],
+                                              message: str) -> None:
+    out = tmp_path / "reports"
+    res = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), *args)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert message in res.stderr
+    assert "Accepted parameters" in res.stderr or "secret" in message or "Jupyter" in message
+    assert not out.exists()  # nothing ran, nothing written
+
+
+def test_yaml_string_false_is_refused(nbdir: Path, tmp_path: Path) -> None:
+    params = tmp_path / "p.yaml"
+    params.write_text('fail: "false"\n')
+    res = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(tmp_path / "r"),
+               "-f", str(params))
+    assert res.returncode == 2
+    assert "not the string 'false'" in res.stderr
+    assert "fail (bool, default False)" in res.stderr
+
+
+def test_unknown_report_lists_known(nbdir: Path) -> None:
+    res = _cli("run", "nope", "--notebooks", str(nbdir))
+    assert res.returncode == 2
+    assert "known: fixture" in res.stderr
+
+
+def test_registry_refuses_bad_notebooks(tmp_path: Path) -> None:
+    from workbench import ReportError
+
+    _notebook(tmp_path / "secret.ipynb", params='api_key: str = ""\ninteractive: bool = True')
+    with pytest.raises(ReportError, match="looks like a secret"):
+        list_reports(tmp_path)
+    (tmp_path / "secret.ipynb").unlink()
+    _notebook(tmp_path / "static.ipynb", params="n: int = 3")
+    with pytest.raises(ReportError, match="no `interactive: bool` parameter"):
+        list_reports(tmp_path)
+
+
+def test_repo_notebooks_are_stored_without_outputs() -> None:
+    specs = list_reports()
+    assert "node_exporter" in [s.name for s in specs]
+    for spec in specs:
+        nb = nbformat.read(spec.path, as_version=4)
+        assert all(not c.get("outputs") and c.get("execution_count") is None
+                   for c in nb.cells if c.cell_type == "code"), spec.path
+        assert spec.parameter("interactive") is not None
