@@ -410,9 +410,9 @@ def render_top_nodes(frame: pl.DataFrame, *, no_headers: bool = False) -> str:
     >>> import polars as pl
     >>> f = pl.DataFrame({"node": ["n1"], "cpu_cores": [0.1375], "cpu_percent": [3],
     ...                   "memory_bytes": [1886375936], "memory_percent": [11]})
-    >>> print(render_top_nodes(f).replace(" \n", "\n"), end="")  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(render_top_nodes(f), end="")  # doctest: +NORMALIZE_WHITESPACE
     NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)
-    n1     138m         3%       1799Mi          11%
+    n1     138m         3%       1798Mi          11%
     """
     rows = [] if no_headers else [["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]]
     for r in frame.iter_rows(named=True):
