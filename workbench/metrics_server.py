@@ -762,8 +762,8 @@ class MetricsServer:
         from kubernetes.client import CustomObjectsApi
 
         api = CustomObjectsApi(self.api_client)
-        common = {"verb": "get" if name else "list", "resource": resource, "group": GROUP,
-                  "namespace": namespace, "name": name}
+        common: dict[str, Any] = {"verb": "get" if name else "list", "resource": resource,
+                                  "group": GROUP, "namespace": namespace, "name": name}
         if name is not None:
             if namespace:
                 return self._fetch(lambda **kw: api.get_namespaced_custom_object(
@@ -836,7 +836,8 @@ class MetricsServer:
         from kubernetes.client import CoreV1Api
 
         api = CoreV1Api(self.api_client)
-        common = {"verb": "list", "resource": resource, "group": "", "namespace": namespace}
+        common: dict[str, Any] = {"verb": "list", "resource": resource, "group": "",
+                                  "namespace": namespace}
         if resource == "nodes":
             return self._fetch(api.list_node, label_selector=label_selector,
                                field_selector=field_selector, **common)

@@ -47,6 +47,7 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -99,7 +100,9 @@ Requirement = tuple[str, str, tuple[str, ...]]  # (key, operator, values)
 
 
 def _split_top(text: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -439,8 +442,8 @@ class KubeApiServer:
     ----------
     url : str
         Base URL, e.g. ``http://127.0.0.1:40123``.
-    requests : list of str
-        Paths (with query) served so far, for tests.
+    requests : deque of str
+        The last 1,000 paths (with query) served, for tests.
     """
 
     def __init__(self, source: ClusterSource, *, host: str = "127.0.0.1", port: int = 0,
@@ -454,14 +457,15 @@ class KubeApiServer:
         self.user = user
         self.forbidden_resources = set(forbidden_resources)
         self.clock = clock
-        self.requests: list[str] = []
+        self.requests: deque[str] = deque(maxlen=1000)
         self._cache: dict[str, tuple[ClusterSnapshot, int, Any]] = {}
         self._lock = threading.Lock()
         handler = type("_Handler", (_Handler,), {"api": self})
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
         h, p = self._httpd.server_address[:2]
-        self.url = f"http://{h}:{p}"
+        host_s = h.decode() if isinstance(h, bytes) else str(h)
+        self.url = f"http://{host_s}:{p}"
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
                                         name=f"kube-api-{p}", daemon=True)
@@ -525,7 +529,7 @@ class KubeApiServer:
                                               f"the server does not allow this method on the "
                                               f"requested resource ({method})"))
             if self._token is not None:
-                auth = headers.get("Authorization") or ""
+                auth = headers.get("authorization") or ""  # header names are lower-cased
                 expected = f"Bearer {self._token}"
                 if not hmac.compare_digest(auth.encode(), expected.encode()):
                     raise _HttpError(401, _status(401, "Unauthorized", "Unauthorized"))
@@ -596,7 +600,7 @@ class KubeApiServer:
             return self._list("NamespaceList", "v1", items, query, paged=True)
         if resource == "nodes":
             pairs = self._objects("core-nodes", snap, now_s)
-            allowed = ("metadata.name",)
+            allowed: tuple[str, ...] = ("metadata.name",)
             fields_of: Callable[[Any], dict[str, str]] = _node_fields
             kind, single = "NodeList", "nodes"
         else:
@@ -749,7 +753,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        code, body = self.api.handle(method, self.path, self.headers)
+        code, body = self.api.handle(method, self.path, {k.lower(): v for k, v in self.headers.items()})
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
