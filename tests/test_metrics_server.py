@@ -351,6 +351,36 @@ def test_text_tables_equal_kubectl_top(which: str, tmp_path: Path) -> None:
                         kubectl, kc, "pod", "-A", f"--sort-by={key}")
 
 
+def test_chunked_core_lists_follow_continue(tmp_path: Path) -> None:
+    cluster = synthetic_cluster(pods=60, nodes=5, namespaces=3, seed=5)
+    with serve_kube_api(cluster) as api:
+        with connect(api, tmp_path) as whole:
+            expected = whole.pod_specs()
+            expected_top = whole.top_nodes()
+        before = len(api.requests)
+        with connect(api, tmp_path, chunk_size=7) as paged:
+            got = paged.pod_specs()
+            got_top = paged.top_nodes()
+        pages = [r for r in list(api.requests)[before:] if r.startswith("/api/v1/pods")]
+    assert got.equals(expected) and got_top.equals(expected_top)
+    assert got.select("namespace", "pod").unique().height == 60
+    assert len(pages) == math.ceil(60 / 7)
+    assert all("limit=7" in r for r in pages) and sum("continue=" in r for r in pages) == 8
+
+
+def test_single_pod_and_label_selected_reads(ms: MetricsServer) -> None:
+    one = ms.pods(namespace="shop", name="web-1", containers=True)
+    assert one["container"].to_list() == ["app", "sidecar"]
+    assert one["cpu_cores"].to_list() == [0.0015, 0.0015]
+    with pytest.raises(ConfigError, match="needs its namespace"):
+        ms.pods(name="web-1")
+    web = ms.pods(label_selector="app=web")
+    assert web["pod"].to_list() == ["web-1", "web-2"]
+    on_b = ms.pod_specs(field_selector="spec.nodeName=node-b")
+    assert on_b["pod"].to_list() == ["pending-1", "web-2"]  # the API lists by namespace, name
+    assert on_b["phase"].to_list() == ["Pending", "Running"]
+
+
 # -- snapshots over time ------------------------------------------------------------------------------
 
 
@@ -389,10 +419,14 @@ def test_sample_deduplicates_unchanged_timestamps(tmp_path: Path) -> None:
     assert frame.select("namespace", "pod", "timestamp").is_unique().all()
 
 
-def test_sample_static_server_keeps_one_snapshot(ms: MetricsServer) -> None:
-    ms.progress = False
+def test_sample_static_server_keeps_one_snapshot(ms: MetricsServer,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    ms.progress = True
     frame = ms.sample(every=0, count=3, what="nodes")
     assert frame["node"].to_list() == ["node-a", "node-b", "node-d"]
+    assert "sampling nodes" in capsys.readouterr().err  # the progress bar was shown
+    with pytest.raises(ConfigError, match="count must be at least 1"):
+        ms.sample(count=0)
 
 
 # -- errors ---------------------------------------------------------------------------------------------

@@ -491,6 +491,10 @@ class MetricsServer:
     progress
         ``True``/``False`` forces :meth:`sample`'s progress bar; ``None`` shows it when the output
         is a terminal or a notebook.
+    chunk_size
+        List core objects (pods, nodes) in pages of this many (``limit``/``continue``, as
+        ``kubectl get --chunk-size``), which eases the API server's memory on very large
+        clusters; ``None`` (default) asks for everything at once. metrics-server ignores paging.
     sleep, clock
         Injected ``time.sleep`` and ``time.monotonic`` (for tests of :meth:`sample`).
 
@@ -507,6 +511,7 @@ class MetricsServer:
         timeout: float = 30.0,
         context: str | None = None,
         progress: bool | None = None,
+        chunk_size: int | None = None,
         sleep: Callable[[float], None] = _time.sleep,
         clock: Callable[[], float] = _time.monotonic,
     ) -> None:
@@ -518,6 +523,7 @@ class MetricsServer:
         self._clock = clock
         self.last_fetch_s = 0.0
         self.last_decode_s = 0.0
+        self.chunk_size = chunk_size
 
     # -- constructors --
 
@@ -746,12 +752,11 @@ class MetricsServer:
                                   namespace=namespace, name=name) from None
             bodies.append(body)
             cont = None
-            if name is None:
-                # cheap check for paging without a second parse: the token sits in metadata
-                head = body[:400]
-                if b'"continue"' in head:
-                    meta = orjson.loads(body).get("metadata") or {}
-                    cont = meta.get("continue") or None
+            # Servers page only when asked (limit=) and put metadata before items, so an
+            # unpaged answer is recognised without a second parse of a large body.
+            if name is None and ("limit" in kwargs or b'"continue"' in body[:400]):
+                meta = orjson.loads(body).get("metadata") or {}
+                cont = meta.get("continue") or None
             if not cont:
                 break
         self.last_fetch_s = _time.perf_counter() - t0
@@ -837,7 +842,7 @@ class MetricsServer:
 
         api = CoreV1Api(self.api_client)
         common: dict[str, Any] = {"verb": "list", "resource": resource, "group": "",
-                                  "namespace": namespace}
+                                  "namespace": namespace, "limit": self.chunk_size}
         if resource == "nodes":
             return self._fetch(api.list_node, label_selector=label_selector,
                                field_selector=field_selector, **common)
