@@ -330,7 +330,10 @@ class PromConfig:
         config_path: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> PromConfig:
-        """Resolve what a report parameter names: a URL, ``"env"``, or a profile name.
+        """Resolve what a report parameter names: a URL, ``"env"``, ``"demo"`` or a profile name.
+
+        ``"demo"`` is the Prometheus of the running demo stack (``workbench demo up``; its state
+        directory is ``$WORKBENCH_DEMO_DIR`` or ``~/.cache/workbench/demo``).
 
         Examples
         --------
@@ -343,6 +346,11 @@ class PromConfig:
             return cls(url=target)
         if target == "env":
             return cls.from_env(environ)
+        if target == "demo":
+            from .demo.stack import prometheus_url  # lazily: only the demo needs it
+
+            env = os.environ if environ is None else environ
+            return cls(url=prometheus_url(env.get("WORKBENCH_DEMO_DIR")), name="demo")
         return cls.from_profile(target, config_path, environ)
 
 

@@ -8,10 +8,10 @@ Examples
 --------
 >>> import numpy as np
 >>> w = Wave.make(key=1, mean=2.0, daily=0.3, weekly=0.1, jitter=0.05)
->>> t = np.array([1.7e9, 1.7e9 + 600.0])
+>>> t = np.array([1.7e9, 1.7e9 + 7 * 86400.0])
 >>> bool(np.all(w.rate(t) > 0))
 True
->>> float(np.round((w.integral(t[1:]) - w.integral(t[:1]))[0] / 600.0, 1))  # about the mean rate
+>>> float(np.round((w.integral(t[1:]) - w.integral(t[:1]))[0] / (7 * 86400.0), 2))  # a week: mean
 2.0
 """
 

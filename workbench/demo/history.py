@@ -9,7 +9,7 @@ Slices are generated and backfilled by a pool of worker processes (one per core 
 Examples
 --------
 >>> block_duration_s(n_series=2000, interval_s=60, max_samples=6_000_000, span_s=14 * 86400)
-58320
+64800
 """
 
 from __future__ import annotations
