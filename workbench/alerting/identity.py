@@ -23,8 +23,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +64,6 @@ class SeriesMatrix:
     present: npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
 class AlertInput:
     """The rule's alert identities and, per evaluation, which are in the result.
 
@@ -74,16 +74,56 @@ class AlertInput:
     present
         ``[n_identities, n_steps]`` bool.
     values
-        ``[n_identities, n_steps]`` the sample value behind the alert (NaN where absent).
+        ``[n_identities, n_steps]`` the sample value behind the alert (NaN where absent);
+        computed on first use.
     source
         ``[n_identities, n_steps]`` int32 index into the series matrix of the sample behind the
-        alert, -1 where absent (for ``$labels`` in annotations).
+        alert, -1 where absent (for ``$labels`` in annotations); computed on first use.
     """
 
-    identities: pl.DataFrame
-    present: npt.NDArray[np.bool_]
-    values: npt.NDArray[np.float64]
-    source: npt.NDArray[np.int32]
+    def __init__(self, identities: pl.DataFrame, present: npt.NDArray[np.bool_],
+                 detail: Callable[[], tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]]
+                 ) -> None:
+        self.identities = identities
+        self.present = present
+        self._detail = detail
+
+    @cached_property
+    def _details(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        return self._detail()
+
+    @property
+    def values(self) -> npt.NDArray[np.float64]:
+        return self._details[0]
+
+    @property
+    def source(self) -> npt.NDArray[np.int32]:
+        return self._details[1]
+
+
+def _grid_steps(ts: npt.NDArray[np.int64], t: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Step index of every timestamp on the grid ``t``; raises if one is off the grid."""
+    n_steps = t.shape[0]
+    if ts.size == 0:
+        return ts.astype(np.int64)
+    diffs = np.diff(t)
+    if n_steps > 1 and bool(np.all(diffs == diffs[0])):
+        width = int(diffs[0])
+        rel = ts - t[0]
+        step = np.rint(rel * (1.0 / width)).astype(np.int64)   # exact check follows
+        ok = int(step.min()) >= 0 and int(step.max()) < n_steps and bool(
+            np.array_equal(step * width, rel))
+    else:
+        step = np.searchsorted(t, ts)
+        inside = step < n_steps
+        ok = bool(inside.all()) and bool(np.all(t[step] == ts))
+    if not ok:
+        on_grid = np.isin(ts, t)
+        bad = int(ts[~on_grid][0]) if (~on_grid).any() else int(ts[0])
+        msg = (f"sample at {bad} ms is not on the evaluation grid (start + k*interval). Fix: "
+               "query with query_range at step = interval from the same start.")
+        raise AlertRuleError(msg)
+    return step
 
 
 def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMatrix:
@@ -99,12 +139,12 @@ def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMa
         return SeriesMatrix(t, pl.DataFrame(schema=dict.fromkeys(label_cols, pl.String)),
                             np.zeros((0, n_steps)), np.zeros((0, n_steps), bool))
     if label_cols:
-        changed = pl.any_horizontal([pl.col(c).ne_missing(pl.col(c).shift(1)) for c in label_cols])
-        sid = frame.select(changed.fill_null(True).cum_sum().cast(pl.Int64) - 1).to_series()
-        sid_np = sid.to_numpy()
-        starts = np.flatnonzero(np.r_[True, sid_np[1:] != sid_np[:-1]])
+        # query_range frames hold each series contiguously: a run id over the labels is a
+        # series id (checked below; a general grouping is the fallback).
+        sid_np = frame.select(pl.struct(label_cols).rle_id()).to_series().to_numpy()
+        starts = np.searchsorted(sid_np, np.arange(int(sid_np[-1]) + 1))   # ids are 0, 1, ...
         labels = frame[starts].select(label_cols)
-        if labels.is_duplicated().any():    # not contiguous: fall back to a full grouping
+        if labels.is_duplicated().any():
             labels = frame.select(label_cols).unique(maintain_order=True)
             sid_np = (frame.select(label_cols).with_row_index("_row")
                       .join(labels.with_row_index("_sid"), on=label_cols, how="left",
@@ -113,20 +153,17 @@ def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMa
     else:
         labels = pl.DataFrame(height=1)
         sid_np = np.zeros(frame.height, np.int64)
-    ts = frame["timestamp"].dt.epoch("ms").to_numpy() if frame["timestamp"].dtype != pl.Int64 \
-        else frame["timestamp"].to_numpy()
-    step = np.searchsorted(t, ts)
-    ok = (step < n_steps) & (t[np.minimum(step, n_steps - 1)] == ts)
-    if not bool(ok.all()):
-        bad = int(ts[~ok][0])
-        msg = (f"sample at {bad} ms is not on the evaluation grid (start + k*interval). Fix: "
-               "query with query_range at step = interval from the same start.")
-        raise AlertRuleError(msg)
+    ts_col = frame["timestamp"]
+    ts = (ts_col.dt.epoch("ms") if ts_col.dtype != pl.Int64 else ts_col).to_numpy()
+    step = _grid_steps(ts, t)
     n = labels.height
-    values = np.full((n, n_steps), np.nan)
-    present = np.zeros((n, n_steps), bool)
-    values[sid_np, step] = frame["value"].to_numpy()
-    present[sid_np, step] = True
+    flat = sid_np.astype(np.int64) * n_steps + step
+    values = np.full(n * n_steps, np.nan)
+    present = np.zeros(n * n_steps, bool)
+    values[flat] = frame["value"].to_numpy()
+    present[flat] = True
+    values = values.reshape(n, n_steps)
+    present = present.reshape(n, n_steps)
     return SeriesMatrix(t, labels, values, present)
 
 
@@ -166,8 +203,7 @@ def _raise_duplicate(ident: pl.DataFrame, idx: int, step: int, t: npt.NDArray[np
 
 
 def alert_input(m: SeriesMatrix, rule: Rule, *, threshold: float | None = None,
-                external_labels: Mapping[str, str] | None = None,
-                details: bool = True) -> AlertInput:
+                external_labels: Mapping[str, str] | None = None) -> AlertInput:
     """Apply the rule's comparison (if any) and labels: identities and their presence.
 
     Parameters
@@ -180,8 +216,6 @@ def alert_input(m: SeriesMatrix, rule: Rule, *, threshold: float | None = None,
         Override ``rule.threshold`` (sweeps).
     external_labels
         ``$externalLabels`` for templates.
-    details
-        Also fill ``values`` and ``source`` (``False``: empty arrays, for sweeps).
     """
     ext = external_labels or {}
     if rule.is_threshold:
@@ -196,12 +230,13 @@ def alert_input(m: SeriesMatrix, rule: Rule, *, threshold: float | None = None,
         base = base.select(cols)
         ident = base.unique(maintain_order=True)
         if ident.height == base.height:
-            if not details:
-                return AlertInput(ident, mask, np.zeros((0, n_steps)),
-                                  np.zeros((0, n_steps), np.int32))
-            return AlertInput(ident, mask, np.where(mask, m.values, np.nan),
-                              np.where(mask, np.arange(base.height, dtype=np.int32)[:, None],
-                                       np.int32(-1)).astype(np.int32))
+            ids_all = np.arange(base.height, dtype=np.int32)[:, None]
+
+            def one_to_one() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+                return (np.where(mask, m.values, np.nan),
+                        np.where(mask, ids_all, np.int32(-1)).astype(np.int32))
+
+            return AlertInput(ident, mask, one_to_one)
         sid2id = (base.with_row_index("_row")
                   .join(ident.with_row_index("_id"), on=cols, how="left", nulls_equal=True)
                   .sort("_row")["_id"].to_numpy().astype(np.int64))
@@ -240,10 +275,12 @@ def alert_input(m: SeriesMatrix, rule: Rule, *, threshold: float | None = None,
         _raise_duplicate(ident, k // n_steps, k % n_steps, m.eval_times_ms, rule)
     present = np.zeros((n_id, n_steps), bool)
     present[ids, steps] = True
-    if not details:
-        return AlertInput(ident, present, np.zeros((0, n_steps)), np.zeros((0, n_steps), np.int32))
-    values = np.full((n_id, n_steps), np.nan)
-    source = np.full((n_id, n_steps), -1, np.int32)
-    values[ids, steps] = m.values[rows, steps]
-    source[ids, steps] = rows
-    return AlertInput(ident, present, values, source)
+
+    def scattered() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        values = np.full((n_id, n_steps), np.nan)
+        source = np.full((n_id, n_steps), -1, np.int32)
+        values[ids, steps] = m.values[rows, steps]
+        source[ids, steps] = rows
+        return values, source
+
+    return AlertInput(ident, present, scattered)

@@ -216,14 +216,22 @@ def episodes_from_runs(
     if row.size == 0:
         z = np.zeros(0, np.int64)
         return {"series_idx": z, "start_step": z, "fire_step": z, "end_step": z}
+    diffs = np.diff(t)
+    width = int(diffs[0]) if diffs.size and bool(np.all(diffs == diffs[0])) else 0
+
+    def first_at_or_after(idx: npt.NDArray[np.int64], delay: int) -> npt.NDArray[np.int64]:
+        # smallest step k with t[k] >= t[idx] + delay (steps when none)
+        if width:
+            return np.minimum(idx + -(-delay // width), steps)
+        return np.searchsorted(t, t[np.minimum(idx, steps - 1)] + delay, side="left")
+
     # First step of each run at or after active_at + for: the pending -> firing evaluation.
-    j = np.searchsorted(t, t[s] + int(for_ms), side="left")
+    j = first_at_or_after(s, int(for_ms))
     own_fire = j < e
     if keep_firing_for_ms > 0:
         # Resolution step if the run's alert is firing when it ends: the first missing
         # evaluation at least K after the first missing one (steps past the end: still active).
-        t_end = t[np.minimum(e, steps - 1)]
-        m = np.where(e < steps, np.searchsorted(t, t_end + int(keep_firing_for_ms), "left"), steps)
+        m = np.where(e < steps, first_at_or_after(e, int(keep_firing_for_ms)), steps)
         # A firing alert survives the gap to the next run of its row if the identity is back
         # before the resolution step; chains of such runs are one alert.
         gap_ok = np.zeros(row.size, dtype=bool)

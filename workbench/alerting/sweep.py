@@ -57,8 +57,7 @@ def sweep_matrix(matrix: SeriesMatrix, rule: Rule, thresholds: Sequence[float] |
     n_steps = matrix.eval_times_ms.shape[0]
     rows: list[dict[str, object]] = []
     for thr in thr_list:                       # a handful of thresholds: one pass each
-        alerts = alert_input(matrix, rule, threshold=thr, external_labels=external_labels,
-                             details=False)
+        alerts = alert_input(matrix, rule, threshold=thr, external_labels=external_labels)
         runs = presence_runs(alerts.present)
         for f in for_list:
             for k in keep_list:
