@@ -130,8 +130,16 @@ def _humanize_duration(v: float) -> str:
     if abs(v) >= 1:
         sign = "-" if v < 0 else ""
         v = abs(v)
-        d = int(v)
-        seconds, minutes, hours, days = d % 60, (d // 60) % 60, (d // 3600) % 24, d // 86400
+        d = int(v) if v < 2**63 else -(2**63)      # Go's int64(v) overflows to MinInt64
+
+        def quo(a: int, b: int) -> int:            # Go integer division truncates to zero
+            return -(-a // b) if a < 0 else a // b
+
+        def rem(a: int, b: int) -> int:
+            return a - b * quo(a, b)
+
+        seconds, minutes = rem(d, 60), rem(quo(d, 60), 60)
+        hours, days = rem(quo(quo(d, 60), 60), 24), quo(quo(quo(d, 60), 60), 24)
         if days:
             return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
         if hours:
@@ -149,7 +157,7 @@ def _humanize_duration(v: float) -> str:
 
 
 def _title(s: str) -> str:
-    return re.sub(r"(^|[^\w'])(\w)", lambda m: m.group(1) + m.group(2).upper(), s)
+    return re.sub(r"(^|[^\w])(\w)", lambda m: m.group(1) + m.group(2).upper(), s)
 
 
 _FUNCS: dict[str, Callable[[object], str]] = {
