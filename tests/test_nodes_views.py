@@ -1,0 +1,116 @@
+"""Charts, tables and the threshold tuner of the node-exporter report (specs, not pixels)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import altair as alt
+import polars as pl
+import pytest
+
+from workbench import Prometheus
+from workbench import nodes as wn
+from workbench.charts import (
+    enable_renderer,
+    enable_theme,
+    html_table,
+    resource_chart,
+    safe_json,
+    summary_table,
+)
+from workbench.charts._render import chart_html
+from workbench.servers import ManagedProcess
+from workbench.widgets import node_use_report, node_use_views, use_tuner
+
+from . import nodes_data as nd
+
+
+@pytest.fixture(scope="module")
+def use(node_prom: ManagedProcess) -> wn.NodeUse:
+    return wn.fetch_node_use(Prometheus(node_prom.url), nd.BASE_S, nd.END_S)
+
+
+def _charts(views: list[object]) -> list[alt.TopLevelMixin]:
+    return [v for v in views if isinstance(v, alt.TopLevelMixin)]
+
+
+def _rows(spec: dict) -> int:
+    return sum(len(d) for d in spec.get("datasets", {}).values())
+
+
+def test_static_views_cover_every_resource(use: wn.NodeUse) -> None:
+    enable_theme()
+    views = node_use_views(use)
+    charts = _charts(views)
+    titles = [c.to_dict().get("title") for c in charts]
+    for res in ("cpu_util", "load_per_cpu", "mem_util", "majfault_rate", "disk_util",
+                "disk_queue", "fs_used", "net_rx_bytes", "net_tx_bytes", "net_err_ratio"):
+        assert wn.RESOURCES[res][0] in titles, res
+    assert len(charts) == 14
+    # thresholds of flagged resources are drawn as a bound parameter with the right value
+    cpu = next(c.to_dict() for c in charts if c.to_dict().get("title") == "CPU utilisation")
+    assert cpu["params"][0]["name"] == "threshold"
+    assert cpu["params"][0]["value"] == 0.9
+    assert cpu["params"][0]["bind"]["input"] == "range"
+    assert cpu["facet"]["field"] == "node"
+
+
+def test_large_series_are_aggregated_under_the_row_limit() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    n_nodes, n_points = 30, 2000  # 60,000 samples
+    frame = pl.DataFrame({
+        "node": [f"node-{i:02d}" for i in range(n_nodes) for _ in range(n_points)],
+        "device": [""] * (n_nodes * n_points),
+        "timestamp": [t0 + timedelta(minutes=k) for _ in range(n_nodes) for k in range(n_points)],
+        "value": [float(k % 100) / 100 for _ in range(n_nodes) for k in range(n_points)],
+    })
+    spec = resource_chart(frame, title="CPU", unit="ratio", threshold=0.9).to_dict()
+    assert 0 < _rows(spec) <= 4000  # passes altair's default 5,000-row guard
+    peak = max(r["max"] for d in spec["datasets"].values() for r in d)
+    assert peak == pytest.approx(0.99)
+
+
+def test_tuner_sliders_retune_flags(use: wn.NodeUse) -> None:
+    box = use_tuner(use, charts=False)
+    flags = dict(zip(box.state["summary"]["node"], box.state["summary"]["flags"].to_list(),
+                     strict=True))
+    assert flags["node-a"] == []
+    box.sliders["cpu_util"].value = 0.2
+    flags = dict(zip(box.state["summary"]["node"], box.state["summary"]["flags"].to_list(),
+                     strict=True))
+    assert flags["node-a"] == ["cpu"]
+    assert box.state["thresholds"].cpu_util == 0.2
+    box.sliders["sustain_min"].value = 120.0  # longer than the hot hour
+    flags = dict(zip(box.state["summary"]["node"], box.state["summary"]["flags"].to_list(),
+                     strict=True))
+    assert "load" not in flags["node-b"]
+    assert len(node_use_report(use, interactive=True)) == 1
+    assert len(node_use_report(use, interactive=False)) > 10
+
+
+def test_tables_escape_label_values(use: wn.NodeUse) -> None:
+    table = html_table(wn.fs_forecast(use.filesystems))
+    assert nd.XSS not in table.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in table.html
+    summary = summary_table(wn.use_summary(use))
+    assert summary.html.index("node-b") < summary.html.index("node-c") < \
+        summary.html.index("node-a")
+    assert "12.0 h" in summary.html
+
+
+def test_chart_html_cannot_be_broken_out_of() -> None:
+    spec = {"data": {"values": [{"x": "</script><script>alert(1)</script>"}]}, "mark": "point"}
+    markup = chart_html(spec)
+    assert "</script><script>" not in markup.split("var spec = ", 1)[1].split(";\n", 1)[0]
+    assert markup.count("<script") == 1
+    assert safe_json("a&b<c>") == '"a\\u0026b\\u003cc\\u003e"'
+
+
+def test_renderer_outputs_self_contained_html() -> None:
+    enable_renderer()
+    bundle = alt.Chart(pl.DataFrame({"x": [1, 2]})).mark_point().encode(x="x")._repr_mimebundle_()
+    mimes = bundle[0] if isinstance(bundle, tuple) else bundle
+    markup = mimes["text/html"]
+    assert 'class="workbench-chart"' in markup
+    assert "src=" not in markup  # nothing loaded; the only URL is the spec's $schema id
+    assert markup.count("http") == 1
