@@ -161,6 +161,8 @@ def test_sustained_breaks_on_gaps_and_dips() -> None:
     f = _frame([1, 1, 1, None, 1, 1, 0, 1])  # a missing minute breaks the run
     assert wn.sustained(f, 0.5, 60.0)["longest_s"].to_list() == [180.0]
     assert wn.sustained(f, 2.0, 60.0)["longest_s"].to_list() == [0.0]
+    nan = float("nan")  # polars orders NaN above every number; it must not count as "above"
+    assert wn.sustained(_frame([nan, nan, nan]), 0.5, 60.0)["longest_s"].to_list() == [0.0]
 
 
 def test_availability_counts_vanished_targets() -> None:

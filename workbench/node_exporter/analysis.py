@@ -314,7 +314,7 @@ def sustained(frame: pl.DataFrame, threshold: float, step_s: float) -> pl.DataFr
     """
     step_ms = round(step_s * 1000)
     f = frame.sort("node", "device", "timestamp").with_columns(
-        (pl.col("value") > threshold).fill_null(False).alias("_above"))
+        (pl.col("value").fill_nan(None) > threshold).fill_null(False).alias("_above"))
     gap = pl.col("timestamp").diff().dt.total_milliseconds().fill_null(step_ms) > step_ms * 1.5
     f = f.with_columns(((~pl.col("_above")) | gap).cum_sum().over("node", "device").alias("_run"))
     runs = (f.filter(pl.col("_above")).group_by("node", "device", "_run")

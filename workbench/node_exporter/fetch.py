@@ -52,6 +52,7 @@ def _to_long(frame: pl.DataFrame, resource: str, mapping: pl.DataFrame) -> pl.Da
         pl.coalesce("node", "instance").alias("node"))
     device = pl.col(dev).fill_null("") if dev and dev in f.columns else pl.lit("")
     return (f.select("node", device.alias("device"), pl.col("timestamp").cast(TS), "value")
+            .filter(pl.col("value").is_finite())  # x/0 in PromQL gives NaN/Inf: no sample
             .group_by("node", "device", "timestamp").agg(pl.col("value").mean())
             .select("node", pl.lit(resource).alias("resource"), "device", "timestamp", "value")
             .cast(SERIES_SCHEMA))  # type: ignore[arg-type]
