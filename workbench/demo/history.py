@@ -164,7 +164,7 @@ def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, work: Pat
 
 
 def backfill_history(cluster: Cluster, tsdb: Path, work: Path, *, workers: int | None = None,
-                     max_samples: int = 6_000_000, keep_files: bool = False,
+                     max_samples: int = 4_000_000, keep_files: bool = False,
                      progress: bool = False) -> BackfillStats:
     """Generate the whole history of ``cluster`` and backfill it into ``tsdb``.
 
