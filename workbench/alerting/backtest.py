@@ -267,7 +267,7 @@ def _scrape_interval_ms(prom: Prometheus) -> int | None:
         t = prom.targets()
         s = t["scrape_interval_s"].drop_nulls()
         if s.len():
-            return round(float(s.max()) * 1000)
+            return round(float(s.to_numpy().max()) * 1000)
     return None
 
 

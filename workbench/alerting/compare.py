@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +32,7 @@ from .._errors import AlertRuleError
 __all__ = ["OPS", "format_threshold", "passes"]
 
 #: PromQL comparison operators and their numpy ufuncs.
-OPS: dict[str, Callable[[object, object], object]] = {
+OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
     "<": operator.lt,

@@ -6,8 +6,9 @@ Examples
 >>> series_values(np.array([1.0, 1.0, 1.0, np.nan, 2.0]), np.array([1, 1, 1, 1, 0], bool),
 ...               np.array([0, 0, 0, 0, 0], bool))
 '1x2 NaN'
->>> series_values(np.array([0.5, 0, 0]), np.array([1, 0, 0], bool), np.array([0, 1, 0], bool))
-'0.5 stale _'
+>>> series_values(np.array([0.5, 0, 0, 0, 0.7]), np.array([1, 0, 0, 0, 1], bool),
+...               np.array([0, 1, 0, 0, 0], bool))
+'0.5 stale _x2 0.7'
 """
 
 from __future__ import annotations

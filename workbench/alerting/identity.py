@@ -176,7 +176,8 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
 def _base_labels(labels: pl.DataFrame, rule: Rule, external: Mapping[str, str]) -> pl.DataFrame:
     base = labels.drop("__name__", strict=False)
     static = {k: v for k, v in rule.labels.items() if k not in rule.templated_labels}
-    cols = [pl.lit(v, dtype=pl.String).alias(k) for k, v in static.items()]
+    cols: list[pl.Expr | pl.Series] = [pl.lit(v, dtype=pl.String).alias(k)
+                                       for k, v in static.items()]
     templated = {k: v for k, v in rule.templated_labels.items() if not uses_value(v)}
     if templated:
         rows = labels.to_dicts()
@@ -271,8 +272,8 @@ def alert_input(m: SeriesMatrix, rule: Rule, *, threshold: float | None = None,
     key = ids * n_steps + steps
     uniq, counts = np.unique(key, return_counts=True)
     if counts.size and counts.max() > 1:
-        k = int(uniq[np.argmax(counts > 1)])
-        _raise_duplicate(ident, k // n_steps, k % n_steps, m.eval_times_ms, rule)
+        dup = int(uniq[np.argmax(counts > 1)])
+        _raise_duplicate(ident, dup // n_steps, dup % n_steps, m.eval_times_ms, rule)
     present = np.zeros((n_id, n_steps), bool)
     present[ids, steps] = True
 

@@ -240,8 +240,9 @@ def episodes_from_runs(
         new_seg[1:] = ~gap_ok[:-1]
         seg_start = np.flatnonzero(new_seg)
         seg_id = np.cumsum(new_seg) - 1
-        fired_before = np.cumsum(own_fire) - own_fire          # fires in earlier runs (global)
-        fired_before_in_seg = fired_before - fired_before[seg_start][seg_id]
+        # fires in earlier runs (global count)
+        fired_before: npt.NDArray[np.int64] = np.cumsum(own_fire) - own_fire
+        fired_before_in_seg: npt.NDArray[np.int64] = fired_before - fired_before[seg_start][seg_id]
         # Runs before the first one that fires in a chain are their own (pending-only) episodes;
         # the first firing run absorbs the rest of the chain.
         h = np.flatnonzero(fired_before_in_seg == 0)
