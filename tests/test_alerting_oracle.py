@@ -309,3 +309,22 @@ def test_server_pinned_promtool_export(backfilled, tmp_path: Path) -> None:
     path = bt.to_promtool_test(tmp_path, window=90)    # runs promtool test rules itself
     text = path.read_text()
     assert "workbench_pinned_input" in text and '"exp_annotations"' in text
+
+
+def test_server_backtest_across_query_chunks(backfilled) -> None:
+    """A 2 s grid over 10 h is 18,000 evaluations: query_range splits it into two requests; the
+    seam must neither drop nor repeat an evaluation, and lookback-bridged steps must match."""
+    raw, prom = backfilled
+    eval_ms, n_eval = 2_000, 18_000
+    start, end = T0_MS / 1000, (T0_MS + (n_eval - 1) * eval_ms) / 1000
+    rule = Rule(alert="WbChunks", expr=METRIC, op=">=", threshold=0.55, for_="45s",
+                keep_firing_for="10s", labels={"severity": "page"})
+    bt = backtest(prom, rule, start, end, "2s")
+    local = local_matrix(raw, eval_ms, n_eval)
+    order = [local.labels.rows().index(r) for r in bt.matrix.labels.rows()]
+    np.testing.assert_array_equal(bt.matrix.present, local.present[order])
+    np.testing.assert_array_equal(np.isnan(bt.matrix.values), np.isnan(local.values[order]))
+    ref = backtest_matrix(SeriesMatrix(local.eval_times_ms + T0_MS, local.labels[order],
+                                       local.values[order], local.present[order]), rule, eval_ms)
+    assert bt.episodes.equals(ref.episodes)
+    assert bt.summary()["alerts_fired"][0] > 10

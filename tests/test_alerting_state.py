@@ -67,6 +67,13 @@ def _check(present: np.ndarray, t: np.ndarray, for_ms: int, keep_ms: int) -> Non
     ep = alert_episodes(present, t, for_ms, keep_ms)
     got_rows = sorted(ep.select("series_idx", "active_at", "fired_at", "resolved_at").rows())
     assert got_rows == ref_rows
+    # invariants: ordered instants, and one series' episodes never overlap
+    for a, b in zip(ep.rows(named=True), ep.rows(named=True)[1:], strict=False):
+        if a["series_idx"] == b["series_idx"]:
+            assert a["end_step"] <= b["start_step"]
+    for r in ep.rows(named=True):
+        assert r["start_step"] <= (r["fire_step"] if r["fire_step"] is not None else r["end_step"])
+        assert r["start_step"] < r["end_step"]
     st_ = alert_states(ep, present.shape[0], t)
     np.testing.assert_array_equal(st_.state, ref_state)
     np.testing.assert_array_equal(np.where(st_.state > 0, st_.active_at_ms, 0), ref_active)
