@@ -52,6 +52,22 @@ def test_cpu_utilisation_counts_iowait_as_idle(use: wn.NodeUse) -> None:
     assert c.median() == pytest.approx(0.10, abs=1e-9)
 
 
+def test_cpu_utilisation_exact_where_rate_windows_are_partial(use: wn.NodeUse) -> None:
+    # where the data begins, and when node-c comes back after being down, the 5m rate windows
+    # hold only a few samples; rate() under-reports every mode alike and the ratio stays exact
+    f = wn.resource_frame(use, "cpu_util")
+    first = f.filter(pl.col("timestamp") < _dt(nd.BASE_S + 300))
+    assert first.height > 0
+    for node, busy in nd.CPU_BUSY.items():
+        vals = first.filter(pl.col("node") == node)["value"]
+        assert vals.min() == pytest.approx(busy, abs=1e-9), node
+        assert vals.max() == pytest.approx(busy, abs=1e-9), node
+    back = f.filter(pl.col("node") == "node-c", pl.col("timestamp") >= _dt(nd.DOWN[1]),
+                    pl.col("timestamp") < _dt(nd.DOWN[1] + 600))["value"]
+    assert back.len() >= 5
+    assert back.max() == pytest.approx(0.10, abs=1e-9)
+
+
 def test_hot_hour_cpu_and_load(use: wn.NodeUse) -> None:
     f = wn.resource_frame(use, "cpu_util").filter(pl.col("node") == "node-b")
     inside = f.filter(pl.col("timestamp") >= _dt(nd.HOT[0] + 300),

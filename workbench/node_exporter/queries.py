@@ -61,10 +61,17 @@ def _sel(sel: str, extra: str = "") -> str:
 
 
 def cpu_utilisation(sel: str, rate_window: str) -> str:
-    """Busy fraction of all CPUs: iowait and steal count as not busy (``node_cpu_utilisation``)."""
+    """Busy fraction of all CPUs: iowait and steal count as not busy (``node_cpu_utilisation``).
+
+    Written as ``1 - not-busy time / all time`` rather than the mixin's ``1 - avg(not-busy
+    rate)``: the two agree when the rate window is full of samples, but where it is not (the
+    start of the data, a node coming back after being down) ``rate()`` under-reports every mode
+    alike, which the ratio cancels and the mixin form turns into a spike of false "busy".
+    """
+    idle = _sel(sel, "mode=~" + _q("idle|iowait|steal"))
     return (
-        "1 - avg without (cpu) (sum without (mode) (rate(node_cpu_seconds_total"
-        f'{_sel(sel, "mode=~" + _q("idle|iowait|steal"))}[{rate_window}])))'
+        f"1 - sum without (cpu, mode) (rate(node_cpu_seconds_total{idle}[{rate_window}])) / "
+        f"sum without (cpu, mode) (rate(node_cpu_seconds_total{_sel(sel)}[{rate_window}]))"
     )
 
 

@@ -42,6 +42,12 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 """
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory + rename."""
     path = Path(path)
@@ -49,6 +55,7 @@ def atomic_write(path: str | Path, data: str | bytes) -> None:
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; reports are meant to be served
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()

@@ -14,7 +14,6 @@ cell visible, and its record in the index.
 from __future__ import annotations
 
 import html as _html
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -211,9 +210,7 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
 
 
 def _promote(page: Path, latest: Path) -> None:
-    tmp = latest.with_name(f".{latest.name}.tmp")
-    shutil.copyfile(page, tmp)
-    tmp.replace(latest)
+    atomic_write(latest, page.read_bytes())
 
 
 def check_reports_dir(out_dir: str | Path) -> Path:
