@@ -240,3 +240,15 @@ def test_summary_and_episodes_hand_computed() -> None:
     samples = bt.samples()
     assert samples.height == int((bt.states().state > 0).sum()) == 12 - 2
     assert set(samples["alertstate"]) == {"pending", "firing"}
+
+
+def test_series_matrix_finds_series_that_start_after_others_end() -> None:
+    # A at steps 0-5, B at 7-9 (no timestamp decrease between them), C at 0-3, D at 4-6, E at 0
+    t = np.arange(10) * 60_000
+    spans = {"A": range(6), "B": range(7, 10), "C": range(4), "D": range(4, 7), "E": range(1)}
+    rows = [(int(t[k]), float(k), name) for name, steps in spans.items() for k in steps]
+    m = series_matrix(_frame(rows), t)
+    assert m.labels["instance"].to_list() == list(spans)
+    for i, steps in enumerate(spans.values()):
+        assert np.flatnonzero(m.present[i]).tolist() == list(steps)
+        assert m.values[i, steps[0]] == float(steps[0])

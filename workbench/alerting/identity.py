@@ -126,6 +126,35 @@ def _grid_steps(ts: npt.NDArray[np.int64], t: npt.NDArray[np.int64]) -> npt.NDAr
     return step
 
 
+def _series_starts(labels: pl.DataFrame, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """First row of every run of equal labels, for a frame whose series are contiguous.
+
+    Within a series timestamps strictly increase, so every place they do not is a series
+    boundary; a segment between two such places whose first and last rows carry the same labels
+    is one series (each series is contiguous and appears once), so only the few segments whose
+    ends differ need their labels compared row by row. That avoids comparing label strings on
+    every sample.
+    """
+    n = ts.shape[0]
+    seg = np.flatnonzero(np.diff(ts) <= 0) + 1
+    seg_start = np.concatenate([[0], seg]).astype(np.int64)
+    seg_end = np.append(seg, n).astype(np.int64) - 1
+    first = labels[seg_start]
+    last = labels[seg_end]
+    same = np.ones(seg_start.size, bool)
+    for c in labels.columns:
+        same &= first[c].eq_missing(last[c]).to_numpy()
+    if bool(same.all()):
+        return seg_start
+    a, b = seg_start[~same], seg_end[~same] + 1            # the mixed segments' rows
+    lengths = b - a
+    rows = np.repeat(a - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    r = labels[rows].select(pl.struct(labels.columns).rle_id()).to_series().to_numpy()
+    new_run = np.r_[True, r[1:] != r[:-1]]
+    new_run[np.cumsum(lengths)[:-1]] = True                # a segment start is always one
+    return np.sort(np.concatenate([seg_start[same], rows[new_run]]))
+
+
 def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMatrix:
     """Pivot a query_range frame (workbench schema) onto the evaluation grid.
 
@@ -138,13 +167,14 @@ def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMa
     if frame.height == 0:
         return SeriesMatrix(t, pl.DataFrame(schema=dict.fromkeys(label_cols, pl.String)),
                             np.zeros((0, n_steps)), np.zeros((0, n_steps), bool))
+    ts_col = frame["timestamp"]
+    ts = (ts_col.dt.epoch("ms") if ts_col.dtype != pl.Int64 else ts_col).to_numpy()
     if label_cols:
-        # query_range frames hold each series contiguously: a run id over the labels is a
-        # series id (checked below; a general grouping is the fallback).
-        sid_np = frame.select(pl.struct(label_cols).rle_id()).to_series().to_numpy()
-        starts = np.searchsorted(sid_np, np.arange(int(sid_np[-1]) + 1))   # ids are 0, 1, ...
+        starts = _series_starts(frame.select(label_cols), ts)
+        sid_np = np.repeat(np.arange(starts.size, dtype=np.int64),
+                           np.diff(np.append(starts, frame.height)))
         labels = frame[starts].select(label_cols)
-        if labels.is_duplicated().any():
+        if labels.is_duplicated().any():   # not contiguous after all: group in general
             labels = frame.select(label_cols).unique(maintain_order=True)
             sid_np = (frame.select(label_cols).with_row_index("_row")
                       .join(labels.with_row_index("_sid"), on=label_cols, how="left",
@@ -153,8 +183,6 @@ def series_matrix(frame: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> SeriesMa
     else:
         labels = pl.DataFrame(height=1)
         sid_np = np.zeros(frame.height, np.int64)
-    ts_col = frame["timestamp"]
-    ts = (ts_col.dt.epoch("ms") if ts_col.dtype != pl.Int64 else ts_col).to_numpy()
     step = _grid_steps(ts, t)
     n = labels.height
     flat = sid_np.astype(np.int64) * n_steps + step
