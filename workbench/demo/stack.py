@@ -31,7 +31,7 @@ from typing import Any
 
 import requests
 
-from .._errors import ConfigError, WorkbenchError
+from .._errors import ConfigError
 from ..servers import find_binary, free_port, pid_alive, spawn, wait_http_ok
 from .params import DEFAULT, DemoParams
 
@@ -380,9 +380,3 @@ def _check_targets(url: str, say: Echo) -> None:
             return
         time.sleep(0.5)
 
-
-def require_running(dir: str | os.PathLike[str] | None = None) -> None:
-    """Raise :class:`WorkbenchError` unless the demo runs (used by scripts)."""
-    if not status(dir)["running"]:
-        msg = "The demo stack is not running. Fix: run `workbench demo up`."
-        raise WorkbenchError(msg)
