@@ -143,3 +143,29 @@ def test_chromium_offline_renders_every_chart(report_run: dict[str, Path]) -> No
     res = _chromium(page.as_uri(), "--window-size=1400,6000", f"--screenshot={shot}")
     assert res.returncode == 0, res.stderr[-2000:]
     assert shot.stat().st_size > 50_000
+
+
+def test_interactive_notebook_shows_the_tuner(node_prom: ManagedProcess, tmp_path: Path) -> None:
+    """What JupyterLab gets (interactive=True): the threshold sliders as widgets, no error."""
+    import papermill as pm
+
+    from workbench.reports import get_report
+
+    out = tmp_path / "interactive.ipynb"
+    nb = pm.execute_notebook(
+        str(get_report("node_exporter").path), str(out), kernel_name="python3",
+        parameters={"prometheus": node_prom.url, "start": str(nd.BASE_S), "end": str(nd.END_S)},
+        progress_bar=False, cwd=str(tmp_path), execution_timeout=300)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1  # the tuner box
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    sliders = {m["state"]["description"]: m["state"]["value"] for m in state.values()
+               if m["model_name"] == "FloatSliderModel"}
+    assert sliders["cpu_util"] == 0.9
+    assert sliders["sustain_min"] == 15.0
+    assert len(sliders) == 11
+    # the bundle is displayed once so the charts render in JupyterLab without network
+    html_out = ["".join(o["data"]["text/html"]) for o in outputs if "text/html" in o.get("data", {})]
+    assert sum("window.vegaEmbed=" in h for h in html_out) == 1
