@@ -328,3 +328,19 @@ def test_server_backtest_across_query_chunks(backfilled) -> None:
                                        local.values[order], local.present[order]), rule, eval_ms)
     assert bt.episodes.equals(ref.episodes)
     assert bt.summary()["alerts_fired"][0] > 10
+
+
+def test_server_promtool_export_of_a_selector_rule_uses_the_real_rule(backfilled,
+                                                                      tmp_path: Path) -> None:
+    _, prom = backfilled
+    start, end = T0_MS / 1000, (T0_MS + 599 * 60_000) / 1000
+    rule = Rule(alert="WbReal", expr=METRIC, op=">", threshold=0.6, for_="2m",
+                labels={"severity": "page", "team": "{{ $labels.job }}"},
+                annotations={"summary": "{{ $labels.instance }} is {{ $value }}"})
+    bt = backtest(prom, rule, start, end)
+    path = bt.to_promtool_test(tmp_path, window=60, max_series=5)   # runs promtool itself
+    rules_text = (tmp_path / "WbReal.rules.yml").read_text()
+    assert f"expr: {METRIC} > 0.6" in rules_text and "workbench_pinned_input" not in rules_text
+    assert path.read_text().count('"series"') == 5
+    # the pinned window must contain at least one firing alert to be a meaningful test
+    assert '"exp_labels"' in path.read_text()
