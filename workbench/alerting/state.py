@@ -388,11 +388,13 @@ def alert_samples(episodes: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> pl.Da
             "series_idx": row[ep_idx],
             "step": step,
             "timestamp": t[step] if total else np.zeros(0, np.int64),
-            "alertstate": pl.Series(np.where(firing, "firing", "pending"), dtype=pl.String),
+            "alertstate": firing,
             "active_at": active,
             "for_state": np.floor_divide(active, 1000).astype(np.float64),
         },
         schema={"series_idx": pl.Int64, "step": pl.Int64, "timestamp": pl.Int64,
-                "alertstate": pl.String, "active_at": pl.Int64, "for_state": pl.Float64},
-    )
+                "alertstate": pl.Boolean, "active_at": pl.Int64, "for_state": pl.Float64},
+    ).with_columns(
+        pl.when(pl.col("alertstate")).then(pl.lit("firing")).otherwise(pl.lit("pending"))
+        .alias("alertstate"))
 
