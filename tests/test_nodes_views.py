@@ -114,3 +114,17 @@ def test_renderer_outputs_self_contained_html() -> None:
     assert 'class="workbench-chart"' in markup
     assert "src=" not in markup  # nothing loaded; the only URL is the spec's $schema id
     assert markup.count("http") == 1
+
+
+def test_threshold_above_the_data_stays_inside_the_panel(use: wn.NodeUse) -> None:
+    import re
+
+    import vl_convert as vlc
+
+    frame = wn.resource_frame(use, "mem_util")  # 0.25-0.5, threshold 0.9
+    heights = {}
+    for thr in (None, 0.9):
+        svg = vlc.vegalite_to_svg(resource_chart(frame, title="Memory", unit="ratio",
+                                                 threshold=thr).to_dict())
+        heights[thr] = float(re.search(r'height="([0-9.]+)"', svg).group(1))  # type: ignore[union-attr]
+    assert heights[0.9] == pytest.approx(heights[None], abs=10)

@@ -133,6 +133,11 @@ def test_chromium_offline_renders_every_chart(report_run: dict[str, Path]) -> No
     for div in re.findall(r'<div id="(wb-chart-[0-9a-f]+)"', dom.stdout):
         after = dom.stdout.split(f'id="{div}"', 1)[1][:3000]
         assert 'class="marks"' in after, div
+    # no chart blows up its layout (a threshold rule outside the y domain once made 9 Mpx)
+    heights = [int(h) for h in re.findall(r'<(?:canvas|svg)[^>]*class="marks"[^>]*height="(\d+)"',
+                                          dom.stdout)]
+    assert len(heights) == n_charts
+    assert max(heights) < 1500, heights
     # the label value is text in the DOM, never an element
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom.stdout
     assert nd.XSS not in dom.stdout

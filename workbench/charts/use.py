@@ -6,6 +6,7 @@ chart never carries more than ``max_rows`` rows (altair refuses more than 5,000 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -23,6 +24,13 @@ _PCT_UNITS = {"ratio"}
 
 def _fmt(unit: str) -> str:
     return ".0%" if unit in _PCT_UNITS else "~s"
+
+
+def _time_format(data: pl.DataFrame) -> str:
+    if data.height == 0:
+        return "%H:%M"
+    span = data["timestamp"].max() - data["timestamp"].min()  # type: ignore[operator]
+    return "%H:%M" if span <= timedelta(days=2) else "%b %d"
 
 
 def resource_chart(
@@ -68,14 +76,19 @@ def resource_chart(
     multi_device = data["device"].n_unique() > 1 or (data.height and data["device"][0] != "")
     y_title = f"{title} ({unit})" if unit and unit not in _PCT_UNITS else title
     base = alt.Chart(data).properties(width=width, height=height)
+    # the y scale reaches the threshold (a datum from a parameter does not widen the domain)
+    data_max = float(data["max"].max() or 0.0) if data.height else 0.0
+    ymax = max(data_max, float(threshold)) * 1.05 if threshold is not None else None
     tooltip = [alt.Tooltip("node:N"), alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
                alt.Tooltip("value:Q", format=".3~f", title="mean"),
                alt.Tooltip("max:Q", format=".3~f", title="max")]
     if multi_device:
         tooltip.insert(1, alt.Tooltip("device:N"))
     enc: dict[str, Any] = {
-        "x": alt.X("timestamp:T", title=None, axis=alt.Axis(format="%H:%M", labelOverlap=True)),
-        "y": alt.Y("value:Q", title=y_title, axis=alt.Axis(format=_fmt(unit))),
+        "x": alt.X("timestamp:T", title=None, axis=alt.Axis(format=_time_format(data),
+                                                             labelOverlap=True)),
+        "y": alt.Y("value:Q", title=y_title, axis=alt.Axis(format=_fmt(unit)),
+                   scale=alt.Scale(domainMax=ymax) if ymax else alt.Undefined),
         "tooltip": tooltip,
     }
     if multi_device:
@@ -90,11 +103,14 @@ def resource_chart(
                         bind=alt.binding_range(min=0, max=top, step=top / 300,
                                                name=f"{title} threshold "))
         params.append(thr)
-        layers.append(base.mark_rule(color=PALETTE["bad"], strokeDash=[4, 3]).encode(
-            y=alt.YDatum(thr, type="quantitative")))
-        layers.append(base.mark_circle(size=14, color=PALETTE["bad"]).encode(
-            x="timestamp:T", y="value:Q", tooltip=tooltip).transform_filter(
-            alt.datum.value > thr))
+        # one rule per panel (not one per row); samples above the threshold are shown by
+        # opacity rather than filtered out, since an empty layer breaks the facet layout
+        rule = base.transform_aggregate(n="count()", groupby=["node"]).mark_rule(
+            color=PALETTE["bad"], strokeDash=[4, 3], clip=True)
+        layers.append(rule.encode(y=alt.YDatum(thr, type="quantitative")))
+        layers.append(base.mark_circle(size=14, color=PALETTE["bad"], clip=True).encode(
+            x="timestamp:T", y="value:Q", tooltip=tooltip,
+            opacity=alt.condition(alt.datum.value > thr, alt.value(1.0), alt.value(0.0))))
     layered = alt.layer(*layers)
     if params:
         layered = layered.add_params(*params)
