@@ -17,6 +17,7 @@ message says what failed and how to fix it. Credentials never appear in a messag
     │   ├── QueryTimeoutError       no answer within the timeout
     │   ├── ServerHTTPError         4xx/5xx with no Prometheus error body (proxy, auth, overload)
     │   └── ResponseDecodeError     the body is not a Prometheus API response
+    ├── NodeDataError               no node-exporter data for the job/window (workbench.nodes)
     ├── MetricsServerError          the metrics.k8s.io API (see workbench.metrics_server)
     │   └── KubeAPIError            the Kubernetes API server answered an error or not at all
     │       ├── MetricsAPINotFoundError     404: metrics.k8s.io not served (metrics-server missing)
@@ -44,6 +45,7 @@ __all__ = [
     "MetricsAPIUnavailableError",
     "MetricsServerError",
     "MissingBinaryError",
+    "NodeDataError",
     "PrometheusError",
     "PromtoolError",
     "QuantityError",
@@ -228,6 +230,10 @@ class ServerHTTPError(PrometheusError):
 
 class ResponseDecodeError(PrometheusError):
     """The response body is not a valid Prometheus API response."""
+
+
+class NodeDataError(WorkbenchError):
+    """Prometheus holds no node-exporter data for the requested job and window."""
 
 
 class MetricsServerError(WorkbenchError):

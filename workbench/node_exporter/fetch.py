@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .._errors import WorkbenchError
+from .._errors import NodeDataError
 from .._time import (
     TimeLike,
     auto_step_ms,
@@ -33,10 +33,6 @@ TARGET_POINTS = 720
 
 _DEVICE_LABEL = {"disk_util": "device", "disk_queue": "device", "fs_used": "mountpoint"}
 _FS_KEYS = ["instance", "device", "mountpoint", "fstype"]
-
-
-class NodeDataError(WorkbenchError):
-    """Prometheus holds no node-exporter data for the requested job and window."""
 
 
 def _labels(frame: pl.DataFrame, wanted: list[str]) -> pl.DataFrame:

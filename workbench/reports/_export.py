@@ -31,7 +31,6 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
   border-left: 6px solid #d1495b; }
 .workbench-table td, .workbench-table th { border: 1px solid #d0d7de; padding: 2px 6px; }
 .workbench-table caption { text-align: left; font-weight: bold; padding: 4px 0; }
-[data-mime-type="application/vnd.jupyter.stderr"] { display: none; }
 </style>
 {{ resources.workbench_head }}
 {%- endblock html_head_css -%}

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._errors import ReportError
 from ._export import FIGURES_MIME, atomic_write, export_html, status_banner
 from ._index import RunRecord, rebuild_index
 from ._params import validate_parameters
@@ -212,13 +211,3 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
 def _promote(page: Path, latest: Path) -> None:
     atomic_write(latest, page.read_bytes())
 
-
-def check_reports_dir(out_dir: str | Path) -> Path:
-    """Create the reports directory or explain why it cannot be used."""
-    path = Path(out_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"Cannot create the reports directory {path}: {exc.strerror}. Fix: pass --out DIR."
-        raise ReportError(msg) from None
-    return path
