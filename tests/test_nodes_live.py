@@ -25,12 +25,13 @@ WARMUP_S = 25
 WINDOW_S = 90
 
 
-def _proc_stat() -> tuple[float, float]:
-    """(busy, total) jiffies of all CPUs; idle, iowait and steal count as not busy (node-mixin)."""
+MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def _proc_stat() -> dict[str, float]:
+    """Jiffies of all CPUs per mode (the first eight fields of the ``cpu`` line)."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, idle, iowait, irq, softirq, steal = (float(x) for x in fields[:8])
-    total = user + nice + system + idle + iowait + irq + softirq + steal
-    return total - idle - iowait - steal, total
+    return dict(zip(MODES, (float(x) for x in fields[:8]), strict=True))
 
 
 @pytest.fixture()
@@ -66,18 +67,25 @@ def test_cpu_utilisation_matches_proc_stat(node_exporter: ManagedProcess, tmp_pa
     try:
         time.sleep(WARMUP_S)
         t1 = time.time()
-        b1, n1 = _proc_stat()
+        j1 = _proc_stat()
         time.sleep(WINDOW_S)
         t2 = time.time()
-        b2, n2 = _proc_stat()
+        j2 = _proc_stat()
         time.sleep(SCRAPE_S + 1)  # the scrape after t2 lands
-        truth = (b2 - b1) / (n2 - n1)
+        delta = {m: j2[m] - j1[m] for m in MODES}
+        total = sum(delta.values())
+        truth = 1 - (delta["idle"] + delta["iowait"] + delta["steal"]) / total  # node-mixin busy
+        share = {m: delta[m] / total for m in MODES}
 
         prom = Prometheus(prom_server.url)
         # the report's PromQL, one rate over exactly the window
         instant = prom.query(queries.cpu_utilisation(queries.selector("node-exporter"),
                                                      f"{round((t2 - t1) * 1000)}ms"), t2)
         whole = float(instant["value"][0])
+        window = f"{round((t2 - t1) * 1000)}ms"
+        modes = prom.query(f"sum by (mode) (rate(node_cpu_seconds_total[{window}])) / scalar("
+                           f"sum(rate(node_cpu_seconds_total[{window}])))", t2)
+        prom_share = dict(zip(modes["mode"], modes["value"], strict=True))
         # the report's fetch path, averaged over the window
         use = wn.fetch_node_use(prom, t1, t2, step="10s", rate_window="20s")
         series = wn.resource_frame(use, "cpu_util")["value"]
@@ -88,9 +96,13 @@ def test_cpu_utilisation_matches_proc_stat(node_exporter: ManagedProcess, tmp_pa
         prom_server.stop()
 
     print(f"/proc/stat {truth:.4f}  PromQL over the window {whole:.4f}  "
-          f"mean of the report series {series.mean():.4f}")
+          f"mean of the report series {series.mean():.4f}  user {share['user']:.4f} vs "
+          f"{prom_share['user']:.4f}  system {share['system']:.4f} vs {prom_share['system']:.4f}")
     assert truth > 0.45, f"the busy process should load at least one core: {truth:.3f}"
     assert abs(whole - truth) < 0.04, (whole, truth)
+    # each mode's share, too: non-trivial even when other work saturates the machine
+    for mode in ("user", "system", "idle"):
+        assert abs(prom_share[mode] - share[mode]) < 0.03, (mode, prom_share, share)
     assert series.len() >= WINDOW_S // 10
     assert abs(series.mean() - truth) < 0.05, (series.mean(), truth)  # type: ignore[operator]
     assert n_cpu == len([line for line in Path("/proc/stat").read_text().splitlines()

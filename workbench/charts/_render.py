@@ -60,7 +60,7 @@ def javascript_bundle() -> str:
     import vl_convert
 
     version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]
-    bundle: str = vl_convert.javascript_bundle(vl_version=version)
+    bundle: str = vl_convert.javascript_bundle(vl_version=version)  # type: ignore[call-arg]
     return bundle
 
 

@@ -41,5 +41,5 @@ def enable_theme() -> None:
     import altair as alt
 
     if THEME not in alt.theme.names():
-        alt.theme.register(THEME, enable=False)(_config)
+        alt.theme.register(THEME, enable=False)(_config)  # type: ignore[arg-type]
     alt.theme.enable(THEME)

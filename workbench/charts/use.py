@@ -6,8 +6,8 @@ chart never carries more than ``max_rows`` rows (altair refuses more than 5,000 
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -29,7 +29,7 @@ def _fmt(unit: str) -> str:
 def _time_format(data: pl.DataFrame) -> str:
     if data.height == 0:
         return "%H:%M"
-    span = data["timestamp"].max() - data["timestamp"].min()  # type: ignore[operator]
+    span = cast(datetime, data["timestamp"].max()) - cast(datetime, data["timestamp"].min())
     return "%H:%M" if span <= timedelta(days=2) else "%b %d"
 
 
@@ -77,7 +77,7 @@ def resource_chart(
     y_title = f"{title} ({unit})" if unit and unit not in _PCT_UNITS else title
     base = alt.Chart(data).properties(width=width, height=height)
     # the y scale reaches the threshold (a datum from a parameter does not widen the domain)
-    data_max = float(data["max"].max() or 0.0) if data.height else 0.0
+    data_max = cast(float, data["max"].max() or 0.0) if data.height else 0.0
     ymax = max(data_max, float(threshold)) * 1.05 if threshold is not None else None
     tooltip = [alt.Tooltip("node:N"), alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
                alt.Tooltip("value:Q", format=".3~f", title="mean"),
@@ -98,7 +98,7 @@ def resource_chart(
     layers: list[Any] = [base.mark_line().encode(**enc)]
     params: list[Any] = []
     if threshold is not None:
-        top = max(float(threshold) * 3, float(data["value"].max() or 0) * 1.2, 1e-9)
+        top = max(float(threshold) * 3, data_max * 1.2, 1e-9)
         thr = alt.param(name="threshold", value=float(threshold),
                         bind=alt.binding_range(min=0, max=top, step=top / 300,
                                                name=f"{title} threshold "))

@@ -51,8 +51,8 @@ __all__ = [
 ]
 
 TS = pl.Datetime("ms", "UTC")
-SERIES_SCHEMA = {"node": pl.String, "resource": pl.String, "device": pl.String,
-                 "timestamp": TS, "value": pl.Float64}
+SERIES_SCHEMA = pl.Schema({"node": pl.String(), "resource": pl.String(), "device": pl.String(),
+                           "timestamp": TS, "value": pl.Float64()})
 
 #: resource -> (title, unit, threshold field or None)
 RESOURCES: dict[str, tuple[str, str, str | None]] = {
@@ -277,7 +277,7 @@ def derive_series(series: pl.DataFrame) -> pl.DataFrame:
         "node", pl.lit("net_err_ratio").alias("resource"), "device", "timestamp",
         pl.when(pl.col("p") > 0).then(pl.col("e") / pl.col("p")).otherwise(0.0).alias("value"))
     return pl.concat([series.filter(pl.col("resource") != "net_err_ratio"),
-                      ratio.cast(SERIES_SCHEMA)])  # type: ignore[arg-type]
+                      ratio.cast(SERIES_SCHEMA)])
 
 
 def resource_frame(use: NodeUse, resource: str, *, per_node: bool = False) -> pl.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -51,7 +52,7 @@ def _to_long(frame: pl.DataFrame, resource: str, mapping: pl.DataFrame) -> pl.Da
             .filter(pl.col("value").is_finite())  # x/0 in PromQL gives NaN/Inf: no sample
             .group_by("node", "device", "timestamp").agg(pl.col("value").mean())
             .select("node", pl.lit(resource).alias("resource"), "device", "timestamp", "value")
-            .cast(SERIES_SCHEMA))  # type: ignore[arg-type]
+            .cast(SERIES_SCHEMA))
 
 
 def fetch_node_use(
@@ -133,18 +134,17 @@ def fetch_node_use(
 
     jobs_: dict[str, Callable[[], pl.DataFrame]] = {}
     for name, expr in q.RANGE_QUERIES(sel, rate).items():
-        jobs_[name] = (lambda e=expr: prom.query_range(e, s_s, e_s, step_ms / 1000))
+        jobs_[name] = partial(prom.query_range, expr, s_s, e_s, step_ms / 1000)
     # One millisecond short of a step, so consecutive windows never share a sample (range
     # selectors include their left edge before Prometheus 3).
     up_window = format_duration(max(1, step_ms - 1))
-    jobs_["up"] = lambda: prom.query_range(q.up_fraction(sel, up_window), s_s, e_s,
-                                           step_ms / 1000)
+    jobs_["up"] = partial(prom.query_range, q.up_fraction(sel, up_window), s_s, e_s,
+                          step_ms / 1000)
     for name, expr in q.fs_instant_queries(sel, fs_trend_window).items():
-        jobs_["fs:" + name] = (lambda e=expr: prom.query(e, e_s))
+        jobs_["fs:" + name] = partial(prom.query, expr, e_s)
     window = format_duration(end_ms - start_ms)
-    jobs_["n_cpu"] = lambda: prom.query(
-        f"count without (cpu, mode) (last_over_time(node_cpu_seconds_total"
-        f'{{{sel},mode="idle"}}[{window}]))', e_s)
+    jobs_["n_cpu"] = partial(prom.query, "count without (cpu, mode) (last_over_time("
+                             f'node_cpu_seconds_total{{{sel},mode="idle"}}[{window}]))', e_s)
     with ThreadPoolExecutor(max_workers=max(1, max_workers),
                             thread_name_prefix="workbench-nodes") as pool:
         futures = {name: pool.submit(fn) for name, fn in jobs_.items()}

@@ -137,9 +137,9 @@ def use_tuner(use: NodeUse, thresholds: UseThresholds | None = None, *,
                   w.GridBox(list(sliders.values()),
                             layout=w.Layout(grid_template_columns="repeat(2, 440px)")),
                   output])
-    box.sliders = sliders  # type: ignore[attr-defined]
-    box.output = output  # type: ignore[attr-defined]
-    box.state = state  # type: ignore[attr-defined]
+    box.sliders = sliders
+    box.output = output
+    box.state = state
     return box
 
 
