@@ -4,6 +4,9 @@ the filling filesystem's time to full within 10 %, the node-down window, no fals
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,3 +103,16 @@ def test_notebook_report_on_the_demo(demo: dict[str, Any], tmp_path: Path) -> No
     assert result.figures["min_hours_to_full"] is not None
     assert result.html.read_text().count('class="workbench-chart"') >= 14
     assert fs["node"] in result.html.read_text()
+
+
+def test_run_all_on_the_demo(demo: dict[str, Any], tmp_path: Path) -> None:
+    """What `make demo` runs after `workbench demo up`: every report with its defaults."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["WORKBENCH_DEMO_DIR"] = str(demo["dir"])
+    res = subprocess.run([sys.executable, "-m", "workbench", "report", "run-all", "--out",
+                          str(tmp_path)], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True, timeout=600, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "node_exporter: ok" in res.stdout
+    assert 'data-status="ok"' in (tmp_path / "index.html").read_text()
+    assert (tmp_path / "node_exporter" / "latest.html").is_file()

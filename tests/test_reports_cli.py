@@ -170,3 +170,15 @@ def test_repo_notebooks_are_stored_without_outputs() -> None:
         assert all(not c.get("outputs") and c.get("execution_count") is None
                    for c in nb.cells if c.cell_type == "code"), spec.path
         assert spec.parameter("interactive") is not None
+
+
+def test_run_all_without_the_demo_fails_clearly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["WORKBENCH_DEMO_DIR"] = str(tmp_path / "no-demo-here")
+    res = subprocess.run([sys.executable, "-m", "workbench", "report", "run-all", "--out",
+                          str(tmp_path / "reports")], env=env, stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 1
+    assert "No demo stack is running" in res.stderr
+    assert "workbench demo up" in res.stderr
+    assert not (tmp_path / "reports").exists()
