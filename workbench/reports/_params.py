@@ -9,6 +9,7 @@ notebook's declared type; command-line text is converted by that declared type, 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,17 @@ def _refuse_secret(name: str) -> None:
                "into the output notebook. Fix: name a connection profile instead (e.g. "
                "-p prometheus=prod, whose token comes from token_env/token_file), or set the "
                "secret in the environment of the run.")
+        raise ReportParameterError(msg)
+
+
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*@")
+
+
+def _refuse_credentials_in_url(name: str, value: Any) -> None:
+    if isinstance(value, str) and _URL_USERINFO.match(value.strip()):
+        msg = (f"Parameter {name!r} holds a URL with credentials (user:password@...), which would "
+               "be written into the output notebook. Fix: use a connection profile whose secret "
+               "comes from password_env/token_file, and pass its name.")
         raise ReportParameterError(msg)
 
 
@@ -82,6 +94,7 @@ def validate_parameters(spec: ReportSpec, values: Mapping[str, Any] | None) -> d
                    f"{_accepted(spec)}.")
             raise ReportParameterError(msg)
         out[name] = _check_type(spec, name, value)
+        _refuse_credentials_in_url(name, out[name])
     if out.get("interactive") is True:
         msg = ("interactive=True is for JupyterLab; scheduled runs are static. Fix: drop "
                "-p interactive=... (runs always use False).")
