@@ -362,7 +362,7 @@ class Cluster:
         # planted: over-provisioned namespace (requests ~5x usage)
         for k, name in enumerate(("etl-worker", "dashboard-api", "query-cache")):
             mean = 0.06 + 0.03 * k
-            mem = (200 + 100 * k) * MI
+            mem = float((200 + 100 * k) * MI)
             wl.append(Workload("analytics", name, "Deployment", 2, (
                 CSpec(name, f"{img}/analytics/{name}:2.{k}.0",
                       round(mean * OVERPROVISION_FACTOR * 1000),
@@ -377,7 +377,7 @@ class Cluster:
             reps = min(remaining, 1 + int(self._u("reps", k) * 4))
             name = f"{_WORDS[k % len(_WORDS)]}{'' if k < len(_WORDS) else f'-{k // len(_WORDS)}'}"
             mean = 0.01 + 0.25 * self._u("cpu", k) ** 2
-            mem = (40 + 600 * self._u("mem", k) ** 2) * MI
+            mem = (40.0 + 600.0 * self._u("mem", k) ** 2) * MI
             ratio = 1.2 + 1.5 * self._u("req", k)
             lim = self._u("lim", k) < 0.4
             cs = [CSpec(name, f"{img}/{ns}/{name}:1.{k % 7}.{k % 3}",
@@ -445,10 +445,10 @@ class Cluster:
 
     def _instances(self, w: Workload, t0: float, t1: float) -> Iterator[PodInst]:
         if w.kind == "DaemonSet":
-            for node in self.nodes:
-                name = f"{w.name}-{_q(w.name, node.index, 'pod')}"
-                ip = node.ip if w.host_network else self._ip(node.index, name)
-                yield PodInst(w, name, node.index, node.boot_s + 30, INF, INF, "DaemonSet",
+            for sn in self.nodes:
+                name = f"{w.name}-{_q(w.name, sn.index, 'pod')}"
+                ip = sn.ip if w.host_network else self._ip(sn.index, name)
+                yield PodInst(w, name, sn.index, sn.boot_s + 30, INF, INF, "DaemonSet",
                               w.name, None, ip)
             return
         if w.kind == "StatefulSet":
@@ -649,14 +649,14 @@ class Cluster:
             down = self._node_down(node, t) if node is not None else np.zeros_like(t, dtype=bool)
             if want is None:
                 yield Sample("up", dict(tg.labels), np.where(down, 0.0, 1.0), tg.key)
-            if kind == "node-exporter":
+            if node is None:
+                gen = self._ksm(t, pods)
+            elif kind == "node-exporter":
                 gen = self._node_exporter(node, t, pods)
             elif kind == "kubelet":
                 gen = self._kubelet(node, t, pods)
-            elif kind == "cadvisor":
-                gen = self._cadvisor(node, t, pods)
             else:
-                gen = self._ksm(t, pods)
+                gen = self._cadvisor(node, t, pods)
             for name, labels, values in gen:
                 if down.any():
                     values = np.where(down, np.nan, values)
@@ -862,15 +862,15 @@ class Cluster:
             yield "kube_pod_start_time", pl, m(one * math.floor(pod.start))
             for c in w.containers:
                 cl = {**pl, "container": c.name}
-                for metric, cpu_m, mem_mi in (
+                for metric, cpu_q, mem_q in (
                         ("kube_pod_container_resource_requests", c.cpu_req_m, c.mem_req_mi),
                         ("kube_pod_container_resource_limits", c.cpu_lim_m, c.mem_lim_mi)):
-                    if cpu_m is not None:
+                    if cpu_q is not None:
                         yield metric, {**cl, "node": node.name, "resource": "cpu",
-                                       "unit": "core"}, m(one * cpu_m / 1000)
-                    if mem_mi is not None:
+                                       "unit": "core"}, m(one * cpu_q / 1000)
+                    if mem_q is not None:
                         yield metric, {**cl, "node": node.name, "resource": "memory",
-                                       "unit": "byte"}, m(one * mem_mi * MI)
+                                       "unit": "byte"}, m(one * mem_q * MI)
                 restarts = self._restarts(pod, c, t)
                 yield "kube_pod_container_status_restarts_total", cl, m(restarts)
                 if c.kind == "leak":
@@ -969,7 +969,7 @@ class Cluster:
         ana = [w for w in self.workloads if w.namespace == "analytics"]
         req = sum(w.replicas * c.cpu_req_m for w in ana for c in w.containers if c.cpu_req_m)
         use = sum(w.replicas * c.cpu_mean for w in ana for c in w.containers)
-        memreq = sum(w.replicas * c.mem_req_mi * MI for w in ana for c in w.containers)
+        memreq = sum(w.replicas * (c.mem_req_mi or 0) * MI for w in ana for c in w.containers)
         memuse = sum(w.replicas * c.mem_base for w in ana for c in w.containers)
         fs = self.fs_node
         d0, d1 = sc["down"]

@@ -58,7 +58,8 @@ def demo_dir(dir: str | os.PathLike[str] | None = None) -> Path:
 
 def _load(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text())  # type: ignore[no-any-return]
+        doc: dict[str, Any] = json.loads(path.read_text())
+        return doc
     except (OSError, ValueError):
         return None
 
