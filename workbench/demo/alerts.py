@@ -83,8 +83,13 @@ def alert_history(prom: Any, rule: dict[str, Any], times_s: np.ndarray) -> pl.Da
 
 
 def backfill_alerts(prom: Any, start_s: float, end_s: float, tsdb: Path, work: Path,
-                    rules: list[dict[str, Any]] | None = None) -> dict[str, int]:
+                    rules: list[dict[str, Any]] | None = None, *, block_s: int = 4320 * 3600
+                    ) -> dict[str, int]:
     """Compute ALERTS/ALERTS_FOR_STATE for ``rules`` over ``[start_s, end_s]`` and backfill them.
+
+    ``block_s`` should be the history's block length: each alert block then overlaps exactly one
+    history block, so Prometheus's vertical compaction merges them pairwise (bounded memory)
+    instead of into one block spanning everything.
 
     Returns the number of firing evaluations per alert name.
     """
@@ -118,7 +123,7 @@ def backfill_alerts(prom: Any, start_s: float, end_s: float, tsdb: Path, work: P
     if any(f.height for f in frames.values()):
         out = work / "alert-blocks"
         argv = [find_binary("promtool"), "tsdb", "create-blocks-from",
-                "--max-block-duration=4320h", "openmetrics", "-q", str(path), str(out)]
+                f"--max-block-duration={block_s // 3600}h", "openmetrics", "-q", str(path), str(out)]
         res = subprocess.run(argv, capture_output=True, text=True, check=False)
         if res.returncode != 0:
             msg = f"promtool could not backfill the alert history: {res.stderr.strip()[-800:]}"

@@ -50,6 +50,7 @@ class BackfillStats:
     generate_s: float = 0.0
     promtool_s: float = 0.0
     wall_s: float = 0.0
+    block_s: int = 0
 
     def add(self, other: BackfillStats) -> None:
         for f in ("samples", "series_slices", "files", "openmetrics_bytes", "generate_s",
@@ -205,4 +206,5 @@ def backfill_history(cluster: Cluster, tsdb: Path, work: Path, *, workers: int |
                 if progress:
                     print(f"  backfilled slice {i + 1}/{len(futs)}", flush=True)
     total.wall_s = time.perf_counter() - w0
+    total.block_s = block_s
     return total

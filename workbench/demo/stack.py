@@ -253,7 +253,8 @@ def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> An
                            log_path=d / "logs" / "prometheus-backfill.log")
     try:
         with Prometheus(tmp.url, timeout=300) as prom:
-            counts = backfill_alerts(prom, cluster.origin + 600, end_s, d / "tsdb", d / "work")
+            counts = backfill_alerts(prom, cluster.origin + 600, end_s, d / "tsdb", d / "work",
+                                     block_s=stats.block_s)
     finally:
         tmp.stop()
     with contextlib.suppress(OSError):
