@@ -18,6 +18,7 @@ a command line naming this directory (so a reused pid is never killed).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import math
 import os
@@ -25,7 +26,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,18 @@ def _stop_pid(pid: int, d: Path, timeout: float = 10.0) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _locked(d: Path) -> Iterator[None]:
+    """Serialise `up`/`down` on one state directory (a second caller waits)."""
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _zombie(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -150,6 +163,13 @@ def status(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 def down(dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Stop what ``up`` started in that directory (by pid); returns the names stopped."""
     d = demo_dir(dir)
+    if not (d / "state.json").exists():
+        return []
+    with _locked(d):
+        return _down(d)
+
+
+def _down(d: Path) -> list[str]:
     st = _load(d / "state.json")
     if not st:
         return []
@@ -187,7 +207,12 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, 
     for b in _REQUIRED:
         find_binary(b)
     d = demo_dir(dir)
-    d.mkdir(parents=True, exist_ok=True)
+    with _locked(d):
+        return _up(d, params, max_hole_s, workers, say)
+
+
+def _up(d: Path, params: DemoParams, max_hole_s: float, workers: int | None, say: Echo
+        ) -> dict[str, Any]:
     st = _load(d / "state.json") or {}
     fp = params.fingerprint()
     procs = st.get("processes", {})
@@ -196,7 +221,7 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, 
         return dict(st["endpoints"])
     if procs:
         say("stopping a partial or outdated demo stack")
-        down(d)
+        _down(d)
     hist = _load(d / "history.json")
     now = time.time()
     last = _data_end(d, hist, st)
@@ -348,7 +373,7 @@ def _start(d: Path, cluster: Any, fp: str, say: Echo) -> dict[str, Any]:
                               "--web.enable-lifecycle", "--log.level=warn"],
                f"http://127.0.0.1:{prom_port}", "/-/ready")
     except BaseException:
-        down(d)
+        _down(d)
         raise
     kubeconfig = write_kubeconfig(d / "kubeconfig", f"http://127.0.0.1:{kube_port}")
     st["endpoints"] = {
