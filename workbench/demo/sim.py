@@ -307,6 +307,8 @@ class Cluster:
         self.nodes = self._make_nodes()
         self.workloads = self._make_workloads()
         self._pods_cache: dict[tuple[float, float], list[PodInst]] = {}
+        self._by_node_src: list[PodInst] | None = None
+        self._by_node: dict[int, list[PodInst]] = {}
         self.scenarios = self._plant()
 
     # -- construction ----------------------------------------------------------------------
@@ -437,6 +439,15 @@ class Cluster:
             self._pods_cache[key] = [p for w in self.workloads for p in self._instances(w, t0, t1)]
         return self._pods_cache[key]
 
+    def on_node(self, pods: list[PodInst], node: int) -> list[PodInst]:
+        """The pods of ``pods`` placed on ``node`` (indexed once per pod list)."""
+        if self._by_node_src is not pods:
+            self._by_node = {}
+            for p in pods:
+                self._by_node.setdefault(p.node, []).append(p)
+            self._by_node_src = pods
+        return self._by_node.get(node, [])
+
     def _place(self, *parts: object) -> int:
         return int(self._u("place", *parts) * len(self.nodes))
 
@@ -549,9 +560,7 @@ class Cluster:
         rate = over.rate(t)
         # pre-history pods' CPU, folded into a constant
         busy += 0.04 * node.cpus * (self.origin - node.boot_s)
-        for pod in pods:
-            if pod.node != node.index:
-                continue
+        for pod in self.on_node(pods, node.index):
             s = max(pod.start, self.origin)
             for c in pod.workload.containers:
                 w = self._cpu_wave(pod, c)
@@ -562,9 +571,7 @@ class Cluster:
 
     def _node_mem_used(self, node: SimNode, t: F, pods: list[PodInst]) -> F:
         used = 900 * MI + 200 * MI * Wave.make((self.seed, "node-mem", node.index), 1.0).rate(t)
-        for pod in pods:
-            if pod.node != node.index:
-                continue
+        for pod in self.on_node(pods, node.index):
             alive = (t >= pod.start) & (t < pod.run_end)
             if not alive.any():
                 continue
@@ -640,7 +647,9 @@ class Cluster:
         """
         t = np.asarray(t, dtype=np.float64)
         want = None if targets is None else set(targets)
-        pods = self.pods_between(self.origin, float(t.max()) + 1)
+        # pods up to the next whole hour: the list is cached between live scrapes, and pods not
+        # yet started contribute nothing (every use is masked by the pod's lifetime)
+        pods = self.pods_between(self.origin, math.ceil((float(t.max()) + 1) / 3600) * 3600.0)
         for tg in self.targets:
             if want is not None and tg.key not in want:
                 continue
@@ -754,9 +763,7 @@ class Cluster:
 
     def _cadvisor(self, node: SimNode, t: F, pods: list[PodInst]
                   ) -> Iterator[tuple[str, dict[str, str], F]]:
-        for pod in pods:
-            if pod.node != node.index:
-                continue
+        for pod in self.on_node(pods, node.index):
             alive = (t >= pod.start) & (t < pod.run_end)
             if not alive.any():
                 continue
@@ -785,14 +792,13 @@ class Cluster:
     def _kubelet(self, node: SimNode, t: F, pods: list[PodInst]
                  ) -> Iterator[tuple[str, dict[str, str], F]]:
         running = np.zeros_like(t)
-        for pod in pods:
-            if pod.node == node.index:
-                running += (t >= pod.start) & (t < pod.run_end)
+        for pod in self.on_node(pods, node.index):
+            running += (t >= pod.start) & (t < pod.run_end)
         yield "kubelet_running_pods", {}, running
         yield "kubelet_node_name", {"node": node.name}, np.ones_like(t)
-        for pod in pods:
+        for pod in self.on_node(pods, node.index):
             w = pod.workload
-            if pod.node != node.index or w.pvc is None:
+            if w.pvc is None:
                 continue
             alive = (t >= pod.start) & (t < pod.end)
             used = np.floor(self.pvc_used_fraction(t) * PVC_CAPACITY)
@@ -906,7 +912,7 @@ class Cluster:
         """The cluster at ``now_s``: specs plus metrics-server usage over a 15 s window."""
         window = 15.0
         t = np.array([now_s - window, now_s])
-        pods = self.pods_between(self.origin, now_s + 1)
+        pods = self.pods_between(self.origin, math.ceil((now_s + 1) / 3600) * 3600.0)
         alive = [p for p in pods if p.start <= now_s < p.end]
         nodes = []
         node_usage: dict[str, Usage] = {}
