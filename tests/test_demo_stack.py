@@ -310,8 +310,18 @@ def test_lifecycle_reuse_stale_pids_and_foreign_pids(tmp_path: Path) -> None:
         os.kill(st["processes"]["live"]["pid"], 9)
         time.sleep(0.3)
         assert not stack.status(d)["running"]
-        eps2 = stack.up(d, tiny, echo=lambda m: None)
+        eps2 = stack.up(d, tiny, metrics_api="missing", echo=lambda m: None)
         assert stack.status(d)["running"]
+        # metrics-server "not installed": the metrics API answers 404, the core API still works
+        from kubernetes import client, config
+        from kubernetes.client.exceptions import ApiException
+
+        api = config.new_client_from_config(eps2["kubeconfig"])
+        with pytest.raises(ApiException) as err:
+            client.CustomObjectsApi(api).list_cluster_custom_object("metrics.k8s.io", "v1beta1",
+                                                                     "nodes")
+        assert err.value.status == 404
+        assert len(client.CoreV1Api(api).list_node().items) == 2
         assert json.loads((d / "history.json").read_text())["created_s"] == created
         assert eps2["prometheus"] != eps["prometheus"] or eps2 != eps
         with Prometheus(eps2["prometheus"]) as prom:

@@ -29,11 +29,15 @@ def demo() -> None:
               help=f"Scrape interval in seconds [{DEFAULT.interval_s}].")
 @click.option("--seed", type=int, default=None, help=f"Simulation seed [{DEFAULT.seed}].")
 @click.option("--big", is_flag=True, help="The big setting (50 nodes, 2,000 pods, 30 days).")
+@click.option("--metrics-api", type=click.Choice(["ok", "missing", "unavailable", "forbidden"]),
+              default="ok", show_default=True,
+              help="Simulate metrics-server being healthy, not installed (404), down (503) or "
+                   "forbidden (403).")
 @click.option("--max-hole", "max_hole_h", type=float, default=6.0, show_default=True,
               help="Reuse the stored history if its data ends at most this many hours ago.")
 def up(dir_: str | None, nodes: int | None, namespaces: int | None, pods: int | None,
        days: float | None, interval_s: int | None, seed: int | None, big: bool,
-       max_hole_h: float) -> None:
+       metrics_api: str, max_hole_h: float) -> None:
     """Start the stack (idempotent): generate/backfill the history if needed, then serve it live."""
     from .stack import up as _up
 
@@ -42,7 +46,7 @@ def up(dir_: str | None, nodes: int | None, namespaces: int | None, pods: int | 
                                      "interval_s": interval_s, "seed": seed}.items() if v is not None}
     params: DemoParams = base.with_options(**changes)
     t0 = time.perf_counter()
-    eps = _up(dir_, params, max_hole_s=max_hole_h * 3600)
+    eps = _up(dir_, params, max_hole_s=max_hole_h * 3600, metrics_api=metrics_api)
     click.echo(f"demo up in {time.perf_counter() - t0:.1f}s")
     _print_endpoints(eps)
 

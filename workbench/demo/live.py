@@ -1,7 +1,8 @@
 """The demo's long-lived process: the simulated cluster as live scrape targets, the Kubernetes API
 emulation, and the webhook sink that records what Alertmanager would have posted to Slack.
 
-Run by ``workbench demo up`` as ``python -m workbench.demo.live --dir DIR --port P --kube-port K``.
+Run by ``workbench demo up`` as
+``python -m workbench.demo.live --dir DIR --port P --kube-port K [--metrics-api MODE]``.
 
 HTTP paths (all on 127.0.0.1:P):
 
@@ -146,13 +147,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dir", required=True, type=Path)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--kube-port", type=int, default=0)
+    ap.add_argument("--metrics-api", default="ok",
+                    choices=("ok", "missing", "unavailable", "forbidden"))
     args = ap.parse_args(argv)
     hist = json.loads((args.dir / "history.json").read_text())
     cluster = Cluster(DemoParams.from_dict(hist["params"]), hist["end_s"])
     live = LiveServer(cluster, args.dir / "webhook.jsonl", port=args.port)
     from .kube_api import serve_kube_api
 
-    kube = serve_kube_api(cluster, port=args.kube_port)
+    kube = serve_kube_api(cluster, port=args.kube_port, metrics_api=args.metrics_api)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -186,7 +186,7 @@ def _down(d: Path) -> list[str]:
 
 def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, *,
        max_hole_s: float = DEFAULT_MAX_HOLE_S, workers: int | None = None,
-       echo: Echo | None = None) -> dict[str, Any]:
+       metrics_api: str = "ok", echo: Echo | None = None) -> dict[str, Any]:
     """Start the demo stack (idempotent) and return its endpoints.
 
     Parameters
@@ -200,6 +200,9 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, 
         are unchanged; otherwise generate and backfill a fresh history.
     workers
         Parallel backfill jobs (default: number of CPUs).
+    metrics_api
+        How the emulated ``metrics.k8s.io`` behaves: ``"ok"``, ``"missing"`` (404, as without
+        metrics-server), ``"unavailable"`` (503) or ``"forbidden"`` (403).
     echo
         Progress messages (default: print to stderr).
     """
@@ -208,15 +211,16 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, 
         find_binary(b)
     d = demo_dir(dir)
     with _locked(d):
-        return _up(d, params, max_hole_s, workers, say)
+        return _up(d, params, max_hole_s, workers, metrics_api, say)
 
 
-def _up(d: Path, params: DemoParams, max_hole_s: float, workers: int | None, say: Echo
-        ) -> dict[str, Any]:
+def _up(d: Path, params: DemoParams, max_hole_s: float, workers: int | None, metrics_api: str,
+        say: Echo) -> dict[str, Any]:
     st = _load(d / "state.json") or {}
     fp = params.fingerprint()
     procs = st.get("processes", {})
-    if procs and all(_ours(p["pid"], d) for p in procs.values()) and st.get("fingerprint") == fp:
+    if (procs and all(_ours(p["pid"], d) for p in procs.values()) and st.get("fingerprint") == fp
+            and st.get("metrics_api", "ok") == metrics_api):
         say(f"demo already running in {d}")
         return dict(st["endpoints"])
     if procs:
@@ -235,7 +239,7 @@ def _up(d: Path, params: DemoParams, max_hole_s: float, workers: int | None, say
         cluster = Cluster(params, hist["end_s"])
     else:
         cluster = _generate(d, params, workers, say)
-    return _start(d, cluster, fp, say)
+    return _start(d, cluster, fp, metrics_api, say)
 
 
 def format_age(s: float) -> str:
@@ -327,7 +331,7 @@ def _prometheus_yml(cluster: Any, live_port: int, ne_port: int, am_port: int, d:
     return yaml.safe_dump(doc, sort_keys=False, width=200)
 
 
-def _start(d: Path, cluster: Any, fp: str, say: Echo) -> dict[str, Any]:
+def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[str, Any]:
     from .kube_api import write_kubeconfig
     from .rules import alertmanager_config, rules_yaml
 
@@ -342,7 +346,7 @@ def _start(d: Path, cluster: Any, fp: str, say: Echo) -> dict[str, Any]:
     params = cluster.params
     started: dict[str, dict[str, Any]] = {}
     st: dict[str, Any] = {"fingerprint": fp, "params": params.to_dict(), "processes": started,
-                          "started_s": time.time(), "endpoints": {}}
+                          "started_s": time.time(), "endpoints": {}, "metrics_api": metrics_api}
 
     def launch(name: str, argv: list[str], url: str, health: str) -> None:
         proc = spawn(name, argv, logs / f"{name}.log", detach=True)
@@ -352,7 +356,8 @@ def _start(d: Path, cluster: Any, fp: str, say: Echo) -> dict[str, Any]:
 
     try:
         launch("live", [sys.executable, "-m", "workbench.demo.live", "--dir", str(d),
-                        "--port", str(live_port), "--kube-port", str(kube_port)],
+                        "--port", str(live_port), "--kube-port", str(kube_port),
+                        "--metrics-api", metrics_api],
                f"http://127.0.0.1:{live_port}", "/-/healthy")
         launch("node-exporter", [find_binary("prometheus-node-exporter"),
                                  f"--web.listen-address=127.0.0.1:{ne_port}",
