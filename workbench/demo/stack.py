@@ -89,7 +89,9 @@ def _stop_pid(pid: int, d: Path, timeout: float = 10.0) -> bool:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _reap(pid)
         if not pid_alive(pid) or _zombie(pid):
+            _reap(pid)
             return True
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
@@ -107,6 +109,12 @@ def _locked(d: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if it is our child (when `up` ran in this process)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _zombie(pid: int) -> bool:
