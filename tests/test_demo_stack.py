@@ -340,6 +340,9 @@ def test_lifecycle_reuse_stale_pids_and_foreign_pids(tmp_path: Path) -> None:
         foreign.wait()
         assert not stack.status(d)["running"]
         os.kill(real_live, 15)  # the real live process, whose pid we overwrote above
+        # a hole longer than max_hole_s: a fresh history ending now replaces the stored one
+        stack.up(d, tiny, max_hole_s=0, echo=lambda m: None)
+        assert json.loads((d / "history.json").read_text())["created_s"] > created
     finally:
         stack.down(d)
 
