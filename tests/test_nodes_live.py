@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 SCRAPE_S = 5
 WARMUP_S = 25
-WINDOW_S = 90
+WINDOW_S = 100
+RATE_S = 20  # the report series' rate window and step: its windows tile [t1, t2] exactly
 
 
 MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
@@ -86,8 +87,9 @@ def test_cpu_utilisation_matches_proc_stat(node_exporter: ManagedProcess, tmp_pa
         modes = prom.query(f"sum by (mode) (rate(node_cpu_seconds_total[{window}])) / scalar("
                            f"sum(rate(node_cpu_seconds_total[{window}])))", t2)
         prom_share = dict(zip(modes["mode"], modes["value"], strict=True))
-        # the report's fetch path, averaged over the window
-        use = wn.fetch_node_use(prom, t1, t2, step="10s", rate_window="20s")
+        # the report's fetch path: rate windows of RATE_S ending every RATE_S from t1 + RATE_S to
+        # t2 cover the window once each, so their mean is comparable with /proc/stat's window
+        use = wn.fetch_node_use(prom, t1 + RATE_S, t2, step=f"{RATE_S}s", rate_window=f"{RATE_S}s")
         series = wn.resource_frame(use, "cpu_util")["value"]
         n_cpu = use.nodes["n_cpu"][0]
     finally:
@@ -103,7 +105,7 @@ def test_cpu_utilisation_matches_proc_stat(node_exporter: ManagedProcess, tmp_pa
     # each mode's share, too: non-trivial even when other work saturates the machine
     for mode in ("user", "system", "idle"):
         assert abs(prom_share[mode] - share[mode]) < 0.03, (mode, prom_share, share)
-    assert series.len() >= WINDOW_S // 10
+    assert series.len() == WINDOW_S // RATE_S
     assert abs(series.mean() - truth) < 0.05, (series.mean(), truth)  # type: ignore[operator]
     assert n_cpu == len([line for line in Path("/proc/stat").read_text().splitlines()
                          if line.startswith("cpu") and line[3].isdigit()])

@@ -478,3 +478,14 @@ def test_progress_bar_only_when_asked_or_interactive(prom_url: str,
     err = capsys.readouterr().err
     assert "query_range" in err and "4/4" in err
     assert f.height == 3601
+
+
+def test_progress_environment_switch(prom_url: str, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ('wb_gauge{i="0"}', BASE, BASE + 3600)
+    monkeypatch.setenv("WORKBENCH_PROGRESS", "1")
+    Prometheus(prom_url).query_range(*args, step=1, max_points=1000)
+    assert "4/4" in capsys.readouterr().err
+    monkeypatch.setenv("WORKBENCH_PROGRESS", "0")  # what the report runner sets for papermill
+    Prometheus(prom_url).query_range(*args, step=1, max_points=1000)
+    assert capsys.readouterr().err == ""

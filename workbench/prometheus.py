@@ -41,7 +41,19 @@ PROGRESS_MIN_CHUNKS = 3
 
 
 def _interactive() -> bool:
-    if "ipykernel" in sys.modules:
+    """Whether a person is watching: a terminal, or a Jupyter kernel not run by a scheduler.
+
+    ``WORKBENCH_PROGRESS=0`` turns progress off (the report runner sets it for papermill runs);
+    ``=1`` turns it on.
+    """
+    setting = os.environ.get("WORKBENCH_PROGRESS", "").strip().lower()
+    if setting in ("0", "false", "no", "off"):
+        return False
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    if shell is not None and getattr(shell, "kernel", None) is not None:
         return True
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 

@@ -13,10 +13,12 @@ cell visible, and its record in the index.
 
 from __future__ import annotations
 
+import contextlib
 import html as _html
+import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,6 +152,20 @@ def run_report(
                     start_timeout=start_timeout, now=now or (lambda: datetime.now(UTC)))
 
 
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """The kernel papermill starts inherits this process's environment: no progress bars in a
+    scheduled report (unless the caller set WORKBENCH_PROGRESS explicitly)."""
+    if "WORKBENCH_PROGRESS" in os.environ:
+        yield
+        return
+    os.environ["WORKBENCH_PROGRESS"] = "0"
+    try:
+        yield
+    finally:
+        os.environ.pop("WORKBENCH_PROGRESS", None)
+
+
 def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout: float | None,
              kernel_name: str, start_timeout: float, now: Callable[[], datetime]) -> RunResult:
     import nbformat
@@ -164,11 +180,12 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
     with tempfile.TemporaryDirectory(prefix=f".{stem}.", dir=day) as work:
         partial = Path(work) / f"{stem}.ipynb"
         try:
-            pm.execute_notebook(
-                str(spec.path), str(partial), parameters=values, kernel_name=kernel_name,
-                language="python", cwd=work, execution_timeout=timeout,
-                start_timeout=start_timeout, progress_bar=False, log_output=False,
-                report_mode=False)
+            with _quiet_progress():
+                pm.execute_notebook(
+                    str(spec.path), str(partial), parameters=values, kernel_name=kernel_name,
+                    language="python", cwd=work, execution_timeout=timeout,
+                    start_timeout=start_timeout, progress_bar=False, log_output=False,
+                    report_mode=False)
         except pm.PapermillExecutionError as exc:
             status = "failed"
             error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
