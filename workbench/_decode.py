@@ -29,12 +29,10 @@ native histograms, other key orders) take the general orjson path, which gives i
 
 from __future__ import annotations
 
-import gc
 import io
 import re
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +41,7 @@ import orjson
 import polars as pl
 
 from ._errors import ResponseDecodeError
+from ._runtime import gc_paused
 
 __all__ = [
     "DATA_COLUMNS",
@@ -79,19 +78,6 @@ class ApiResponse:
 def empty_frame() -> pl.DataFrame:
     """Return the empty result frame: ``timestamp`` and ``value`` with their dtypes."""
     return pl.DataFrame(schema={"timestamp": TIMESTAMP, "value": pl.Float64})
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # The cyclic GC walks every container we allocate; pausing it while decoding a large body
-    # is worth ~3x (see shared/reference/PEERS.md). Always restored.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _loads(body: bytes | memoryview) -> Any:
@@ -131,7 +117,7 @@ def decode_result(body: bytes) -> tuple[pl.DataFrame, list[str]]:
     >>> frame["value"].to_list()
     [1.0]
     """
-    with _gc_paused():
+    with gc_paused():
         m = _SUCCESS_PREFIX.match(body)
         if m is not None and b'"histograms":' not in body and m.group(1) in (b"matrix", b"vector"):
             try:
@@ -230,7 +216,7 @@ def _floats(values: list[str]) -> pl.Series:
 
 def decode_result_generic(body: bytes) -> tuple[pl.DataFrame, list[str]]:
     """Decode any query body with orjson; the reference the fast path is tested against."""
-    with _gc_paused():
+    with gc_paused():
         doc = _loads(body)
         if not isinstance(doc, dict) or doc.get("status") != "success":
             msg = f"Unexpected Prometheus API response: {str(doc)[:200]!r}."

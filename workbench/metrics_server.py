@@ -55,12 +55,9 @@ Examples
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
 import time as _time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -79,6 +76,7 @@ from ._errors import (
     MetricsServerError,
 )
 from ._quantity import parse_go_duration, scaled_value
+from ._runtime import gc_paused, interactive
 from ._time import DurationLike, parse_duration_ms
 
 if TYPE_CHECKING:
@@ -101,22 +99,6 @@ _INSTALL_HINT = (
     "`kubectl get apiservice v1beta1.metrics.k8s.io`"
 )
 
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building many small objects (it dominates otherwise)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _interactive() -> bool:
-    return "ipykernel" in sys.modules or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 # -- decoding (pure: bytes -> frames) -------------------------------------------------------------
@@ -175,7 +157,7 @@ def decode_node_metrics(bodies: list[bytes]) -> pl.DataFrame:
     win: list[float] = []
     cpu: list[int] = []
     mem: list[int] = []
-    with _gc_paused():
+    with gc_paused():
         for body in bodies:
             doc = _load(body)
             items = doc.get("items") if doc.get("kind") != "NodeMetrics" else [doc]
@@ -203,7 +185,7 @@ def decode_pod_metrics(bodies: list[bytes]) -> pl.DataFrame:
     win: list[float] = []
     cpu: list[int] = []
     mem: list[int] = []
-    with _gc_paused():
+    with gc_paused():
         for body in bodies:
             doc = _load(body)
             items = doc.get("items") if doc.get("kind") != "PodMetrics" else [doc]
@@ -260,7 +242,7 @@ def decode_nodes(bodies: list[bytes]) -> pl.DataFrame:
     rows: dict[str, list[Any]] = {k: [] for k in (
         "node", "internal_ip", "ready", "_cap_cpu_m", "_cap_mem_m", "_alloc_cpu_m",
         "_alloc_mem_m")}
-    with _gc_paused():
+    with gc_paused():
         for body in bodies:
             doc = _load(body)
             for it in doc.get("items") or ():
@@ -299,7 +281,7 @@ def decode_pod_specs(bodies: list[bytes]) -> pl.DataFrame:
     whole = _Cache(scaled_value)
     (ns_a, pod_a, ctr_a, node_a, phase_a, okind_a, oname_a, qos_a, creq_a, clim_a, mreq_a,
      mlim_a) = (cols[k].append for k in _SPEC_SCHEMA)
-    with _gc_paused():
+    with gc_paused():
         for body in bodies:
             doc = _load(body)
             for it in doc.get("items") or ():
@@ -970,7 +952,7 @@ class MetricsServer:
             msg = f"count must be at least 1, got {count!r}."
             raise ConfigError(msg)
         step_s = parse_duration_ms(every) / 1000
-        show = self.progress if self.progress is not None else _interactive()
+        show = self.progress if self.progress is not None else interactive()
         bar = None
         if show and count > 1:
             from tqdm.auto import tqdm

@@ -7,7 +7,6 @@ Every query result follows the frame schema documented in :mod:`workbench._decod
 from __future__ import annotations
 
 import os
-import sys
 import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from ._config import DEFAULT_TIMEOUT, PromConfig, Secret
 from ._decode import TIMESTAMP, decode_api_response, decode_result, empty_frame
 from ._errors import ConfigError
 from ._http import HttpTransport, check_json, emit_warnings
+from ._runtime import interactive
 from ._time import (
     MAX_POINTS_PER_SERIES,
     DurationLike,
@@ -38,24 +38,6 @@ __all__ = ["Prometheus"]
 
 #: Show a progress bar when a fetch needs at least this many windows (and output is interactive).
 PROGRESS_MIN_CHUNKS = 3
-
-
-def _interactive() -> bool:
-    """Whether a person is watching: a terminal, or a Jupyter kernel not run by a scheduler.
-
-    ``WORKBENCH_PROGRESS=0`` turns progress off (the report runner sets it for papermill runs);
-    ``=1`` turns it on.
-    """
-    setting = os.environ.get("WORKBENCH_PROGRESS", "").strip().lower()
-    if setting in ("0", "false", "no", "off"):
-        return False
-    if setting in ("1", "true", "yes", "on"):
-        return True
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
-    if shell is not None and getattr(shell, "kernel", None) is not None:
-        return True
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def _fmt_ts(ms: int) -> str:
@@ -332,7 +314,7 @@ class Prometheus:
     def _fetch_windows(self, fetch: Callable[[tuple[int, int]], pl.DataFrame],
                        windows: Sequence[tuple[int, int]]) -> list[pl.DataFrame]:
         show = self.progress if self.progress is not None else (
-            len(windows) >= PROGRESS_MIN_CHUNKS and _interactive()
+            len(windows) >= PROGRESS_MIN_CHUNKS and interactive()
         )
         workers = min(self.max_workers, len(windows))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-fetch") as pool:

@@ -1,0 +1,45 @@
+"""Process-level helpers shared by the sources: GC pausing and "is a person watching?"."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["gc_paused", "interactive"]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building many small objects; always restored.
+
+    Decoding a large body allocates millions of containers the GC would walk for nothing
+    (about 3x slower with it on; see shared/reference/PEERS.md).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def interactive() -> bool:
+    """Whether a person is watching: a terminal, or a Jupyter kernel not run by a scheduler.
+
+    ``WORKBENCH_PROGRESS=0`` turns progress bars off (the report runner sets it for papermill
+    runs); ``=1`` turns them on. Read at call time, never at import.
+    """
+    setting = os.environ.get("WORKBENCH_PROGRESS", "").strip().lower()
+    if setting in ("0", "false", "no", "off"):
+        return False
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
