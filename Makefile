@@ -35,4 +35,5 @@ bench: install  ## Benchmarks against the peers, printed as ratios
 	$(PY) -m benchmarks
 
 lab: install  ## JupyterLab on notebooks/ (uses the demo stack when it runs)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --no-browser \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
