@@ -15,9 +15,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "bootstrap: installing ${APT_PACKAGES[*]} (missing: ${missing[*]})"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # Debian's postinst scripts would start system services; the project starts its own.
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+    # Debian's postinst scripts would start system services (a system Prometheus on :9090, ...);
+    # the project starts its own on free ports. Deny service starts during this install only.
+    added_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      added_policy=yes
+    fi
+    rc=0
+    apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null || rc=$?
+    [ -n "$added_policy" ] && rm -f /usr/sbin/policy-rc.d
+    [ "$rc" = 0 ] || { echo "bootstrap: apt-get install failed (exit $rc)" >&2; exit "$rc"; }
   else
     echo "bootstrap: missing ${missing[*]}. Install them with:" >&2
     echo "  sudo apt-get install -y ${APT_PACKAGES[*]}" >&2
