@@ -6,6 +6,7 @@ import math
 import socket
 import threading
 import time
+import traceback
 from datetime import UTC, datetime
 
 import orjson
@@ -309,6 +310,24 @@ def test_token_never_shows_in_repr_errors_or_logs(caplog: pytest.LogCaptureFixtu
                  repr(ei.value), caplog.text, repr(prom.transport)):
         assert token not in text
     assert "401" in str(ei.value) and "token" in str(ei.value)
+
+
+def test_token_with_a_newline_is_sent_stripped_and_a_bad_one_never_echoed() -> None:
+    from workbench import ConfigError
+
+    token = "s3cr3t-t0ken-value-0123456789"
+    with http_stub(lambda req, n: (200, {}, _success())) as stub:
+        # open(path).read() keeps the trailing newline; requests would refuse the header and
+        # quote the whole token in its InvalidHeader message.
+        Prometheus(stub.url, token=token + "\n").query("up")
+        assert stub.requests[0].headers["Authorization"] == f"Bearer {token}"
+        for bad_token, headers in ((token[:8] + "\r\n" + token[8:], None),
+                                   ("ok", {"X-Api-Key": token + "\nX-Evil: 1"})):
+            with pytest.raises(ConfigError) as ei:
+                Prometheus(stub.url, token=bad_token, headers=headers).query("up")
+            text = "".join(traceback.format_exception(ei.value))
+            assert token[8:] not in text and "Fix:" in str(ei.value)
+        assert len(stub.requests) == 1
 
 
 def test_not_prometheus_body_is_a_clear_error() -> None:

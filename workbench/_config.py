@@ -89,9 +89,13 @@ class Secret:
             raise ConfigError(msg) from None
         return self._cache[1]
 
+    @property
+    def source(self) -> str:
+        """Where the value comes from, for messages (``"file '/path'"``, ``"$VAR"``); never the value."""
+        return f"file {str(self._path)!r}" if self._path is not None else self._source
+
     def __repr__(self) -> str:
-        where = f"file {str(self._path)!r}" if self._path is not None else self._source
-        return f"Secret(<hidden>, from {where})"
+        return f"Secret(<hidden>, from {self.source})"
 
     __str__ = __repr__
 

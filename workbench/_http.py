@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ import requests
 
 from ._config import PromConfig
 from ._errors import (
+    ConfigError,
     QueryError,
     QueryTimeoutError,
     ResponseDecodeError,
@@ -33,6 +35,9 @@ log = logging.getLogger("workbench.prometheus")
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER_S = 30.0
+# What requests accepts as a header value (no leading blank, no CR/LF/NUL). requests' own
+# InvalidHeader error quotes the whole value, so values are checked here first.
+_VALID_HEADER_VALUE = re.compile(r"^(?:\S[^\r\n\x00]*)?$")
 
 
 class PrometheusWarning(UserWarning):
@@ -105,8 +110,25 @@ class HttpTransport:
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": "observability-workbench"}
         headers.update(self.config.headers)
+        for name, value in self.config.headers.items():
+            if not isinstance(value, str) or not _VALID_HEADER_VALUE.match(value):
+                msg = (
+                    f"The header {name!r} has a value that cannot be sent (a line break, a NUL "
+                    "or leading blanks). Fix: remove them from the configured header value."
+                )
+                raise ConfigError(msg)
         if self.config.token is not None:
-            headers["Authorization"] = f"Bearer {self.config.token.get()}"
+            # A token read with open(...).read() or copied from a terminal often ends in a
+            # newline; a bearer token never contains blanks, so surrounding ones are dropped.
+            token = self.config.token.get().strip()
+            if not _VALID_HEADER_VALUE.match(token) or any(c.isspace() for c in token):
+                msg = (
+                    f"The bearer token ({self.config.token.source}) contains blanks, line breaks "
+                    "or control characters, so it cannot be sent. Fix: check the token's value "
+                    "(it is not shown here)."
+                )
+                raise ConfigError(msg)
+            headers["Authorization"] = f"Bearer {token}"
         return headers
 
     def _kwargs(self, timeout: float | None) -> dict[str, Any]:
