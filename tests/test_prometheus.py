@@ -480,6 +480,49 @@ def test_cache_keys_separate_tenants(prom_url: str, tmp_path) -> None:  # type: 
     assert len(list(tmp_path.rglob("*.parquet"))) == 2
 
 
+def _matrix(value: str, warnings: list[str] | None = None) -> bytes:
+    doc: dict = {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"a": "b"}, "values": [[1000, value], [1060, value]]}]}}
+    if warnings:
+        doc["warnings"] = warnings
+    return orjson.dumps(doc)
+
+
+def test_cache_keys_separate_credentials(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Grafana Cloud / Mimir gateways / prom-label-proxy: the same URL and query answer per user.
+    import base64
+
+    def per_user(req, n):  # type: ignore[no-untyped-def]
+        kind, cred = req.headers["Authorization"].split()
+        who = base64.b64decode(cred).decode().split(":")[0] if kind == "Basic" else cred
+        return 200, {}, _matrix({"tenant-a": "1", "tenant-b": "2", "tok-c": "3"}[who])
+
+    args = ("x", 1000, 1060, 60)
+    with http_stub(per_user) as stub:
+        a = Prometheus(stub.url, cache_dir=tmp_path, username="tenant-a", password="p")
+        b = Prometheus(stub.url, cache_dir=tmp_path, username="tenant-b", password="p")
+        c = Prometheus(stub.url, cache_dir=tmp_path, token="tok-c")
+        got = [p.query_range(*args)["value"].to_list() for p in (a, b, c, a, b, c)]
+    assert got == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]] * 2
+    assert len(stub.requests) == 3  # the second round came from the cache
+    assert len(list(tmp_path.rglob("*.parquet"))) == 3
+
+
+def test_cache_never_keeps_a_partial_window(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bodies = [_matrix("1", ["partial response: store B unreachable"]),
+              b'{"status":"success","isPartial":true,"data":{"resultType":"matrix","result":[]}}',
+              _matrix("2"), _matrix("3")]
+    with http_stub(lambda req, n: (200, {}, bodies[n])) as stub:
+        prom = Prometheus(stub.url, cache_dir=tmp_path)
+        with pytest.warns(PrometheusWarning, match="store B"):
+            assert prom.query_range("x", 1000, 1060, 60)["value"].to_list() == [1.0, 1.0]
+        with pytest.warns(PrometheusWarning, match="isPartial"):
+            assert prom.query_range("x", 1000, 1060, 60).height == 0
+        complete = [prom.query_range("x", 1000, 1060, 60)["value"].to_list() for _ in range(2)]
+    assert complete == [[2.0, 2.0], [2.0, 2.0]]
+    assert len(stub.requests) == 3
+
+
 def test_requests_session_injection(prom_url: str) -> None:
     s = requests.Session()
     seen: list[str] = []

@@ -1,6 +1,7 @@
 """An opt-in on-disk cache of query results: one parquet file per request window.
 
-Only windows that ended before ``now - settle`` are stored or reused, because samples near
+Only windows that ended before ``now - settle`` (and came without warnings, which may mean a
+partial response) are stored or reused, because samples near
 "now" can still change (late scrapes, rule evaluation). Files are written atomically (temp
 file + rename) and a damaged file is detected on read, removed, and fetched again.
 """
@@ -22,7 +23,7 @@ log = logging.getLogger("workbench.cache")
 
 
 class QueryCache:
-    """Parquet files keyed by (server, tenant headers, query, start, end, step).
+    """Parquet files keyed by (server, tenant headers, credentials identity, query, start, end, step).
 
     Parameters
     ----------

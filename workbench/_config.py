@@ -37,6 +37,7 @@ Environment variables read by :meth:`PromConfig.from_env`:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -93,6 +94,14 @@ class Secret:
     def source(self) -> str:
         """Where the value comes from, for messages (``"file '/path'"``, ``"$VAR"``); never the value."""
         return f"file {str(self._path)!r}" if self._path is not None else self._source
+
+    def fingerprint(self) -> str:
+        """A stable identity for cache keys that does not reveal the value: the file's path (a
+        rotated token keeps its identity), or a SHA-256 of the literal value."""
+        if self._path is not None:
+            return f"file:{self._path}"
+        assert self._value is not None
+        return "sha256:" + hashlib.sha256(self._value.encode()).hexdigest()
 
     def __repr__(self) -> str:
         return f"Secret(<hidden>, from {self.source})"

@@ -224,6 +224,9 @@ def decode_result_generic(body: bytes) -> tuple[pl.DataFrame, list[str]]:
         data = doc.get("data") or {}
         kind, result = data.get("resultType"), data.get("result") or []
         warns = list(doc.get("warnings") or [])
+        if doc.get("isPartial") is True:  # VictoriaMetrics cluster: some vmstorage nodes missed
+            warns.append("partial response (isPartial: true): some storage nodes did not answer, "
+                         "so series or samples may be missing")
         if kind in ("scalar", "string"):
             t, v = result
             value = pl.Series("value", [v], dtype=pl.String)

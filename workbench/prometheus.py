@@ -6,6 +6,7 @@ Every query result follows the frame schema documented in :mod:`workbench._decod
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -289,13 +290,14 @@ class Prometheus:
                         timeout: float | None) -> Callable[[tuple[int, int]], pl.DataFrame]:
         tenant = sorted((k, v) for k, v in self.config.headers.items()
                         if k.lower() not in ("authorization", "cookie"))
+        identity = self._identity()
 
         def fetch(window: tuple[int, int]) -> pl.DataFrame:
             s, e = window
             cache = self.cache
             key = None
             if cache is not None and cache.cacheable(e, self._now()):
-                key = cache.key(self.config.url, tenant, expr, s, e, step_ms)
+                key = cache.key(self.config.url, tenant, identity, expr, s, e, step_ms)
                 hit = cache.load(key)
                 if hit is not None:
                     return hit
@@ -305,11 +307,37 @@ class Prometheus:
                 self._query_body("/api/v1/query_range", params, expr, timeout)
             )
             emit_warnings(warns, expr)
-            if key is not None and cache is not None:
+            # A window that came with warnings may be partial (Thanos/Mimir "partial response",
+            # VictoriaMetrics isPartial): never keep it, or it would be served, silently, forever.
+            if key is not None and cache is not None and not warns:
                 cache.save(key, frame)
             return frame
 
         return fetch
+
+    def _identity(self) -> list[str]:
+        """Who is asking, for cache keys: behind multi-tenant gateways (Grafana Cloud, Mimir,
+        prom-label-proxy) the credentials choose the data, so two users must not share entries.
+        Secrets enter only as SHA-256 digests (and the key itself is hashed again)."""
+        def digest(value: object) -> str:
+            return hashlib.sha256(str(value).encode()).hexdigest()
+
+        cfg, session = self.config, self.transport.session
+        out = [f"user:{cfg.username}",
+               f"token:{cfg.token.fingerprint() if cfg.token is not None else None}"]
+        for name, value in sorted(cfg.headers.items()):
+            if name.lower() in ("authorization", "cookie"):
+                out.append(f"{name.lower()}:{digest(value)}")
+        for name in ("Authorization", "Cookie"):
+            if session.headers.get(name):
+                out.append(f"session-{name.lower()}:{digest(session.headers[name])}")
+        auth = session.auth
+        if isinstance(auth, tuple) and auth:
+            out.append(f"session-user:{auth[0]}")
+        elif auth is not None:
+            state = digest(getattr(auth, "__dict__", None))
+            out.append(f"session-auth:{type(auth).__qualname__}:{state}")
+        return out
 
     def _fetch_windows(self, fetch: Callable[[tuple[int, int]], pl.DataFrame],
                        windows: Sequence[tuple[int, int]]) -> list[pl.DataFrame]:
