@@ -108,3 +108,10 @@ def test_chunks_cover_every_evaluation_once(start: int, n_steps: int, extra: int
 def test_chunks_reject_reversed_range() -> None:
     with pytest.raises(ConfigError, match="swap"):
         plan_chunks(10, 0, 1)
+
+
+@pytest.mark.parametrize("max_points", [0, -3])
+def test_chunks_reject_non_positive_max_points(max_points: int) -> None:
+    # Before: k never advanced and the window list grew until memory ran out.
+    with pytest.raises(ConfigError, match="max_points must be at least 1"):
+        plan_chunks(0, 10_000, 1_000, max_points=max_points)

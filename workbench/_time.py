@@ -234,6 +234,9 @@ def plan_chunks(
     if step_ms <= 0:
         msg = "step must be positive."
         raise ConfigError(msg)
+    if max_points < 1:  # would never advance: an endless loop filling memory
+        msg = f"max_points must be at least 1, got {max_points!r}."
+        raise ConfigError(msg)
     if end_ms < start_ms:
         msg = (
             f"The range ends ({to_datetime(end_ms).isoformat()}) before it starts "
