@@ -163,6 +163,21 @@ def test_time_forms_agree(prom_url: str) -> None:
     assert a.height == 61 and a.equals(b) and b.equals(c)
 
 
+def test_steps_and_times_go_to_the_server_exactly(prom_url: str) -> None:
+    # 16m40.001s: "%g" sent "1000" (six significant digits), so the server's grid drifted
+    # 1 ms a step from the one the windows were planned on.
+    prom = Prometheus(prom_url)
+    step_ms = 1_000_001
+    for max_points in (11_000, 2):
+        f = prom.query_range('wb_gauge{i="0"}', BASE, BASE + 3 * 1000.001, step=1000.001,
+                             max_points=max_points)
+        ts = f["timestamp"].dt.epoch("ms").to_list()
+        assert ts == [BASE * 1000 + k * step_ms for k in range(4)]
+        assert f["value"].to_list() == [pd_.gauge_value(0, (t // 1000 - BASE) // 15) for t in ts]
+    # A negative time: -1500 ms went out as "-2.500".
+    assert prom.query("time()", time=-1.5)["value"].to_list() == [-1.5]
+
+
 def test_automatic_step(prom_url: str) -> None:
     f = Prometheus(prom_url).query_range('wb_gauge{i="0"}', BASE, BASE + 6 * 3600)
     # 6h -> smallest nice step with <= 1,000 points is 30s (721 points)

@@ -42,7 +42,9 @@ PROGRESS_MIN_CHUNKS = 3
 
 
 def _fmt_ts(ms: int) -> str:
-    return f"{ms // 1000}.{ms % 1000:03d}"
+    """Exact decimal seconds for the wire (``-1500`` -> ``"-1.500"``, ``1000001`` -> ``"1000.001"``)."""
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    return f"{sign}{ms // 1000}.{ms % 1000:03d}"
 
 
 class Prometheus:
@@ -302,7 +304,7 @@ class Prometheus:
                 if hit is not None:
                     return hit
             params = {"query": expr, "start": _fmt_ts(s), "end": _fmt_ts(e),
-                      "step": f"{step_ms / 1000:g}"}
+                      "step": _fmt_ts(step_ms)}
             frame, warns = decode_result(
                 self._query_body("/api/v1/query_range", params, expr, timeout)
             )
