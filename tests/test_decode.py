@@ -121,6 +121,29 @@ def test_native_histograms_fall_back_with_a_warning() -> None:
     assert f["value"].to_list() == [3.0]
 
 
+def test_vector_native_histogram_samples_are_skipped_with_a_warning() -> None:
+    # Prometheus >= 2.40 with native histograms: an instant sample is {"metric", "histogram"}.
+    # The fast path paired the histogram's metric with the next series' value and raised
+    # orjson.JSONDecodeError; the generic path raised KeyError('value').
+    hist = {"count": "3", "sum": "1.5", "buckets": [[0, "-0.001", "0.001", "3"]]}
+    result = [{"metric": {"a": "h"}, "histogram": [1, hist]},
+              {"metric": {"a": "f"}, "value": [2, "2"]}]
+    for decode in (decode_result, decode_result_generic):
+        with pytest.warns(UserWarning, match="1 series carry native-histogram"):
+            f, _ = decode(_body("vector", result))
+        assert f["a"].to_list() == ["f"] and f["value"].to_list() == [2.0]
+        assert f["timestamp"].dt.epoch("ms").to_list() == [2000]
+
+
+def test_series_in_another_key_order_are_not_dropped() -> None:
+    # The byte search looks for '{"metric":' first; a server writing "values" first got an
+    # empty frame back instead of its samples.
+    body = (b'{"status":"success","data":{"resultType":"matrix","result":['
+            b'{"values":[[1,"1"],[2,"5"]],"metric":{"a":"b"}}]}}')
+    f, _ = decode_result(body)
+    assert f["value"].to_list() == [1.0, 5.0] and f["a"].to_list() == ["b", "b"]
+
+
 @pytest.mark.parametrize("body", [b"<html>", b'{"status":"error"}', b'{"status":"success",'
                                   b'"data":{"resultType":"weird","result":[]}}'])
 def test_bad_bodies_raise_decode_errors(body: bytes) -> None:

@@ -119,7 +119,8 @@ def decode_result(body: bytes) -> tuple[pl.DataFrame, list[str]]:
     """
     with gc_paused():
         m = _SUCCESS_PREFIX.match(body)
-        if m is not None and b'"histograms":' not in body and m.group(1) in (b"matrix", b"vector"):
+        if (m is not None and m.group(1) in (b"matrix", b"vector")
+                and b'"histograms":' not in body and b'"histogram":' not in body):
             try:
                 return _decode_fast(body, m.end(), m.group(1) == b"matrix"), _tail_warnings(body)
             except _FallBack:
@@ -168,8 +169,13 @@ def _decode_fast(body: bytes, pos: int, matrix: bool) -> pl.DataFrame:
         counts.append(count(b"],[", start, end) + 1 if matrix else 1)
         i = find(_METRIC, end)
     if not metrics:
+        if body[pos : pos + 2] != b"[]":  # a result the byte search did not understand
+            raise _FallBack
         return empty_frame()
-    labels = _label_frame(orjson.loads(b"[" + b",".join(metrics) + b"]"))
+    try:
+        labels = _label_frame(orjson.loads(b"[" + b",".join(metrics) + b"]"))
+    except orjson.JSONDecodeError:  # a series without the expected key: let orjson read it all
+        raise _FallBack from None
     # '[t,"v"],[t,"v"]' -> ',t,v\n,t,v\n' in one C pass: "]" becomes a newline, "[" and '"' go,
     # and the "," joining two pairs (or two series' runs) starts the next line's empty first field.
     csv = b",".join([b"", *runs]).translate(_CSV_TABLE, _CSV_DELETE)
@@ -246,10 +252,9 @@ def decode_result_generic(body: bytes) -> tuple[pl.DataFrame, list[str]]:
         counts: list[int] = []
         skipped = 0
         for series in result:
-            points = series.get("values") if kind == "matrix" else [series["value"]]
-            if kind == "vector" and "value" not in series:
-                points = []
-            points = points or []
+            # A native-histogram sample has "histogram" (vector) / "histograms" (matrix) instead.
+            points = (series.get("values") if kind == "matrix"
+                      else [series["value"]] if "value" in series else []) or []
             if "histograms" in series or "histogram" in series:
                 skipped += 1
             ts.extend(p[0] for p in points)
