@@ -100,6 +100,23 @@ def test_good_then_failing_run_keeps_the_last_good_report(nbdir: Path, tmp_path:
     assert index.count('data-status="ok"') == 1
 
 
+def test_error_text_cannot_break_out_of_the_failure_banner(nbdir: Path, tmp_path: Path) -> None:
+    # An exception message (label values, server error text) holding a line of backticks and
+    # then HTML must stay text: the banner's Markdown code block must not close early.
+    out = tmp_path / "reports"
+    payload = "x\n```\n<img src=x onerror=\"document.title='pwned'\">\n````\n<b>bold</b>"
+    res = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p", "fail=true",
+               "-p", f"label={payload}")
+    assert res.returncode == 1, res.stdout + res.stderr
+    (rec,) = _records(out)
+    page = (out / str(rec["html"])).read_text()
+    assert re.search(r"<img[^>]*onerror", page) is None
+    assert "<b>bold</b>" not in page
+    assert "&lt;img src=x onerror=" in page  # shown as text in the banner
+    nb = nbformat.read(out / str(rec["ipynb"]), as_version=4)
+    assert nb.cells[0].source.startswith("## Report FAILED\n\n`````\n")  # longer fence
+
+
 def test_cell_timeout_is_a_failure(nbdir: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     res = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p",

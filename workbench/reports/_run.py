@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import html as _html
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -69,17 +70,29 @@ def _error_cell(nb: Any) -> int | None:
     return None
 
 
+def _fenced(text: str, lang: str = "") -> str:
+    """``text`` as a Markdown code block it cannot close early.
+
+    The fence is longer than any run of backticks in ``text``, so an error message holding a
+    line of backticks followed by HTML stays code (escaped) instead of becoming page markup.
+    """
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
 def _mark_failed(nb: Any, status: str, error: str, cell_index: int | None) -> None:
     """Put a failure banner on top and the failing cell's source next to its traceback."""
     import nbformat
 
     title = "Report FAILED (timeout)" if status == "timeout" else "Report FAILED"
     top = nbformat.v4.new_markdown_cell(
-        f"## {title}\n\n```\n{error}\n```", metadata={"tags": ["workbench-status"]})
+        f"## {title}\n\n{_fenced(error)}", metadata={"tags": ["workbench-status"]})
     if cell_index is not None and nb.cells[cell_index].cell_type == "code":
         src = nb.cells[cell_index].source
         nb.cells.insert(cell_index, nbformat.v4.new_markdown_cell(
-            f"**This cell failed ({_html.escape(status)}).** Its source:\n\n```python\n{src}\n```",
+            f"**This cell failed ({_html.escape(status)}).** Its source:\n\n"
+            f"{_fenced(src, 'python')}",
             metadata={"tags": ["workbench-error-source"]}))
     nb.cells.insert(0, top)
 
