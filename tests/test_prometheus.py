@@ -243,6 +243,47 @@ def test_stalled_server_times_out_with_the_query() -> None:
     assert ei.value.timeout == 1
 
 
+@pytest.mark.parametrize("trickle", [False, True])
+def test_timeout_bounds_the_whole_response(trickle: bool) -> None:
+    # Headers at once, then the body stalls (a proxy) or trickles a byte every 0.3 s. requests'
+    # timeout is per socket read: the stall was reported as "Cannot reach" and the trickle
+    # (65 bytes) took ~20 s with timeout=1.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    done = threading.Event()
+
+    def serve() -> None:
+        conn, _ = sock.accept()
+        conn.recv(65536)
+        body = _success()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode())
+        for byte in body if trickle else ():
+            if done.wait(0.3):
+                break
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                break
+        done.wait(10)
+        conn.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    prom = Prometheus(f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=1, max_retries=0)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(QueryTimeoutError) as ei:
+            prom.query("up == 1")
+        assert time.monotonic() - t0 < 2.5
+    finally:
+        done.set()
+        t.join(5)
+        sock.close()
+    assert "'up == 1'" in str(ei.value) and ei.value.timeout == 1
+
+
 def _success(value: str = "1") -> bytes:
     return orjson.dumps({"status": "success", "data": {"resultType": "vector", "result": [
         {"metric": {"job": "x"}, "value": [1, value]}]}})

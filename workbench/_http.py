@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import requests
+import urllib3
 
 from ._config import PromConfig
 from ._errors import (
@@ -170,8 +171,15 @@ class HttpTransport:
         attempt = 0
         while True:
             t0 = time.perf_counter()
+            # ``timeout`` bounds the whole request, body included: requests' own timeout is per
+            # socket read, so a server or proxy trickling the body would never time out.
+            deadline = time.monotonic() + float(kw["timeout"])
             try:
-                resp = self.session.request(method, url, **kw)
+                resp = self.session.request(method, url, stream=True, **kw)
+                try:
+                    body = _read_body(resp, deadline)
+                finally:
+                    resp.close()
             except requests.exceptions.ConnectTimeout:
                 raise ServerUnreachableError(
                     url=self.config.url, query=query,
@@ -196,15 +204,15 @@ class HttpTransport:
                 ) from None
             elapsed = time.perf_counter() - t0
             log.debug("%s %s -> %s in %.3fs (%d bytes)", method, path, resp.status_code, elapsed,
-                      len(resp.content))
+                      len(body))
             if resp.status_code in RETRY_STATUS and attempt < self.max_retries:
                 attempt += 1
                 self._wait(attempt, _retry_after_s(resp.headers.get("Retry-After")),
                            f"HTTP {resp.status_code}")
                 continue
             if resp.status_code >= 400:
-                self._raise_for_error(resp, query)
-            return resp.content
+                self._raise_for_error(resp.status_code, body, query)
+            return body
 
     def _wait(self, attempt: int, retry_after: float | None, why: str) -> None:
         delay = (
@@ -216,8 +224,7 @@ class HttpTransport:
                  self.max_retries, delay)
         self._sleep(delay)
 
-    def _raise_for_error(self, resp: requests.Response, query: str | None) -> None:
-        body = resp.content
+    def _raise_for_error(self, status_code: int, body: bytes, query: str | None) -> None:
         try:
             doc = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -225,12 +232,41 @@ class HttpTransport:
         if isinstance(doc, dict) and doc.get("status") == "error":
             raise QueryError(
                 url=self.config.url, query=query, error_type=str(doc.get("errorType", "")),
-                error=str(doc.get("error", "")), status_code=resp.status_code,
+                error=str(doc.get("error", "")), status_code=status_code,
             )
         raise ServerHTTPError(
-            url=self.config.url, status_code=resp.status_code,
+            url=self.config.url, status_code=status_code,
             body=body.decode("utf-8", "replace"), query=query,
         )
+
+
+def _read_body(resp: requests.Response, deadline: float) -> bytes:
+    """Read a streamed body whole, giving up at ``deadline`` (``time.monotonic()``).
+
+    Each read waits at most the time left (the socket timeout is lowered to it), and urllib3's
+    errors become the requests exceptions that ``resp.content`` would have raised.
+    """
+    raw = resp.raw
+    read = getattr(raw, "read1", None) or raw.read  # read1: urllib3 >= 2, returns what arrived
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise requests.exceptions.ReadTimeout("the response did not complete in time")
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(left)
+        try:
+            chunk = read(1 << 20, decode_content=True)
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+            raise requests.exceptions.ReadTimeout(str(exc)) from None
+        except urllib3.exceptions.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _short(exc: BaseException) -> str:

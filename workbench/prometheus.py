@@ -65,7 +65,7 @@ class Prometheus:
     headers
         Extra headers, e.g. ``{"X-Scope-OrgID": "tenant"}``.
     timeout
-        Seconds per request.
+        Seconds per request: the whole response, body included, must arrive in that time.
     session
         A ``requests.Session`` to send with (mTLS, proxies, adapters; also the test seam).
     cache_dir
