@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -115,6 +116,50 @@ def test_error_text_cannot_break_out_of_the_failure_banner(nbdir: Path, tmp_path
     assert "&lt;img src=x onerror=" in page  # shown as text in the banner
     nb = nbformat.read(out / str(rec["ipynb"]), as_version=4)
     assert nb.cells[0].source.startswith("## Report FAILED\n\n`````\n")  # longer fence
+
+
+_RUN_AT = """
+import sys
+from datetime import UTC, datetime
+from workbench.reports import run_report
+nbdir, out, second, sleep_s, label = sys.argv[1:]
+at = datetime(2026, 3, 1, 6, 0, int(second), tzinfo=UTC)
+r = run_report("fixture", {"label": label, "sleep_s": float(sleep_s)}, out_dir=out,
+               notebooks_dir=nbdir, now=lambda: at)
+print(r.status, r.html)
+"""
+
+
+def test_concurrent_runs_keep_every_record_and_the_newest_latest(nbdir: Path,
+                                                                  tmp_path: Path) -> None:
+    # Three runs of one report share a reports directory: "old" (started 06:00:00, slow) and
+    # "same" start in the same second, "new" starts a second later and finishes first.
+    out = tmp_path / "reports"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+
+    def start(second: int, sleep_s: float, label: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-c", _RUN_AT, str(nbdir), str(out),
+                                 str(second), str(sleep_s), label], env=env, text=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+
+    old = start(0, 6.0, "old")
+    time.sleep(1.0)
+    rest = [start(0, 0.0, "same"), start(1, 0.0, "new")]
+    outputs = [p.communicate(timeout=240)[0].split() for p in (*rest, old)]
+    assert [o[0] for o in outputs] == ["ok", "ok", "ok"], outputs
+    assert len({o[1] for o in outputs}) == 3  # three different pages
+    records = _records(out)
+    assert sorted(str(r["parameters"]["label"]) for r in records) == ["new", "old", "same"]  # type: ignore[index]
+    for r in records:
+        page = _text((out / str(r["html"])).read_text())
+        assert f"label is '{r['parameters']['label']}'" in page  # type: ignore[index]
+    index = (out / "index.html").read_text()
+    assert index.count('data-status="ok"') == 3
+    latest = json.loads((out / "fixture" / "latest.json").read_text())
+    assert latest["parameters"]["label"] == "new"  # the slow older run did not replace it
+    assert "label is 'new'" in _text((out / "fixture" / "latest.html").read_text())
+    assert not list(out.glob("fixture/*/.*"))  # no work directories left behind
 
 
 def test_cell_timeout_is_a_failure(nbdir: Path, tmp_path: Path) -> None:

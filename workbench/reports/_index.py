@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._export import atomic_write
 
-__all__ = ["RunRecord", "load_records", "rebuild_index"]
+__all__ = ["RunRecord", "index_lock", "load_records", "rebuild_index"]
 
 
 @dataclass
@@ -55,8 +57,37 @@ def _link(href: str, text: str) -> str:
     return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>'
 
 
+@contextlib.contextmanager
+def index_lock(out_dir: str | Path) -> Iterator[None]:
+    """Hold ``out_dir/.index.lock`` (an exclusive ``flock``) while the block runs.
+
+    Runs of reports that share a reports directory (two cron lines, a manual run during a
+    scheduled one) update ``latest.html`` and ``index.html`` one at a time. A run writes its own
+    record before taking the lock, so whichever run rebuilds the index last sees every record.
+    """
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    with open(root / ".index.lock", "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def rebuild_index(out_dir: str | Path) -> Path:
     """Write ``out_dir/index.html``: latest good run per report, then every run newest first."""
+    with index_lock(out_dir):
+        return write_index(out_dir)
+
+
+def write_index(out_dir: str | Path) -> Path:
+    """:func:`rebuild_index` for a caller that already holds :func:`index_lock`."""
     root = Path(out_dir)
     records = load_records(root)
     colours = {"ok": "#4c9f70", "failed": "#d1495b", "timeout": "#d1495b"}

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import html as _html
+import json
 import os
 import re
-import tempfile
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ._export import FIGURES_MIME, atomic_write, export_html, status_banner
-from ._index import RunRecord, rebuild_index
+from ._index import RunRecord, index_lock, write_index
 from ._params import validate_parameters
 from ._registry import ReportSpec, get_report
 
@@ -101,15 +102,26 @@ def _stamp(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ")
 
 
-def _paths(out_dir: Path, name: str, now: datetime) -> tuple[Path, str]:
+def _reserve(out_dir: Path, name: str, now: datetime) -> tuple[Path, str, Path]:
+    """Pick a free output stem and claim it by creating the run's hidden work directory.
+
+    ``mkdir`` is atomic, so two runs of one report started in the same second get different
+    stems (``..._<stamp>`` and ``..._<stamp>-2``) instead of overwriting each other's files.
+    """
     day = out_dir / name / now.strftime("%Y-%m-%d")
     day.mkdir(parents=True, exist_ok=True)
-    stem = f"{name}_{_stamp(now)}"
     n = 1
-    while any((day / f"{stem}{ext}").exists() for ext in (".ipynb", ".html", ".json")):
+    while True:
+        stem = f"{name}_{_stamp(now)}" + (f"-{n}" if n > 1 else "")
         n += 1
-        stem = f"{name}_{_stamp(now)}-{n}"
-    return day, stem
+        if any((day / f"{stem}{ext}").exists() for ext in (".ipynb", ".html", ".json")):
+            continue
+        work = day / f".{stem}.run"
+        try:
+            work.mkdir()
+        except FileExistsError:
+            continue
+        return day, stem, work
 
 
 def run_report(
@@ -186,17 +198,17 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
     from nbclient.exceptions import CellTimeoutError
 
     started = now()
-    day, stem = _paths(out_dir, spec.name, started)
+    day, stem, work = _reserve(out_dir, spec.name, started)
     ipynb, page, record_path = (day / f"{stem}{ext}" for ext in (".ipynb", ".html", ".json"))
     t0 = time.perf_counter()
     status, error = "ok", None
-    with tempfile.TemporaryDirectory(prefix=f".{stem}.", dir=day) as work:
-        partial = Path(work) / f"{stem}.ipynb"
+    try:
+        partial = work / f"{stem}.ipynb"
         try:
             with _quiet_progress():
                 pm.execute_notebook(
                     str(spec.path), str(partial), parameters=values, kernel_name=kernel_name,
-                    language="python", cwd=work, execution_timeout=timeout,
+                    language="python", cwd=str(work), execution_timeout=timeout,
                     start_timeout=start_timeout, progress_bar=False, log_output=False,
                     report_mode=False)
         except pm.PapermillExecutionError as exc:
@@ -211,6 +223,8 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
         duration = time.perf_counter() - t0
         nb = (nbformat.read(partial, as_version=4) if partial.is_file()
               else nbformat.read(spec.path, as_version=4))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if status != "ok":
         # papermill's cell_index predates the banner cells it adds; find the error output.
         cell_index = _error_cell(nb)
@@ -231,13 +245,25 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
                     ipynb=str(ipynb.relative_to(out_dir)), html=str(page.relative_to(out_dir)),
                     figures=figures, error=error, description=spec.description)
     atomic_write(record_path, rec.to_json())
-    if status == "ok":
-        _promote(page, out_dir / spec.name / "latest.html")
-        atomic_write(out_dir / spec.name / "latest.json", rec.to_json())
-    index = rebuild_index(out_dir)
+    with index_lock(out_dir):
+        if status == "ok":
+            _promote(rec, page, out_dir / spec.name)
+        index = write_index(out_dir)
     return RunResult(spec.name, status, ipynb, page, record_path, index, duration, figures, error)
 
 
-def _promote(page: Path, latest: Path) -> None:
-    atomic_write(latest, page.read_bytes())
+def _promote(rec: RunRecord, page: Path, report_dir: Path) -> None:
+    """Make this good run ``latest.html`` unless a run that started later already is.
+
+    Called under :func:`index_lock`: a long run finishing after a newer, quicker one must not put
+    its older window back in place.
+    """
+    try:
+        current = json.loads((report_dir / "latest.json").read_text()).get("started", "")
+    except (OSError, ValueError, AttributeError):
+        current = ""
+    if isinstance(current, str) and current > rec.started:
+        return
+    atomic_write(report_dir / "latest.html", page.read_bytes())
+    atomic_write(report_dir / "latest.json", rec.to_json())
 
