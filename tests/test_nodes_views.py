@@ -11,6 +11,7 @@ import pytest
 from workbench import Prometheus
 from workbench import nodes as wn
 from workbench.charts import (
+    availability_chart,
     enable_renderer,
     enable_theme,
     html_table,
@@ -68,6 +69,44 @@ def test_large_series_are_aggregated_under_the_row_limit() -> None:
     assert 0 < _rows(spec) <= 4000  # passes altair's default 5,000-row guard
     peak = max(r["max"] for d in spec["datasets"].values() for r in d)
     assert peak == pytest.approx(0.99)
+
+
+def test_flaky_scrapes_on_a_large_cluster_stay_under_the_row_limit() -> None:
+    # 50 nodes x 14 days at a 30-minute step, every other step with one failed scrape of 60:
+    # 336 down windows per node, 16,800 in all. The chart must not hit altair's 5,000-row
+    # MaxRowsError (which fails the whole scheduled report), and keeps the real downtime.
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    step_s, n_nodes = 1800, 50
+    n = 14 * 24 * 2 + 1
+    ts = [t0 + timedelta(seconds=step_s * k) for k in range(n)]
+    up = pl.DataFrame({
+        "node": [f"node-{i:02d}" for i in range(n_nodes) for _ in range(n)],
+        "timestamp": ts * n_nodes,
+        "value": [59 / 60 if k % 2 else 1.0 for _ in range(n_nodes) for k in range(n)],
+    })
+    av = wn.availability(up, ts[0], ts[-1], step_s)
+    assert av["down_windows"].list.len().to_list() == [n // 2] * n_nodes
+    enable_theme()
+    spec = availability_chart(av, ts[0], ts[-1]).to_dict()  # raised MaxRowsError before
+    rows = [r for d in spec["datasets"].values() for r in d]
+    assert len(rows) <= 4000
+    down = [r for r in rows if r["state"] == "down"]
+    assert sum(r["windows"] for r in down) == n_nodes * (n // 2)
+    # every window is 30 s of downtime: 336 x 0.5 min per node
+    per_node = {r["node"]: 0.0 for r in down}
+    for r in down:
+        per_node[r["node"]] += r["down_minutes"]
+    assert per_node == {f"node-{i:02d}": pytest.approx(n // 2 * 0.5) for i in range(n_nodes)}
+    assert sorted(r["node"] for r in rows if r["state"] == "up") == sorted(per_node)
+
+
+def test_few_down_windows_are_drawn_one_bar_each(use: wn.NodeUse) -> None:
+    av = wn.availability(wn.resource_frame(use, "up", per_node=True), use.start, use.end,
+                         use.step_s)
+    spec = availability_chart(av, use.start, use.end).to_dict()
+    down = [r for d in spec["datasets"].values() for r in d if r["state"] == "down"]
+    assert [(r["node"], r["windows"], r["down_minutes"]) for r in down] == [
+        ("node-c", 1, pytest.approx(60.0, abs=1.0))]
 
 
 def test_tuner_sliders_retune_flags(use: wn.NodeUse) -> None:

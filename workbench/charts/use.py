@@ -6,6 +6,7 @@ chart never carries more than ``max_rows`` rows (altair refuses more than 5,000 
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -120,23 +121,44 @@ def resource_chart(
     ).properties(title=title).resolve_scale(y="shared")
 
 
-def availability_chart(availability: pl.DataFrame, start: Any, end: Any) -> alt.Chart:
+def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
+                       max_rows: int = 4000) -> alt.Chart:
     """Up/down history: one bar per node over the window, down windows in red.
 
     ``availability`` is the output of :func:`workbench.node_exporter.availability` (or the
-    matching columns of ``use_summary``).
+    matching columns of ``use_summary``). Flaky scrapes give many short down windows (each step
+    with a failed scrape is one); when there are more than ``max_rows`` bars, each node's windows
+    are merged by time bucket, so the chart stays under altair's 5,000-row limit. The tooltip
+    keeps the real downtime (``down minutes``) and the number of windows merged into a bar.
     """
     import altair as alt
 
     nodes = availability["node"].to_list()
-    rows = [{"node": n, "start": start, "end": end, "state": "up"} for n in nodes]
-    for n, windows in zip(nodes, availability["down_windows"].to_list(), strict=True):
-        rows += [{"node": n, "start": w["start"], "end": w["end"], "state": "down"}
-                 for w in windows or []]
-    data = pl.DataFrame(rows, schema={"node": pl.String, "start": pl.Datetime("ms", "UTC"),
-                                      "end": pl.Datetime("ms", "UTC"), "state": pl.String})
-    data = data.with_columns(((pl.col("end") - pl.col("start")).dt.total_seconds() / 60.0)
-                             .round(1).alias("minutes"))
+    ts = pl.Datetime("ms", "UTC")
+    down = availability.select("node", "down_windows").explode("down_windows").drop_nulls(
+        "down_windows").unnest("down_windows")
+    down = down.select("node", pl.col("start").cast(ts), pl.col("end").cast(ts)).with_columns(
+        ((pl.col("end") - pl.col("start")).dt.total_seconds(fractional=True) / 60.0)
+        .alias("down_minutes"), pl.lit(1, pl.Int64).alias("windows"))
+    if nodes and len(nodes) + down.height > max_rows:
+        per_node = max(1, (max_rows - len(nodes)) // len(nodes))
+        t0 = pl.lit(start).cast(ts)
+        span_ms = max(1, int((pl.Series([end]).cast(ts) - pl.Series([start]).cast(ts))
+                             .dt.total_milliseconds()[0]))
+        bucket_ms = math.ceil((span_ms + 1) / per_node)
+        down = (down.with_columns(((pl.col("start") - t0).dt.total_milliseconds() // bucket_ms)
+                                  .alias("_b"))
+                .group_by("node", "_b")
+                .agg(pl.col("start").min(), pl.col("end").max(), pl.col("down_minutes").sum(),
+                     pl.col("windows").sum())
+                .drop("_b"))
+    up = pl.DataFrame({"node": nodes}, schema={"node": pl.String}).with_columns(
+        pl.lit(start).cast(ts).alias("start"), pl.lit(end).cast(ts).alias("end"),
+        pl.lit(0.0).alias("down_minutes"), pl.lit(0, pl.Int64).alias("windows"))
+    data = pl.concat([up.with_columns(pl.lit("up").alias("state")),
+                      down.with_columns(pl.lit("down").alias("state"))], how="diagonal")
+    data = data.select("node", "start", "end", "state",
+                       pl.col("down_minutes").round(1), "windows").sort("node", "state", "start")
     return alt.Chart(data, title="Node up/down history").mark_bar(height=14).encode(
         x=alt.X("start:T", title=None),
         x2="end:T",
@@ -146,7 +168,8 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any) -> alt.
                         legend=alt.Legend(orient="bottom", title=None)),
         order=alt.Order("state:N", sort="descending"),
         tooltip=["node:N", "state:N", alt.Tooltip("start:T", format="%Y-%m-%d %H:%M:%S"),
-                 alt.Tooltip("end:T", format="%Y-%m-%d %H:%M:%S"), "minutes:Q"],
+                 alt.Tooltip("end:T", format="%Y-%m-%d %H:%M:%S"),
+                 alt.Tooltip("down_minutes:Q", title="down minutes"), "windows:Q"],
     ).properties(width=720, height=alt.Step(22))
 
 
