@@ -220,6 +220,19 @@ def test_single_objects_and_not_found(cluster: StaticCluster,
     assert got.metadata.uid == pod.uid
 
 
+def test_one_pod_needs_its_namespace(cluster: StaticCluster, api: KubeApiServer) -> None:
+    # Pods are namespaced: a real API server has no cluster-scoped path for one pod (404), so a
+    # client that forgot the namespace must fail here as it would against a cluster.
+    ns, name, _ = next(iter(cluster.container_usage))
+    pod = next(p for p in cluster.pods if (p.namespace, p.name) == (ns, name))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for path in (f"/api/v1/pods/{pod.name}", f"/apis/metrics.k8s.io/v1beta1/pods/{pod.name}"):
+        r = requests.get(api.url + path, headers=auth, timeout=10)
+        assert r.status_code == 404 and r.json()["reason"] == "NotFound", path
+    ok = f"/apis/metrics.k8s.io/v1beta1/namespaces/{pod.namespace}/pods/{pod.name}"
+    assert requests.get(api.url + ok, headers=auth, timeout=10).json()["metadata"]["name"] == name
+
+
 def test_metrics_api_modes(api: KubeApiServer, client: kubernetes.client.ApiClient) -> None:
     co = _co(client)
     api.metrics_api = "missing"

@@ -584,8 +584,10 @@ class KubeApiServer:
         if seg[0] == "namespaces" and len(seg) >= 3:
             ns, seg = seg[1], seg[2:]
         resource, name = seg[0], (seg[1] if len(seg) > 1 else None)
+        # Pods are namespaced: the API server has no /api/v1/pods/{name} (404, like here).
         if len(seg) > 2 or resource not in ("nodes", "pods", "namespaces") or (
-                resource != "pods" and ns is not None):
+                resource != "pods" and ns is not None) or (
+                resource == "pods" and ns is None and name is not None):
             raise _HttpError(404, _status(404, "NotFound",
                                           "the server could not find the requested resource", {}))
         self._check_forbidden("", resource, "get" if name else "list", ns, name)
@@ -692,7 +694,8 @@ class KubeApiServer:
         if seg[0] == "namespaces" and len(seg) >= 3:
             ns, seg = seg[1], seg[2:]
         resource, name = seg[0], (seg[1] if len(seg) > 1 else None)
-        if len(seg) > 2 or resource not in ("nodes", "pods") or (resource == "nodes" and ns):
+        if len(seg) > 2 or resource not in ("nodes", "pods") or (resource == "nodes" and ns) or (
+                resource == "pods" and ns is None and name is not None):  # namespaced: no such path
             raise not_found
         verb = "get" if name else "list"
         if self.metrics_api == "unavailable":
