@@ -173,7 +173,7 @@ def parse_time_ms(value: TimeLike, *, now: Callable[[], int] | None = None) -> i
         return base - delta if rel.group(1) == "-" else base + delta
     try:
         return round(float(text) * 1000)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or "inf" / "1e400"
         pass
     try:
         dt = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
