@@ -109,6 +109,37 @@ def test_few_down_windows_are_drawn_one_bar_each(use: wn.NodeUse) -> None:
         ("node-c", 1, pytest.approx(60.0, abs=1.0))]
 
 
+def test_thousands_of_pod_mounts_stay_under_the_row_limit() -> None:
+    # containerd mounts a tmpfs shm per pod sandbox and older kube-prometheus-stack releases do
+    # not exclude them: 50 nodes x 14 days of pod churn give > 5,000 filesystem series.
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    n = 14 * 48 + 1
+    nodes, devices, times, values = [], [], [], []
+    for i in range(50):
+        for mount, used in (("/", 0.5), ("/boot", 0.3), ("/var/lib/data", 0.9)):
+            nodes += [f"node-{i:02d}"] * n
+            devices += [mount] * n
+            times += [t0 + timedelta(minutes=30 * k) for k in range(n)]
+            values += [used] * n
+        for s in range(110):
+            first = (s * 61) % (n - 6)
+            nodes += [f"node-{i:02d}"] * 6
+            devices += [f"/run/containerd/io.containerd.grpc.v1.cri/sandboxes/{s:064d}/shm"] * 6
+            times += [t0 + timedelta(minutes=30 * k) for k in range(first, first + 6)]
+            values += [0.01] * 6
+    frame = pl.DataFrame({"node": nodes, "device": devices, "timestamp": times, "value": values})
+    assert frame.select("node", "device").n_unique() == 50 * 113
+    spec = resource_chart(frame, title="Filesystem used", unit="ratio").to_dict()  # no error
+    rows = [r for d in spec["datasets"].values() for r in d]
+    assert 0 < len(rows) <= 4000
+    assert spec["title"] == "Filesystem used (top 8 per node by peak; 5250 more not shown)"
+    shown = {(r["node"], r["device"]) for r in rows}
+    assert len(shown) == 50 * 8
+    for i in range(50):  # the real filesystems are kept, the fullest one at its true value
+        assert {(f"node-{i:02d}", m) for m in ("/", "/boot", "/var/lib/data")} <= shown
+    assert max(r["max"] for r in rows) == pytest.approx(0.9)
+
+
 def test_tuner_sliders_retune_flags(use: wn.NodeUse) -> None:
     box = use_tuner(use, charts=False)
     flags = dict(zip(box.state["summary"]["node"], box.state["summary"]["flags"].to_list(),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from ..node_exporter.analysis import chart_rows
+from ..node_exporter.analysis import chart_rows, top_devices
 from ._theme import PALETTE
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def resource_chart(
     threshold: float | None = None,
     columns: int = 3,
     max_rows: int = 4000,
+    max_devices: int = 8,
     width: int = 240,
     height: int = 110,
 ) -> alt.FacetChart:
@@ -61,6 +62,11 @@ def resource_chart(
         Panels per row.
     max_rows
         Rows after aggregation (bucket means; the bucket maximum is in the tooltip).
+    max_devices
+        Lines per panel: a node with more devices shows the ``max_devices`` with the highest
+        peak and the title says so. Filesystems come and go with pods (containerd mounts a
+        tmpfs ``shm`` per pod sandbox), so a two-week window can hold thousands of mountpoints,
+        more series than a chart has rows.
 
     Examples
     --------
@@ -73,7 +79,11 @@ def resource_chart(
     """
     import altair as alt
 
-    data = chart_rows(frame.select("node", "device", "timestamp", "value"), max_rows=max_rows)
+    frame, dropped = top_devices(frame.select("node", "device", "timestamp", "value"),
+                                 max_devices)
+    if dropped:
+        title = f"{title} (top {max_devices} per node by peak; {dropped} more not shown)"
+    data = chart_rows(frame, max_rows=max_rows)
     multi_device = data["device"].n_unique() > 1 or (data.height and data["device"][0] != "")
     y_title = f"{title} ({unit})" if unit and unit not in _PCT_UNITS else title
     base = alt.Chart(data).properties(width=width, height=height)

@@ -20,6 +20,7 @@ from .analysis import (
     reboots,
     resource_frame,
     sustained,
+    top_devices,
     use_summary,
 )
 from .fetch import NodeDataError, fetch_node_use
@@ -41,5 +42,6 @@ __all__ = [
     "reboots",
     "resource_frame",
     "sustained",
+    "top_devices",
     "use_summary",
 ]

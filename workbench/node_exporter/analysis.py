@@ -47,6 +47,7 @@ __all__ = [
     "reboots",
     "resource_frame",
     "sustained",
+    "top_devices",
     "use_summary",
 ]
 
@@ -549,6 +550,32 @@ def chart_rows(frame: pl.DataFrame, max_rows: int = 4000) -> pl.DataFrame:
             .agg(pl.col("timestamp").min(), pl.col("value").mean(),
                  pl.col("value").max().alias("max"))
             .drop("_b").sort("node", "device", "timestamp"))
+
+
+def top_devices(frame: pl.DataFrame, per_node: int) -> tuple[pl.DataFrame, int]:
+    """Keep, for each node, the ``per_node`` devices with the highest peak value.
+
+    Returns the filtered frame and how many (node, device) series were left out.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> f = pl.DataFrame({"node": ["a", "a", "a"], "device": ["/", "/run", "/boot"],
+    ...                   "timestamp": [t, t, t], "value": [0.5, 0.1, 0.3]})
+    >>> kept, dropped = top_devices(f, 2)
+    >>> sorted(kept["device"]), dropped
+    (['/', '/boot'], 1)
+    """
+    peaks = frame.group_by("node", "device").agg(pl.col("value").fill_nan(None).max().alias("_p"))
+    keep = (peaks.sort(["node", "_p", "device"], descending=[False, True, False],
+                       nulls_last=True)
+            .group_by("node", maintain_order=True).head(max(1, per_node))
+            .select("node", "device"))
+    dropped = peaks.height - keep.height
+    if not dropped:
+        return frame, 0
+    return frame.join(keep, on=["node", "device"], how="semi"), dropped
 
 
 def key_figures(summary: pl.DataFrame) -> dict[str, Any]:
