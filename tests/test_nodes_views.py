@@ -14,6 +14,8 @@ from workbench.charts import (
     availability_chart,
     enable_renderer,
     enable_theme,
+    fs_forecast_chart,
+    fs_table,
     html_table,
     resource_chart,
     safe_json,
@@ -138,6 +140,39 @@ def test_thousands_of_pod_mounts_stay_under_the_row_limit() -> None:
     for i in range(50):  # the real filesystems are kept, the fullest one at its true value
         assert {(f"node-{i:02d}", m) for m in ("/", "/boot", "/var/lib/data")} <= shown
     assert max(r["max"] for r in rows) == pytest.approx(0.9)
+
+
+def test_forecast_chart_of_thousands_of_filesystems_keeps_the_flagged_ones() -> None:
+    # 50 nodes x 110 pods, one 64 MB shm tmpfs each, plus one filling filesystem per node
+    n = 50 * 110
+    shm = pl.DataFrame({
+        "node": [f"node-{i % 50:02d}" for i in range(n)], "device": "shm",
+        "mountpoint": [f"/run/containerd/io.containerd.grpc.v1.cri/sandboxes/{i:064d}/shm"
+                       for i in range(n)],
+        "fstype": "tmpfs", "size_bytes": 64e6, "avail_bytes": 63e6, "readonly": False,
+        "deriv_bytes_per_s": 0.0, "fitted_avail_bytes": 63e6})
+    data = pl.DataFrame({
+        "node": [f"node-{i:02d}" for i in range(50)], "device": "/dev/sdb1",
+        "mountpoint": "/var/lib/data", "fstype": "ext4", "size_bytes": 100e9,
+        "avail_bytes": 10e9, "readonly": False, "deriv_bytes_per_s": -10e9 / 36_000,
+        "fitted_avail_bytes": 10e9})
+    full = pl.DataFrame({  # almost full with a flat trend: no hours to full
+        "node": ["node-49"], "device": ["/dev/sdc1"], "mountpoint": ["/var/log"],
+        "fstype": ["xfs"], "size_bytes": [100e9], "avail_bytes": [1e9], "readonly": [False],
+        "deriv_bytes_per_s": [0.0], "fitted_avail_bytes": [1e9]})
+    forecast = wn.fs_forecast(pl.concat([shm, data, full]))
+    assert forecast["filling"].sum() == 50
+    assert forecast["almost_full"].sum() == 1
+    table = fs_table(forecast)
+    assert "/var/log" in table.html  # within the 500 rows shown, not behind 5,500 shm mounts
+    assert table.html.count("/var/lib/data") == 50
+    spec = fs_forecast_chart(forecast).to_dict()  # raised MaxRowsError before
+    rows = [r for d in spec["datasets"].values() for r in d]
+    assert len(rows) == 100
+    assert sum(r["status"] == "filling up" for r in rows) == 50
+    assert [r["mountpoint"] for r in rows if r["status"] == "almost full"] == ["/var/log"]
+    assert {r["hours_to_full"] for r in rows if r["status"] == "filling up"} == {10.0}
+    assert spec["title"].endswith("(flagged, then fullest; 5451 more not shown)")
 
 
 def test_tuner_sliders_retune_flags(use: wn.NodeUse) -> None:

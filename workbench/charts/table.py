@@ -138,12 +138,19 @@ def summary_table(summary: pl.DataFrame) -> HtmlTable:
 
 
 def fs_table(forecast: pl.DataFrame) -> HtmlTable:
-    """Filesystems soonest-full first, with the forecast (flagged ones highlighted)."""
-    f = forecast.with_columns((pl.col("filling") | pl.col("almost_full")).alias("flagged"))
+    """Flagged filesystems first, then soonest full, then fullest (flagged ones highlighted).
+
+    Only the first 500 rows are shown, and a cluster can hold thousands of filesystems (a tmpfs
+    ``shm`` per pod under containerd), so an almost-full one with a flat trend must not sort
+    behind them.
+    """
+    f = forecast.with_columns((pl.col("filling") | pl.col("almost_full")).alias("flagged")).sort(
+        ["flagged", "hours_to_full", pl.col("used_ratio").fill_nan(None)],
+        descending=[True, False, True], nulls_last=True, maintain_order=True)
     cols = ["node", "mountpoint", "device", "fstype", "used_ratio", "avail_pct",
             "hours_to_full", "filling", "almost_full"]
     return html_table(
         f.select(*cols, "flagged"), flag_column="flagged",
         formats={"used_ratio": pct, "avail_pct": lambda v: "" if v is None else f"{v:.1f}%",
                  "hours_to_full": lambda v: "" if v is None else f"{v:.1f} h"},
-        caption="Filesystems, soonest full first")
+        caption="Filesystems: flagged first, then soonest full, then fullest")

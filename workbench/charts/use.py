@@ -183,13 +183,24 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
     ).properties(width=720, height=alt.Step(22))
 
 
-def fs_forecast_chart(forecast: pl.DataFrame) -> alt.Chart:
+def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 100) -> alt.Chart:
     """Used fraction of each filesystem, coloured by status, with the time to full in the tooltip.
 
-    ``forecast`` is the output of :func:`workbench.node_exporter.fs_forecast`.
+    ``forecast`` is the output of :func:`workbench.node_exporter.fs_forecast`. At most
+    ``max_bars`` filesystems are drawn: flagged ones first, then the fullest (a node runs a
+    tmpfs ``shm`` mount per pod under containerd, so a cluster can have thousands); the title
+    says how many were left out.
     """
     import altair as alt
 
+    title = "Filesystems: used, and hours until full at the recent trend"
+    if forecast.height > max_bars:
+        left_out = forecast.height - max_bars
+        flagged = (pl.col("filling") | pl.col("almost_full")).fill_null(False)
+        forecast = forecast.sort(
+            [flagged, pl.col("used_ratio").fill_nan(None)], descending=[True, True],
+            nulls_last=True).head(max_bars)
+        title += f" (flagged, then fullest; {left_out} more not shown)"
     data = forecast.with_columns(
         (pl.col("node") + " " + pl.col("mountpoint")).alias("filesystem"),
         pl.when(pl.col("almost_full")).then(pl.lit("almost full"))
@@ -200,8 +211,7 @@ def fs_forecast_chart(forecast: pl.DataFrame) -> alt.Chart:
         pl.col("hours_to_full").round(1),
     ).select("filesystem", "node", "mountpoint", "device", "fstype", "status", "used_ratio",
              "size_gib", "avail_gib", "hours_to_full")
-    return alt.Chart(data, title="Filesystems: used, and hours until full at the recent trend"
-                     ).mark_bar().encode(
+    return alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X("used_ratio:Q", title="used", axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("filesystem:N", title=None, sort="-x"),
