@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from workbench import ConfigError, Prometheus
 from workbench import nodes as wn
-from workbench.servers import ManagedProcess
+from workbench.openmetrics import OpenMetricsWriter
+from workbench.servers import ManagedProcess, backfill_openmetrics, start_prometheus
 
 from . import nodes_data as nd
+from .conftest import require_binary
 
 GIB = nd.GIB
 
@@ -158,6 +162,61 @@ def test_missing_job_names_the_jobs_found(node_prom: ManagedProcess) -> None:
     with pytest.raises(wn.NodeDataError, match=r"job='node'.*node-exporter.*kubelet|kubelet.*"
                        r"node-exporter"):
         wn.fetch_node_use(Prometheus(node_prom.url), nd.BASE_S, nd.END_S, job="node")
+
+
+def _spiky_history(path: Path) -> tuple[int, int]:
+    """One 2-CPU node, 6 h scraped every 30 s: load1 0.5 and memory 25 % throughout, except a
+    one-minute spike (load 6, memory 99 %) ending exactly on a 30-minute step, and a 45-minute
+    stretch of load 6 from 4h00 (sustained, a real saturation)."""
+    base = nd.BASE_S
+    ts = np.arange(base, base + 6 * 3600 + 1, 30, dtype=float)
+    spike = (ts > base + 2 * 3600 - 60) & (ts <= base + 2 * 3600)
+    hot = (ts >= base + 4 * 3600) & (ts < base + 4 * 3600 + 45 * 60)
+    target = {"job": "node-exporter", "instance": "10.9.0.1:9100"}
+    with path.open("w") as fh:
+        w = OpenMetricsWriter(fh)
+        w.family("node_cpu_seconds", "counter", "cpu")
+        for cpu in ("0", "1"):
+            for mode, frac in (("idle", 0.9), ("user", 0.1)):
+                w.series("node_cpu_seconds_total", {**target, "cpu": cpu, "mode": mode}, ts,
+                         (ts - base + 1000.0) * frac)
+        w.family("node_load1", "gauge", "load")
+        w.series("node_load1", target, ts, np.where(spike | hot, 6.0, 0.5))
+        w.family("node_memory_MemTotal_bytes", "gauge", "mem")
+        w.series("node_memory_MemTotal_bytes", target, ts, np.full(ts.shape, 8 * GIB))
+        w.family("node_memory_MemAvailable_bytes", "gauge", "mem")
+        w.series("node_memory_MemAvailable_bytes", target, ts,
+                 np.where(spike, 0.01, 0.75) * 8 * GIB)
+        w.family("up", "gauge", "up")
+        w.series("up", target, ts, np.ones(ts.shape))
+        w.close()
+    return base, base + 6 * 3600
+
+
+def test_a_one_minute_spike_on_a_coarse_step_is_not_sustained(tmp_path: Path) -> None:
+    # On a 30-minute step the load and memory gauges used to be the one sample at each step's
+    # end: a one-minute spike landing there counted as 30 minutes above the threshold and
+    # flagged the node (sustain_min is 15). They are now the step's mean, as rates already are.
+    require_binary("prometheus")
+    require_binary("promtool")
+    start, end = _spiky_history(tmp_path / "spiky.om")
+    backfill_openmetrics(tmp_path / "spiky.om", tmp_path / "tsdb")
+    server = start_prometheus(tmp_path / "tsdb")
+    try:
+        use = wn.fetch_node_use(Prometheus(server.url), start, end, step="30m")
+    finally:
+        server.stop()
+    (row,) = wn.use_summary(use).iter_rows(named=True)
+    assert row["flags"] == ["load"]  # the 45-minute stretch, not the spike; no "memory"
+    load = wn.resource_frame(use, "load_per_cpu").filter(
+        pl.col("timestamp") == _dt(start + 2 * 3600))["value"]
+    # mean of 60 samples in (1h30, 2h00]: 2 at 6.0 and 58 at 0.5, per CPU (closed 2.x window
+    # holds 61 samples: one more 0.5)
+    assert load.to_list() == [pytest.approx((2 * 6.0 + 59 * 0.5) / 61 / 2)]
+    mem = wn.resource_frame(use, "mem_util").filter(
+        pl.col("timestamp") == _dt(start + 2 * 3600))["value"]
+    assert mem.to_list() == [pytest.approx(1 - (2 * 0.01 + 59 * 0.75) / 61)]
+    assert row["load_per_cpu_above_s"] == 1800.0  # 4h30 step: 30 minutes at 3.0 per CPU
 
 
 # -- pure functions on hand-made frames ---------------------------------------------------------

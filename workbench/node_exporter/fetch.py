@@ -84,7 +84,8 @@ def fetch_node_use(
     ksm_job
         The kube-state-metrics job, used to turn exporter pods into node names.
     rate_window
-        Range of ``rate()``; widened to the step when the step is longer.
+        Range of ``rate()``; widened to the step when the step is longer. On such a step the
+        gauges (load, memory) are averaged over the step too (``avg_over_time``).
     fs_trend_window
         Range of the filesystem trend line (``deriv``/``predict_linear``), 6h in the alerts.
     max_workers
@@ -114,6 +115,9 @@ def fetch_node_use(
         msg = f"step must be positive, got {step!r}."
         raise NodeDataError(msg)
     rate = format_duration(max(parse_duration_ms(rate_window), step_ms))
+    # Gauges (load, memory) on a step longer than the rate window: the step's mean, not the one
+    # sample at its end, so a one-minute spike on a 30-minute step is not a "sustained" flag.
+    gauge = format_duration(step_ms) if step_ms > parse_duration_ms(rate_window) else None
     sel = q.selector(job)
     s_s, e_s = start_ms / 1000, end_ms / 1000
 
@@ -133,7 +137,7 @@ def fetch_node_use(
     mapping = node_names(targets, pod_info, node_info)
 
     jobs_: dict[str, Callable[[], pl.DataFrame]] = {}
-    for name, expr in q.RANGE_QUERIES(sel, rate).items():
+    for name, expr in q.RANGE_QUERIES(sel, rate, gauge).items():
         jobs_[name] = partial(prom.query_range, expr, s_s, e_s, step_ms / 1000)
     # One millisecond short of a step, so consecutive windows never share a sample (range
     # selectors include their left edge before Prometheus 3).
@@ -151,7 +155,7 @@ def fetch_node_use(
         results = {name: fut.result() for name, fut in futures.items()}
 
     parts = [_to_long(results[name], name, mapping)
-             for name in [*q.RANGE_QUERIES(sel, rate), "up"]]
+             for name in [*q.RANGE_QUERIES(sel, rate, gauge), "up"]]
     series = derive_series(pl.concat(parts)).sort("resource", "node", "device", "timestamp")
 
     fs = _filesystems(results, mapping)

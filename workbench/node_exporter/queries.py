@@ -80,15 +80,26 @@ def cpu_count(sel: str) -> str:
     return f'count without (cpu, mode) (node_cpu_seconds_total{_sel(sel, "mode=" + _q("idle"))})'
 
 
-def load_per_cpu(sel: str) -> str:
-    """1-minute load average per CPU: the CPU saturation signal (``NodeSystemSaturation``)."""
-    return f"node_load1{_sel(sel)} / {cpu_count(sel)}"
+def _gauge(metric: str, window: str | None) -> str:
+    """A gauge as sampled at each step, or its mean over ``window`` before each step."""
+    return f"avg_over_time({metric}[{window}])" if window else metric
 
 
-def memory_utilisation(sel: str) -> str:
-    """``1 - MemAvailable / MemTotal`` (``instance:node_memory_utilisation:ratio``)."""
+def load_per_cpu(sel: str, window: str | None = None) -> str:
+    """1-minute load average per CPU: the CPU saturation signal (``NodeSystemSaturation``).
+
+    ``window``: average over this range before each step (used when the step is longer than
+    the rate window, so a step stands for the whole step rather than one instant in it).
+    """
+    return f"{_gauge(f'node_load1{_sel(sel)}', window)} / {cpu_count(sel)}"
+
+
+def memory_utilisation(sel: str, window: str | None = None) -> str:
+    """``1 - MemAvailable / MemTotal`` (``instance:node_memory_utilisation:ratio``); ``window``
+    as in :func:`load_per_cpu`."""
     return (
-        f"1 - node_memory_MemAvailable_bytes{_sel(sel)} / node_memory_MemTotal_bytes{_sel(sel)}"
+        f"1 - {_gauge(f'node_memory_MemAvailable_bytes{_sel(sel)}', window)} / "
+        f"{_gauge(f'node_memory_MemTotal_bytes{_sel(sel)}', window)}"
     )
 
 
@@ -168,11 +179,12 @@ def kube_node_info(ksm_job: str) -> str:
     return f'kube_node_info{{job={_q(ksm_job)},internal_ip!=""}}'
 
 
-def _range_queries(sel: str, rate_window: str) -> dict[str, str]:
+def _range_queries(sel: str, rate_window: str, gauge_window: str | None = None
+                   ) -> dict[str, str]:
     return {
         "cpu_util": cpu_utilisation(sel, rate_window),
-        "load_per_cpu": load_per_cpu(sel),
-        "mem_util": memory_utilisation(sel),
+        "load_per_cpu": load_per_cpu(sel, gauge_window),
+        "mem_util": memory_utilisation(sel, gauge_window),
         "majfault_rate": majfault_rate(sel, rate_window),
         "disk_util": disk_utilisation(sel, rate_window),
         "disk_queue": disk_queue(sel, rate_window),
@@ -186,5 +198,6 @@ def _range_queries(sel: str, rate_window: str) -> dict[str, str]:
     }
 
 
-#: resource name -> builder(sel, rate_window) for the range queries of the report.
+#: resource name -> builder(sel, rate_window, gauge_window=None) for the report's range
+#: queries.
 RANGE_QUERIES = _range_queries
