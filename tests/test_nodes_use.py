@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -115,6 +116,24 @@ def test_filesystem_forecast(use: wn.NodeUse) -> None:
     assert not wn.fs_forecast(use.filesystems, wn.UseThresholds(fs_horizon_h=10))["filling"].any()
     # with only 11 % allowed it is not low enough to flag either
     assert not wn.fs_forecast(use.filesystems, wn.UseThresholds(fs_avail_pct=11))["filling"].any()
+
+
+def test_a_size_zero_filesystem_does_not_hide_the_fullest(use: wn.NodeUse) -> None:
+    # fuse.lxcfs and similar report size 0: avail/size is NaN, which sorted above every real
+    # ratio, so the summary named it the node's fullest filesystem with a blank percentage.
+    lxcfs = pl.DataFrame({"node": ["node-b"], "device": ["lxcfs"],
+                          "mountpoint": ["/var/lib/lxcfs"], "fstype": ["fuse.lxcfs"],
+                          "size_bytes": [0.0], "avail_bytes": [0.0], "readonly": [False],
+                          "deriv_bytes_per_s": [0.0], "fitted_avail_bytes": [0.0]},
+                         schema=use.filesystems.schema)
+    with_lxcfs = dataclasses.replace(use, filesystems=pl.concat([use.filesystems, lxcfs]))
+    fs = wn.fs_forecast(with_lxcfs.filesystems)
+    row = fs.filter(pl.col("fstype") == "fuse.lxcfs").row(0, named=True)
+    assert (row["used_ratio"], row["avail_pct"], row["filling"], row["almost_full"]) == (
+        None, None, False, False)
+    b = wn.use_summary(with_lxcfs).filter(pl.col("node") == "node-b").row(0, named=True)
+    assert b["fs_worst"] == "/var/lib/data"
+    assert b["fs_used_max"] == pytest.approx(1 - nd.FILL_AVAIL_END / nd.FILL_SIZE)
 
 
 def test_down_window_and_reboot(use: wn.NodeUse) -> None:

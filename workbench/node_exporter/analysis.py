@@ -423,9 +423,12 @@ def fs_forecast(filesystems: pl.DataFrame, thresholds: UseThresholds | None = No
     """
     th = thresholds or UseThresholds()
     horizon_s = th.fs_horizon_h * 3600.0
+    # size 0 (fuse.lxcfs and other pseudo filesystems): no ratio, rather than NaN
+    sized = pl.col("size_bytes") > 0
     f = filesystems.with_columns(
-        (1.0 - pl.col("avail_bytes") / pl.col("size_bytes")).alias("used_ratio"),
-        (pl.col("avail_bytes") / pl.col("size_bytes") * 100.0).alias("avail_pct"),
+        pl.when(sized).then(1.0 - pl.col("avail_bytes") / pl.col("size_bytes")).alias("used_ratio"),
+        pl.when(sized).then(pl.col("avail_bytes") / pl.col("size_bytes") * 100.0)
+        .alias("avail_pct"),
         pl.when(pl.col("deriv_bytes_per_s") < 0)
         .then((pl.col("fitted_avail_bytes") / -pl.col("deriv_bytes_per_s") / 3600.0).clip(0.0))
         .alias("hours_to_full"),
@@ -489,7 +492,8 @@ def use_summary(use: NodeUse, thresholds: UseThresholds | None = None) -> pl.Dat
     out = out.join(boots.select("node", "reboots"), on="node", how="left").with_columns(
         pl.col("reboots").fill_null(0))
     fs = fs_forecast(use.filesystems, th)
-    fs_node = (fs.sort("used_ratio", descending=True).group_by("node", maintain_order=True).agg(
+    fs_node = (fs.sort("used_ratio", descending=True, nulls_last=True)
+               .group_by("node", maintain_order=True).agg(
         pl.col("used_ratio").first().alias("fs_used_max"),
         pl.col("mountpoint").first().alias("fs_worst"),
         pl.col("hours_to_full").min().alias("fs_hours_to_full"),
