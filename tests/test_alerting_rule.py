@@ -94,6 +94,22 @@ def test_prometheus_rule_object() -> None:
     assert "SUCCESS" in check_rules_text(yaml.safe_dump(obj["spec"]))
 
 
+@pytest.mark.parametrize(("name", "namespace", "bad"), [
+    ("NodeHighCPU", "monitoring", "'nodehighcpu'"),
+    ("wb-rules", "Monitoring_NS", "'monitoring-ns'"),
+    ("wb-rules", "monitoring.prod", "'monitoring.prod'"),  # dots are fine in names, not namespaces
+    ("-wb", "monitoring", "'wb'"),
+])
+def test_prometheus_rule_refuses_names_the_api_server_would_reject(name: str, namespace: str,
+                                                                     bad: str) -> None:
+    rule = Rule(alert="X", expr="up == 0")
+    with pytest.raises(AlertRuleError, match="not a valid Kubernetes") as info:
+        rule.to_prometheus_rule(name, namespace, check=False)
+    assert bad in str(info.value)
+    # dotted names are valid object names
+    assert "name: wb.rules" in rule.to_prometheus_rule("wb.rules", "monitoring", check=False)
+
+
 def test_invalid_rules_are_rejected_by_promtool() -> None:
     require_binary("promtool")
     with pytest.raises(PromtoolError, match="could not parse expression") as info:

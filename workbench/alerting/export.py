@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ import numpy.typing as npt
 import orjson
 import yaml
 
+from .._errors import AlertRuleError
 from .._time import DurationLike, format_duration, parse_duration_ms
 from .compare import format_threshold
 
@@ -77,7 +79,13 @@ def prometheus_rule_text(rules: Sequence[Rule], *, name: str, namespace: str,
                          labels: Mapping[str, str] | None = None, group: str | None = None,
                          interval: DurationLike | None = None, check: bool = True) -> str:
     """A ``monitoring.coreos.com/v1`` ``PrometheusRule`` manifest; ``check`` validates its
-    ``spec`` (which is a rule file) with ``promtool check rules``."""
+    ``spec`` (which is a rule file) with ``promtool check rules``.
+
+    ``name`` and ``namespace`` must be valid Kubernetes names (RFC 1123: lowercase letters,
+    digits and ``-``; names may also hold ``.``), or the API server would reject the object.
+    """
+    _check_k8s_name(name, "name", _DNS_SUBDOMAIN, 253)
+    _check_k8s_name(namespace, "namespace", _DNS_LABEL, 63)
     spec = {"groups": [_group(rules, group or name, interval)]}
     if check:
         from .promtool import check_rules_text
@@ -88,6 +96,21 @@ def prometheus_rule_text(rules: Sequence[Rule], *, name: str, namespace: str,
         meta["labels"] = dict(labels)
     return _dump({"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
                   "metadata": meta, "spec": spec})
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _check_k8s_name(value: str, what: str, pattern: re.Pattern[str], limit: int) -> None:
+    if len(value) > limit or not pattern.match(value):
+        suggestion = re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-.") or "workbench-rules"
+        msg = (
+            f"PrometheusRule {what} {value!r} is not a valid Kubernetes {what} (lowercase letters, "
+            f"digits and '-', at most {limit} characters); the API server would reject it. "
+            f"Fix: use e.g. {suggestion[:limit]!r}."
+        )
+        raise AlertRuleError(msg)
 
 
 def _escape(v: str) -> str:
