@@ -178,6 +178,38 @@ def test_cell_timeout_is_a_failure(nbdir: Path, tmp_path: Path) -> None:
     assert not (out / "fixture" / "latest.html").exists()
 
 
+def test_sigterm_mid_run_is_recorded_and_keeps_the_last_good_report(nbdir: Path,
+                                                                     tmp_path: Path) -> None:
+    """A scheduler's time limit (cron `timeout`, a CronJob deadline) sends SIGTERM."""
+    import signal
+
+    out = tmp_path / "reports"
+    good = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p", "label=good")
+    assert good.returncode == 0, good.stdout + good.stderr
+    latest = (out / "fixture" / "latest.html").read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "report", "run", "fixture",
+                             "--notebooks", str(nbdir), "--out", str(out), "-p", "sleep_s=120",
+                             "-p", "label=slow"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("fixture/*/.*.run")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the run has claimed its files
+    time.sleep(4)  # the kernel is inside the sleeping cell
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stdout + stderr
+    assert "stopped by SIGTERM" in stderr and "last good report was kept" in stderr
+    first, second = _records(out)
+    assert first["status"] == "ok" and second["status"] == "failed"
+    assert "stopped by SIGTERM" in str(second["error"])
+    assert second["parameters"]["label"] == "slow"  # type: ignore[index]
+    assert 'data-status="failed"' in (out / str(second["html"])).read_text()
+    assert "stopped by SIGTERM" in _text((out / "index.html").read_text())
+    assert (out / "fixture" / "latest.html").read_text() == latest
+    assert not list(out.glob("fixture/*/.*"))  # no work directory left behind
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["-p", "fail=maybe"], "must be true or false"),
     (["-p", "nope=1"], "has no parameter 'nope'"),

@@ -27,6 +27,7 @@ message says what failed and how to fix it. Credentials never appear in a messag
     │       └── KubeUnreachableError        connection refused, DNS, TLS, timeout
     ├── QuantityError               not a Kubernetes quantity (also a ValueError)
     └── ReportError                 running or exporting a report notebook
+        ├── ReportInterrupted       SIGTERM/SIGINT stopped a run (recorded as failed first)
         ├── ReportNotFoundError     no notebook of that name in notebooks/
         └── ReportParameterError    unknown, mistyped or secret-looking report parameter
 """
@@ -52,6 +53,7 @@ __all__ = [
     "QueryError",
     "QueryTimeoutError",
     "ReportError",
+    "ReportInterrupted",
     "ReportNotFoundError",
     "ReportParameterError",
     "ResponseDecodeError",
@@ -299,3 +301,18 @@ class ReportParameterError(ReportError):
 
     Raised before anything runs; the message lists the accepted parameters and their types.
     """
+
+
+class ReportInterrupted(ReportError):
+    """A signal stopped a report run; the partial run was recorded as failed before raising.
+
+    Attributes
+    ----------
+    signum : int
+        The signal number; ``exit_code`` is ``128 + signum`` as a shell reports it.
+    """
+
+    def __init__(self, message: str, *, signum: int) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(message)

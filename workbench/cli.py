@@ -90,7 +90,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except WorkbenchError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))
 
 
 if __name__ == "__main__":

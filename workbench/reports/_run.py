@@ -19,6 +19,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._errors import ReportInterrupted
 from ._export import FIGURES_MIME, atomic_write, export_html, status_banner
 from ._index import RunRecord, index_lock, write_index
 from ._params import validate_parameters
@@ -177,6 +180,32 @@ def run_report(
                     start_timeout=start_timeout, now=now or (lambda: datetime.now(UTC)))
 
 
+class _Stopped(BaseException):
+    """Raised in the main thread by the SIGTERM handler while a report runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception() -> Iterator[None]:
+    """Turn SIGTERM (cron ``timeout``, a CronJob deadline, ``kill``) into :class:`_Stopped` so the
+    interrupted run is still recorded. Only the main thread can install handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Stopped(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def _quiet_progress() -> Iterator[None]:
     """The kernel papermill starts inherits this process's environment: no progress bars in a
@@ -202,10 +231,11 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
     ipynb, page, record_path = (day / f"{stem}{ext}" for ext in (".ipynb", ".html", ".json"))
     t0 = time.perf_counter()
     status, error = "ok", None
+    stopped: int | None = None
     try:
         partial = work / f"{stem}.ipynb"
         try:
-            with _quiet_progress():
+            with _sigterm_as_exception(), _quiet_progress():
                 pm.execute_notebook(
                     str(spec.path), str(partial), parameters=values, kernel_name=kernel_name,
                     language="python", cwd=str(work), execution_timeout=timeout,
@@ -220,6 +250,11 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
                      f"{str(exc).splitlines()[0] if str(exc) else ''}").strip()
         except Exception as exc:  # kernel died, kernel missing, notebook unreadable, ...
             status, error = "failed", f"{type(exc).__name__}: {exc}"
+        except (_Stopped, KeyboardInterrupt) as exc:
+            stopped = exc.signum if isinstance(exc, _Stopped) else int(signal.SIGINT)
+            status = "failed"
+            error = (f"The run was stopped by {signal.Signals(stopped).name} before it finished "
+                     "(a scheduler's time limit, or someone pressed Ctrl-C).")
         duration = time.perf_counter() - t0
         nb = (nbformat.read(partial, as_version=4) if partial.is_file()
               else nbformat.read(spec.path, as_version=4))
@@ -249,6 +284,11 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
         if status == "ok":
             _promote(rec, page, out_dir / spec.name)
         index = write_index(out_dir)
+    if stopped is not None:
+        raise ReportInterrupted(
+            f"Report {spec.name!r} was stopped by {signal.Signals(stopped).name}; the partial run "
+            f"is recorded as failed in {index} and the last good report was kept.",
+            signum=stopped)
     return RunResult(spec.name, status, ipynb, page, record_path, index, duration, figures, error)
 
 
