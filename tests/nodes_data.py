@@ -218,6 +218,9 @@ def _network(w: OpenMetricsWriter) -> None:
                     "transmit_packets": txp, "receive_errs": rxe}.get(field, 0.0)
             _write(w, f"node_network_{field}_total", node,
                    _integrate(np.full(TS.shape, rate), node), {"device": "eth0"})
-            _write(w, f"node_network_{field}_total", node,
-                   _integrate(np.full(TS.shape, 1e9 if "bytes" in field else 0.0), node),
-                   {"device": "lo"})
+            # loopback and per-pod CNI interfaces (Calico, Cilium) carry traffic that the
+            # physical NIC also counts: left out of the sums
+            for virtual in ("lo", "cali8f2a1b3c4d5", "lxc0a1b2c3d4e5f", "cni0"):
+                _write(w, f"node_network_{field}_total", node,
+                       _integrate(np.full(TS.shape, 1e9 if "bytes" in field else 0.0), node),
+                       {"device": virtual})

@@ -42,8 +42,12 @@ __all__ = [
 DISK_DEVICES = r"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"
 #: Filesystems the chart's rules consider (``fsSelector`` plus the mixin's mountpoint filter).
 FS_SELECTOR = 'fstype!="",mountpoint!=""'
-#: Interfaces left out of network sums (the mixin's ``..._physical`` rules exclude lo and veth).
-NET_EXCLUDE = "lo|veth.+"
+#: Interfaces left out of network sums: loopback and the virtual interfaces CNI plugins create
+#: per pod or per node (veth, Calico cali*, Cilium lxc*/cilium_*, flannel, cni0 bridges, tunnels,
+#: kube-ipvs0, and the 15-hex-digit names kube-prometheus-stack's node-exporter also ignores).
+#: Pod traffic crosses one of these *and* the physical NIC, so summing both counts it twice.
+NET_EXCLUDE = ("lo|veth.+|cali.+|lxc.+|cilium_.+|flannel.+|cni.+|vxlan.+|tunl.+|genev_sys.+"
+               "|kube-ipvs.+|docker.+|[a-f0-9]{15}")
 
 
 def _q(text: str) -> str:
