@@ -65,6 +65,11 @@ def test_profile_errors_name_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="token_env") as ei:
         PromConfig.from_profile("x", bad, environ={})
     assert "tok-value-xyz" not in str(ei.value)
+    bad.write_text('[profiles.x]\nurl = "https://a"\nverify = "false"\n')
+    with pytest.raises(ConfigError, match="TOML boolean"):
+        PromConfig.from_profile("x", bad, environ={})
+    bad.write_text('[profiles.x]\nurl = "https://a"\nverify = false\n')
+    assert PromConfig.from_profile("x", bad, environ={}).verify is False
     bad.write_text('[profiles.x]\nurl = "http://a"\ntokn_env = "X"\n')
     with pytest.raises(ConfigError, match="unknown keys"):
         PromConfig.from_profile("x", bad, environ={})

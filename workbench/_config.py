@@ -329,7 +329,7 @@ class PromConfig:
             username=table.get("username"),
             password=secret("password"),
             ca_bundle=table.get("ca_bundle"),
-            verify=bool(table.get("verify", True)),
+            verify=_bool(table.get("verify", True), f"{where}: verify"),
             headers={str(k): str(v) for k, v in (table.get("headers") or {}).items()},
             timeout=float(table.get("timeout", DEFAULT_TIMEOUT)),
             name=name,
@@ -365,6 +365,14 @@ class PromConfig:
             env = os.environ if environ is None else environ
             return cls(url=prometheus_url(env.get("WORKBENCH_DEMO_DIR")), name="demo")
         return cls.from_profile(target, config_path, environ)
+
+
+def _bool(value: Any, what: str) -> bool:
+    # TOML has real booleans; "false" in quotes is a string and must not silently mean True.
+    if not isinstance(value, bool):
+        msg = f"{what} must be true or false (a TOML boolean, without quotes), got {value!r}."
+        raise ConfigError(msg)
+    return value
 
 
 def _load_profiles(path: Path) -> dict[str, Mapping[str, Any]]:
