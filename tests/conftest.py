@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +108,23 @@ def node_prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProce
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One running demo stack of the SMALL size (3 nodes, 2 days at 60 s), shared by the test
+    modules that only read from it: ``eps`` (endpoints), ``gt`` (ground truth), ``dir``."""
+    import json
+
+    from workbench.demo import stack
+    from workbench.demo.params import SMALL
+
+    for b in ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-node-exporter"):
+        require_binary(b)
+    d = tmp_path_factory.mktemp("small-demo")
+    eps = stack.up(d, SMALL, echo=lambda m: None)
+    try:
+        gt = json.loads(Path(eps["ground_truth"]).read_text())
+        yield {"eps": eps, "gt": gt, "dir": d}
+    finally:
+        stack.down(d)

@@ -4,9 +4,7 @@ sample with the ``ALERTS`` / ``ALERTS_FOR_STATE`` series the demo wrote into the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -14,11 +12,7 @@ import pytest
 
 from workbench import Prometheus, Rule, backtest
 from workbench.alerting import BacktestResult
-from workbench.demo import stack
-from workbench.demo.params import SMALL
 from workbench.demo.rules import ALERT_RULES, EVAL_INTERVAL_S
-
-from .conftest import require_binary
 
 pytestmark = pytest.mark.server
 
@@ -26,23 +20,16 @@ RULES = {r["alert"]: Rule.from_dict(r) for r in ALERT_RULES}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    for b in ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-node-exporter"):
-        require_binary(b)
-    d = tmp_path_factory.mktemp("alerting-demo")
-    eps = stack.up(d, SMALL, echo=lambda m: None)
-    try:
-        gt = json.loads(Path(eps["ground_truth"]).read_text())
-        h = gt["history"]
-        # The demo evaluates its rules from 10 minutes after the history starts (the first
-        # rate windows need data) to the end of the backfill; live evaluation follows.
-        start, end = h["start_s"] + 600, h["end_s"]
-        with Prometheus(eps["prometheus"]) as prom:
-            results = {name: backtest(prom, rule, start, end, f"{EVAL_INTERVAL_S}s")
-                       for name, rule in RULES.items()}
-            yield {"gt": gt, "prom": prom, "start": start, "end": end, "bt": results}
-    finally:
-        stack.down(d)
+def demo(small_demo: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    gt = small_demo["gt"]
+    h = gt["history"]
+    # The demo evaluates its rules from 10 minutes after the history starts (the first
+    # rate windows need data) to the end of the backfill; live evaluation follows.
+    start, end = h["start_s"] + 600, h["end_s"]
+    with Prometheus(small_demo["eps"]["prometheus"]) as prom:
+        results = {name: backtest(prom, rule, start, end, f"{EVAL_INTERVAL_S}s")
+                   for name, rule in RULES.items()}
+        yield {"gt": gt, "prom": prom, "start": start, "end": end, "bt": results}
 
 
 def _episodes(bt: BacktestResult) -> pl.DataFrame:

@@ -3,7 +3,6 @@ the filling filesystem's time to full within 10 %, the node-down window, no fals
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,27 +15,15 @@ import pytest
 
 from workbench import Prometheus
 from workbench import nodes as wn
-from workbench.demo import stack
-from workbench.demo.params import SMALL
 from workbench.reports import run_report
-
-from .conftest import require_binary
 
 pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    for b in ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-node-exporter"):
-        require_binary(b)
-    d = tmp_path_factory.mktemp("nodes-demo")
-    eps = stack.up(d, SMALL, echo=lambda m: None)
-    try:
-        gt = json.loads(Path(eps["ground_truth"]).read_text())
-        with Prometheus(eps["prometheus"]) as prom:
-            yield {"eps": eps, "gt": gt, "prom": prom, "dir": d}
-    finally:
-        stack.down(d)
+def demo(small_demo: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    with Prometheus(small_demo["eps"]["prometheus"]) as prom:
+        yield {**small_demo, "prom": prom}
 
 
 def _simulated(gt: dict[str, Any]) -> list[str]:
