@@ -607,3 +607,26 @@ def test_progress_environment_switch(prom_url: str, capsys: pytest.CaptureFixtur
     monkeypatch.setenv("WORKBENCH_PROGRESS", "0")  # what the report runner sets for papermill
     Prometheus(prom_url).query_range(*args, step=1, max_points=1000)
     assert capsys.readouterr().err == ""
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        out.append(exc)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return out
+
+
+def test_raised_errors_keep_no_request_with_its_headers() -> None:
+    """Error reporters walk __context__ even when a traceback hides it: requests' exceptions hold
+    the prepared request, Authorization header included, so none may ride along."""
+    token = "tok-ctx-0123456789abcdef"
+    with pytest.raises(ServerUnreachableError) as refused:
+        Prometheus(closed_port_url(), token=token, max_retries=0).query("up")
+    with stalling_server() as url, pytest.raises(QueryTimeoutError) as stalled:
+        Prometheus(url, token=token, timeout=1).query("up")
+    for info in (refused, stalled):
+        chain = _chain(info.value)
+        assert len(chain) == 1, chain
+        assert token not in repr(vars(info.value))

@@ -23,6 +23,7 @@ import urllib3
 from ._config import PromConfig
 from ._errors import (
     ConfigError,
+    PrometheusError,
     QueryError,
     QueryTimeoutError,
     ResponseDecodeError,
@@ -174,6 +175,10 @@ class HttpTransport:
             # ``timeout`` bounds the whole request, body included: requests' own timeout is per
             # socket read, so a server or proxy trickling the body would never time out.
             deadline = time.monotonic() + float(kw["timeout"])
+            # Failures are built inside the except clauses but raised after them, so the raised
+            # error has no __context__: requests' exception holds the request, headers included.
+            failure: PrometheusError | None = None
+            reset = False
             try:
                 resp = self.session.request(method, url, stream=True, **kw)
                 try:
@@ -181,27 +186,27 @@ class HttpTransport:
                 finally:
                     resp.close()
             except requests.exceptions.ConnectTimeout:
-                raise ServerUnreachableError(
+                failure = ServerUnreachableError(
                     url=self.config.url, query=query,
-                    cause=f"connection attempt timed out after {kw['timeout']:g} s",
-                ) from None
+                    cause=f"connection attempt timed out after {kw['timeout']:g} s")
             except requests.exceptions.ReadTimeout:
-                raise QueryTimeoutError(
-                    url=self.config.url, query=query, timeout=float(kw["timeout"])
-                ) from None
+                failure = QueryTimeoutError(
+                    url=self.config.url, query=query, timeout=float(kw["timeout"]))
             except requests.exceptions.SSLError as exc:
-                raise ServerUnreachableError(
-                    url=self.config.url, query=query, cause=f"TLS failure ({_short(exc)})"
-                ) from None
+                failure = ServerUnreachableError(
+                    url=self.config.url, query=query, cause=f"TLS failure ({_short(exc)})")
             except (requests.exceptions.ConnectionError,
                     requests.exceptions.ChunkedEncodingError) as exc:
-                if _is_reset(exc) and attempt < self.max_retries:
-                    attempt += 1
-                    self._wait(attempt, None, "connection reset")
-                    continue
-                raise ServerUnreachableError(
-                    url=self.config.url, query=query, cause=_short(exc)
-                ) from None
+                reset = _is_reset(exc) and attempt < self.max_retries
+                if not reset:
+                    failure = ServerUnreachableError(
+                        url=self.config.url, query=query, cause=_short(exc))
+            if failure is not None:
+                raise failure
+            if reset:
+                attempt += 1
+                self._wait(attempt, None, "connection reset")
+                continue
             elapsed = time.perf_counter() - t0
             log.debug("%s %s -> %s in %.3fs (%d bytes)", method, path, resp.status_code, elapsed,
                       len(body))
