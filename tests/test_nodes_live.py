@@ -40,8 +40,7 @@ def node_exporter(tmp_path: Path) -> ManagedProcess:
     binary = require_binary("prometheus-node-exporter")
     port = free_port()
     log = tmp_path / "node_exporter.log"
-    proc = spawn("prometheus-node-exporter",
-                 [binary, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
+    proc = spawn([binary, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults",
                   "--collector.cpu", "--collector.loadavg", "--collector.meminfo",
                   "--collector.stat", "--collector.vmstat", "--collector.diskstats",
                   "--collector.filesystem", "--collector.netdev"], log)

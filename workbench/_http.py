@@ -26,7 +26,6 @@ from ._errors import (
     PrometheusError,
     QueryError,
     QueryTimeoutError,
-    ResponseDecodeError,
     ServerHTTPError,
     ServerUnreachableError,
 )
@@ -289,14 +288,3 @@ def emit_warnings(warns: list[str], query: str | None) -> None:
     for w in warns:
         where = f" (query {query!r})" if query else ""
         warnings.warn(f"Prometheus warning{where}: {w}", PrometheusWarning, stacklevel=4)
-
-
-def check_json(body: bytes) -> None:
-    """Raise :class:`ResponseDecodeError` if ``body`` is obviously not an API response."""
-    if not body.lstrip().startswith(b"{"):
-        preview = body[:120].decode("utf-8", "replace")
-        msg = (
-            f"The server's answer is not a Prometheus API response; it starts with {preview!r}. "
-            "Fix: use the Prometheus base URL (e.g. http://host:9090)."
-        )
-        raise ResponseDecodeError(msg)

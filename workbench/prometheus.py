@@ -13,14 +13,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import polars as pl
 import requests
 
 from ._cache import QueryCache
 from ._config import DEFAULT_TIMEOUT, PromConfig, Secret
-from ._decode import TIMESTAMP, decode_api_response, decode_result, empty_frame
+from ._decode import DATA_COLUMNS, TIMESTAMP, decode_api_response, decode_result, empty_frame
 from ._errors import ConfigError
-from ._http import HttpTransport, check_json, emit_warnings
+from ._http import HttpTransport, emit_warnings
 from ._runtime import interactive
 from ._time import (
     MAX_POINTS_PER_SERIES,
@@ -194,12 +195,6 @@ class Prometheus:
 
     # -- queries --------------------------------------------------------------------------------
 
-    def _query_body(self, path: str, params: dict[str, str], expr: str,
-                    timeout: float | None) -> bytes:
-        body = self.transport.request(path, params, query=expr, timeout=timeout)
-        check_json(body)
-        return body
-
     def query(self, expr: str, time: TimeLike | None = None, *,
               timeout: float | None = None) -> pl.DataFrame:
         """Evaluate an instant query.
@@ -225,7 +220,8 @@ class Prometheus:
         params = {"query": expr}
         if time is not None:
             params["time"] = _fmt_ts(parse_time_ms(time, now=self._now))
-        frame, warns = decode_result(self._query_body("/api/v1/query", params, expr, timeout))
+        body = self.transport.request("/api/v1/query", params, query=expr, timeout=timeout)
+        frame, warns = decode_result(body)
         emit_warnings(warns, expr)
         return frame
 
@@ -283,9 +279,9 @@ class Prometheus:
         if not frames:
             return empty_frame()
         out = pl.concat(frames, how="diagonal_relaxed")
-        labels = [c for c in out.columns if c not in ("timestamp", "value")]
-        return out.select(["timestamp", "value", *sorted(labels)]).sort(
-            [*sorted(labels), "timestamp"], nulls_last=False, maintain_order=True
+        labels = sorted(c for c in out.columns if c not in DATA_COLUMNS)
+        return out.select([*DATA_COLUMNS, *labels]).sort(
+            [*labels, "timestamp"], nulls_last=False, maintain_order=True
         )
 
     def _window_fetcher(self, expr: str, step_ms: int,
@@ -306,7 +302,7 @@ class Prometheus:
             params = {"query": expr, "start": _fmt_ts(s), "end": _fmt_ts(e),
                       "step": _fmt_ts(step_ms)}
             frame, warns = decode_result(
-                self._query_body("/api/v1/query_range", params, expr, timeout)
+                self.transport.request("/api/v1/query_range", params, query=expr, timeout=timeout)
             )
             emit_warnings(warns, expr)
             # A window that came with warnings may be partial (Thanos/Mimir "partial response",
@@ -358,9 +354,7 @@ class Prometheus:
     # -- metadata endpoints ---------------------------------------------------------------------
 
     def _api(self, path: str, params: Any = None, *, method: str = "GET") -> Any:
-        body = self.transport.request(path, params, method=method)
-        check_json(body)
-        resp = decode_api_response(body)
+        resp = decode_api_response(self.transport.request(path, params, method=method))
         emit_warnings(resp.warnings, None)
         return resp.data
 
@@ -414,9 +408,7 @@ class Prometheus:
         ``last_scrape`` (Datetime), ``scrape_duration_s``, ``scrape_interval_s``, ``scrape_url``.
         """
         data = self._api("/api/v1/targets", {"state": state}) or {}
-        rows = data.get("activeTargets" if state != "dropped" else "droppedTargets", [])
-        if state == "any":
-            rows = data.get("activeTargets", [])
+        rows = data.get("droppedTargets" if state == "dropped" else "activeTargets", [])
         return pl.DataFrame(
             {
                 "scrape_pool": [t.get("scrapePool") for t in rows],
@@ -470,8 +462,6 @@ class Prometheus:
         ``state``, ``n_alerts``, ``last_evaluation``, ``evaluation_time_s``, ``labels`` and
         ``annotations`` (JSON text).
         """
-        import orjson
-
         if type not in (None, "alert", "record"):
             msg = f"type must be 'alert', 'record' or None, got {type!r}."
             raise ConfigError(msg)

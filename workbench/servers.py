@@ -117,7 +117,7 @@ class ManagedProcess:
         self.stop()
 
 
-def spawn(name: str, argv: Sequence[str], log_path: Path, *, detach: bool = False,
+def spawn(argv: Sequence[str], log_path: Path, *, detach: bool = False,
           env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start ``argv`` with output to ``log_path``; ``detach`` puts it in its own session."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def start_prometheus(
         "--log.level=warn",
         *extra_args,
     ]
-    proc = spawn("prometheus", argv, log, detach=detach)
+    proc = spawn(argv, log, detach=detach)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http_ok(f"{url}/-/ready", timeout=timeout, proc=proc, log_path=log)

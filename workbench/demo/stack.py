@@ -357,7 +357,7 @@ def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[
                           "started_s": time.time(), "endpoints": {}, "metrics_api": metrics_api}
 
     def launch(name: str, argv: list[str], url: str, health: str) -> None:
-        proc = spawn(name, argv, logs / f"{name}.log", detach=True)
+        proc = spawn(argv, logs / f"{name}.log", detach=True)
         started[name] = {"pid": proc.pid, "url": url, "argv0": argv[0]}
         _save(d / "state.json", st)  # record pids at once, so `down` can clean up a failed up
         wait_http_ok(url + health, timeout=60, proc=proc, log_path=logs / f"{name}.log")
