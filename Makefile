@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install test demo demo-down bench lab lint
+.PHONY: help install check test test-fast demo demo-down bench lab lint
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,15 @@ test: install  ## Run the whole test suite (starts real servers on 127.0.0.1)
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check .
+
+check: install  ## ruff, the import contract, mypy and the doctests (CI runs this before the tests)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules workbench --ignore=workbench/notebooks
+
+test-fast: install  ## The tests that start no server (under a minute)
+	$(PY) -m pytest -m "not server" $(PYTEST_ARGS)
 
 demo: install  ## Start the demo stack and write every report to reports/
 	$(WB) demo up

@@ -62,11 +62,11 @@ def _promtool_seconds(frame: pl.DataFrame, t: np.ndarray, rule, n_series: int,
                       n_steps: int) -> float | None:
     """promtool on the first ``n_series`` x ``n_steps``, checked at the last step against the
     backtester's answer there (so the run is also a correctness check)."""
-    from workbench.alerting import backtest_matrix
-    from workbench.alerting.export import promtool_test_document, rule_file_text
-    from workbench.alerting.identity import SeriesMatrix, series_matrix
-    from workbench.alerting.promtool import test_rules
-    from workbench.alerting.promtool_test import expected_checks, input_series
+    from workbench.analysis.alerting import backtest_matrix
+    from workbench.analysis.alerting.export import promtool_test_document, rule_file_text
+    from workbench.analysis.alerting.identity import SeriesMatrix, series_matrix
+    from workbench.analysis.alerting.promtool import test_rules
+    from workbench.analysis.alerting.promtool_test import expected_checks, input_series
 
     if shutil.which("promtool") is None:
         print("promtool not installed (sudo apt-get install -y prometheus): peer skipped")
@@ -91,8 +91,8 @@ def _promtool_seconds(frame: pl.DataFrame, t: np.ndarray, rule, n_series: int,
 
 
 def main(quick: bool) -> None:
-    from workbench.alerting import Rule, backtest_matrix, sweep_matrix
-    from workbench.alerting.identity import series_matrix
+    from workbench.analysis.alerting import Rule, backtest_matrix, sweep_matrix
+    from workbench.analysis.alerting.identity import series_matrix
 
     n_series, n_steps = 1_000, 5_040 if quick else 20_160
     frame, t = make_frame(n_series, n_steps)

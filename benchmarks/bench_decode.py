@@ -4,7 +4,8 @@ For 1,000 series x 1,000 points (1 M samples) and, unless ``--quick``, 1,000 x 1
 with node-exporter labels (``node_cpu_seconds_total`` by instance/cpu/mode), three methods each run
 in a fresh process, timed from body bytes in memory to the finished result:
 
-* ``workbench``: :func:`workbench._decode.decode_result` (what ``Prometheus.query_range`` runs);
+* ``workbench``: :func:`workbench.sources.prometheus.decode.decode_result`
+  (what ``Prometheus.query_range`` runs);
 * ``peer``: ``json.loads`` + prometheus-api-client's ``MetricRangeDataFrame`` (its documented path);
 * ``floor``: ``orjson.loads`` alone with the GC paused: parsing, no frame at all.
 
@@ -67,7 +68,7 @@ def run_one(method: str, path: Path) -> dict[str, float]:
     """Run one method in this process and return seconds, peak delta (MiB) and rows."""
     body = path.read_bytes()
     if method == "workbench":
-        from workbench._decode import decode_result
+        from workbench.sources.prometheus.decode import decode_result
 
         def step() -> int:
             frame, _ = decode_result(body)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench._runtime import find_binary
 from workbench.demo.history import backfill_history, write_openmetrics
 from workbench.demo.params import BIG, DEFAULT, SMALL, DemoParams
 from workbench.demo.sim import Cluster
-from workbench.servers import find_binary
 
 
 def _du(path: Path) -> int:

@@ -103,7 +103,7 @@ def main(quick: bool) -> None:
     import orjson
 
     from workbench.demo.kube_api import write_kubeconfig
-    from workbench.metrics_server import (
+    from workbench.sources.kubernetes.client import (
         MetricsServer,
         _finish,
         _finish_specs,

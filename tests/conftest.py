@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from workbench.servers import (
-    BINARY_PACKAGES,
+from workbench._runtime import BINARY_PACKAGES
+from workbench.testing.servers import (
     ManagedProcess,
     backfill_openmetrics,
     free_port,

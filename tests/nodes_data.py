@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.openmetrics import OpenMetricsWriter
+from workbench.testing.openmetrics import OpenMetricsWriter
 
 BASE_S = 1_772_323_200  # 2026-03-01T00:00:00Z
 SCRAPE_S = 30

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.openmetrics import OpenMetricsWriter
+from workbench.testing.openmetrics import OpenMetricsWriter
 
 #: 2026-01-01T00:00:00Z, the first sample of every series.
 BASE_S = 1_767_225_600

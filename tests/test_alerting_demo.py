@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from workbench import Prometheus, Rule, backtest
-from workbench.alerting import BacktestResult
+from workbench.analysis.alerting import BacktestResult
 from workbench.demo.rules import ALERT_RULES, EVAL_INTERVAL_S
 
 pytestmark = pytest.mark.server

@@ -5,7 +5,7 @@ Two legs share one generator of raw samples (regime switches around the threshol
 exactly on it, NaN, gaps shorter and longer than the 5m lookback, staleness markers):
 
 * local leg: the 2.42 instant selector is applied to the raw samples
-  (:func:`workbench.alerting.lookback.instant_vector`), then the backtester's identity and state
+  (:func:`workbench.analysis.alerting.lookback.instant_vector`), then the backtester's identity and state
   machine run; promtool replays the raw samples (with their ``stale`` markers) through the real
   rule file and must agree on the firing alerts (with rendered annotations) and on every
   pending/firing alert's ``ALERTS_FOR_STATE`` (activeAt) at every step;
@@ -24,14 +24,14 @@ import polars as pl
 import pytest
 
 from workbench import DuplicateAlertError, Prometheus, PromtoolError, Rule, backtest, sweep
-from workbench.alerting import backtest_matrix, sweep_matrix
-from workbench.alerting.export import promtool_test_document, rule_file_text, selector, series_values
-from workbench.alerting.identity import SeriesMatrix
-from workbench.alerting.lookback import instant_vector
-from workbench.alerting.promtool import test_rules as run_promtool_test
-from workbench.alerting.promtool_test import expected_checks
-from workbench.openmetrics import OpenMetricsWriter
-from workbench.servers import backfill_openmetrics, start_prometheus
+from workbench.analysis.alerting import backtest_matrix, sweep_matrix
+from workbench.analysis.alerting.export import promtool_test_document, rule_file_text, selector, series_values
+from workbench.analysis.alerting.identity import SeriesMatrix
+from workbench.analysis.alerting.lookback import instant_vector
+from workbench.analysis.alerting.promtool import test_rules as run_promtool_test
+from workbench.analysis.alerting.promtool_test import expected_checks
+from workbench.testing.openmetrics import OpenMetricsWriter
+from workbench.testing.servers import backfill_openmetrics, start_prometheus
 
 from .conftest import require_binary
 

@@ -12,14 +12,14 @@ import pytest
 import yaml
 
 from workbench import AlertRuleError, MissingBinaryError, PromtoolError, Rule
-from workbench.alerting import backtest_matrix, evaluation_grid, sweep_matrix
-from workbench.alerting.advice import advice
-from workbench.alerting.compare import format_threshold, passes
-from workbench.alerting.export import promtool_test_document, rule_file_text, selector
-from workbench.alerting.identity import series_matrix
-from workbench.alerting.lookback import instant_vector, lookback_closed
-from workbench.alerting.promtool import check_rules_text, test_rules
-from workbench.alerting.templates import go_float, humanize, render
+from workbench.analysis.alerting import backtest_matrix, evaluation_grid, sweep_matrix
+from workbench.analysis.alerting.advice import advice
+from workbench.analysis.alerting.compare import format_threshold, passes
+from workbench.analysis.alerting.export import promtool_test_document, rule_file_text, selector
+from workbench.analysis.alerting.identity import series_matrix
+from workbench.analysis.alerting.lookback import instant_vector, lookback_closed
+from workbench.analysis.alerting.promtool import check_rules_text, test_rules
+from workbench.analysis.alerting.templates import go_float, humanize, render
 
 from .conftest import require_binary
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.alerting.state import alert_episodes, alert_samples, alert_states
+from workbench.analysis.alerting.state import alert_episodes, alert_samples, alert_states
 
 RESOLVED_RETENTION_MS = 15 * 60_000
 

@@ -11,8 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from workbench import ResponseDecodeError
-from workbench._decode import decode_result, decode_result_generic
-from workbench.openmetrics import format_value
+from workbench.sources.prometheus.decode import decode_result, decode_result_generic
+from workbench.testing.openmetrics import format_value
 
 label_names = st.sampled_from(["__name__", "job", "instance", "cpu", "mode", "le", "value",
                                "timestamp", "a_b", "Zone"])

@@ -50,7 +50,7 @@ from workbench.demo.static import (
     StaticCluster,
     synthetic_cluster,
 )
-from workbench.servers import free_port
+from workbench.testing.servers import free_port
 
 TOKEN = "ms-test-token-SECRET-4242"
 TS = datetime.fromtimestamp(DEFAULT_TIMESTAMP_S, UTC)

@@ -13,8 +13,8 @@ import pytest
 
 from workbench import Prometheus
 from workbench import nodes as wn
-from workbench.node_exporter import queries
-from workbench.servers import ManagedProcess, free_port, spawn, start_prometheus, wait_http_ok
+from workbench.analysis.nodes import queries
+from workbench.testing.servers import ManagedProcess, free_port, spawn, start_prometheus, wait_http_ok
 
 from .conftest import require_binary
 

@@ -12,8 +12,8 @@ import pytest
 
 from workbench import ConfigError, Prometheus
 from workbench import nodes as wn
-from workbench.openmetrics import OpenMetricsWriter
-from workbench.servers import ManagedProcess, backfill_openmetrics, start_prometheus
+from workbench.testing.openmetrics import OpenMetricsWriter
+from workbench.testing.servers import ManagedProcess, backfill_openmetrics, start_prometheus
 
 from . import nodes_data as nd
 from .conftest import require_binary

@@ -22,7 +22,7 @@ from workbench.charts import (
     summary_table,
 )
 from workbench.charts._render import chart_html
-from workbench.servers import ManagedProcess
+from workbench.testing.servers import ManagedProcess
 from workbench.widgets import node_use_report, node_use_views, use_tuner
 
 from . import nodes_data as nd

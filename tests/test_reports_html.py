@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench.servers import ManagedProcess
+from workbench.testing.servers import ManagedProcess
 
 from . import nodes_data as nd
 from .conftest import require_binary

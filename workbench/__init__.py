@@ -3,6 +3,11 @@
 Importing this package is light: it pulls in polars, requests and orjson only. Charts
 (altair), widgets (ipywidgets) and reports (papermill) are imported when first used.
 
+The folders are the layers data flows through, each importing only those below it:
+``sources`` (network I/O) -> ``frames`` (the schema) -> ``analysis`` (pure) -> ``charts`` /
+``widgets`` -> ``reports``; ``demo`` and ``testing`` sit on top. The analysis packages are
+public under short names: ``from workbench import nodes, alerting``.
+
 Examples
 --------
 >>> from workbench import Prometheus
@@ -12,7 +17,9 @@ Examples
 
 from __future__ import annotations
 
-from ._config import PromConfig, Secret
+import importlib
+from typing import Any
+
 from ._errors import (
     AlertRuleError,
     ConfigError,
@@ -40,11 +47,10 @@ from ._errors import (
     ServerUnreachableError,
     WorkbenchError,
 )
-from ._http import PrometheusWarning
 from ._quantity import parse_quantity
-from .alerting import Rule, backtest, sweep
-from .metrics_server import MetricsServer
-from .prometheus import Prometheus
+from .analysis.alerting import Rule, backtest, sweep
+from .sources.kubernetes import MetricsServer
+from .sources.prometheus import PromConfig, Prometheus, PrometheusWarning, Secret
 
 __version__ = "0.1.0"
 
@@ -85,3 +91,22 @@ __all__ = [
     "parse_quantity",
     "sweep",
 ]
+
+#: Public short names of the analysis packages, imported on first use.
+_ANALYSIS = {
+    "alerting": "workbench.analysis.alerting",
+    "nodes": "workbench.analysis.nodes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ANALYSIS:
+        module = importlib.import_module(_ANALYSIS[name])
+        globals()[name] = module
+        return module
+    msg = f"module 'workbench' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_ANALYSIS])

@@ -1,14 +1,17 @@
-"""Process-level helpers shared by the sources: GC pausing and "is a person watching?"."""
+"""Process-level helpers shared by every layer: GC pausing, "is a person watching?", binaries."""
 
 from __future__ import annotations
 
 import gc
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["gc_paused", "interactive"]
+from ._errors import MissingBinaryError
+
+__all__ = ["BINARY_PACKAGES", "find_binary", "gc_paused", "interactive"]
 
 
 @contextmanager
@@ -16,7 +19,7 @@ def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while building many small objects; always restored.
 
     Decoding a large body allocates millions of containers the GC would walk for nothing
-    (about 3x slower with it on; see shared/reference/PEERS.md).
+    (about 3x slower with it on).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -43,3 +46,22 @@ def interactive() -> bool:
     if shell is not None and getattr(shell, "kernel", None) is not None:
         return True
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+#: Binary name -> Debian package that ships it.
+BINARY_PACKAGES = {
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-node-exporter": "prometheus-node-exporter",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "amtool": "prometheus-alertmanager",
+    "victoria-metrics": "victoria-metrics",
+}
+
+
+def find_binary(name: str) -> str:
+    """Return the path of ``name`` or raise :class:`MissingBinaryError` naming its package."""
+    path = shutil.which(name)
+    if path is None:
+        raise MissingBinaryError(name, BINARY_PACKAGES.get(name, name))
+    return path

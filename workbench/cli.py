@@ -65,7 +65,7 @@ def cli() -> None:
 def query(expr: str, prometheus: str, start: str | None, end: str, step: str | None,
           as_csv: bool) -> None:
     """Run a PromQL query and print the frame."""
-    from .prometheus import Prometheus
+    from .sources.prometheus.client import Prometheus
 
     prom = Prometheus(prometheus)
     frame = prom.query(expr) if start is None else prom.query_range(expr, start, end, step)

@@ -6,7 +6,14 @@ Importing this package imports altair; ``import workbench`` does not.
 
 from __future__ import annotations
 
-from ._render import bundle_html, chart_html, enable_renderer, javascript_bundle, safe_json
+from ._render import (
+    bundle_html,
+    chart_html,
+    enable_renderer,
+    javascript_bundle,
+    safe_json,
+    script_safe,
+)
 from ._theme import PALETTE, enable_theme
 from .table import HtmlTable, fs_table, html_table, summary_table
 from .use import availability_chart, fs_forecast_chart, overview_chart, resource_chart
@@ -26,5 +33,6 @@ __all__ = [
     "overview_chart",
     "resource_chart",
     "safe_json",
+    "script_safe",
     "summary_table",
 ]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
-from ..node_exporter.analysis import chart_rows, top_devices
+from ..analysis.nodes.analysis import chart_rows, top_devices
+from ..frames import TIMESTAMP
 from ._theme import PALETTE
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
     import altair as alt
 
     nodes = availability["node"].to_list()
-    ts = pl.Datetime("ms", "UTC")
+    ts = TIMESTAMP
     down = availability.select("node", "down_windows").explode("down_windows").drop_nulls(
         "down_windows").unnest("down_windows")
     down = down.select("node", pl.col("start").cast(ts), pl.col("end").cast(ts)).with_columns(

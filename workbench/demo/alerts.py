@@ -22,8 +22,8 @@ import numpy as np
 import polars as pl
 
 from .._errors import WorkbenchError
-from ..alerting.state import alert_episodes, alert_states
-from ..servers import find_binary
+from .._runtime import find_binary
+from ..analysis.alerting.state import alert_episodes, alert_states
 from .history import _labels_text
 from .rules import ALERT_RULES, EVAL_INTERVAL_S, parse_duration_s
 

@@ -29,8 +29,8 @@ from typing import TextIO
 import numpy as np
 
 from .._errors import WorkbenchError
-from ..openmetrics import escape_label_value
-from ..servers import find_binary
+from .._runtime import find_binary
+from ..testing.openmetrics import escape_label_value
 from .params import DemoParams
 from .sim import FAMILIES, Cluster, Sample
 

@@ -26,17 +26,19 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from .._errors import ConfigError
-from ..servers import find_binary, free_port, pid_alive, spawn, wait_http_ok
+from .._runtime import find_binary
+from ..testing.servers import free_port, pid_alive, spawn, wait_http_ok
 from .params import DEFAULT, DemoParams
 
-__all__ = ["DEFAULT_MAX_HOLE_S", "demo_dir", "down", "endpoints", "prometheus_url", "status", "up"]
+__all__ = ["DEFAULT_MAX_HOLE_S", "demo_dir", "down", "endpoints", "profile_url", "prometheus_url", "status",
+           "up"]
 
 #: Reuse a stored TSDB when the data ends at most this long ago (and parameters match).
 DEFAULT_MAX_HOLE_S = 6 * 3600.0
@@ -151,6 +153,11 @@ def endpoints(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 def prometheus_url(dir: str | os.PathLike[str] | None = None) -> str:
     """The running demo's Prometheus URL (what ``Prometheus("demo")`` connects to)."""
     return str(endpoints(dir)["prometheus"])
+
+
+def profile_url(environ: Mapping[str, str]) -> str:
+    """The ``demo`` profile (entry point ``workbench.profiles``): ``$WORKBENCH_DEMO_DIR``'s Prometheus."""
+    return prometheus_url(environ.get("WORKBENCH_DEMO_DIR"))
 
 
 def status(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -268,8 +275,8 @@ def _data_end(d: Path, hist: dict[str, Any] | None, st: dict[str, Any]) -> float
 
 
 def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> Any:
-    from ..prometheus import Prometheus
-    from ..servers import start_prometheus
+    from ..sources.prometheus.client import Prometheus
+    from ..testing.servers import start_prometheus
     from .alerts import backfill_alerts
     from .history import backfill_history
     from .sim import Cluster

@@ -91,7 +91,7 @@ def export_html(nb: Any, *, title: str, banner: str = "") -> str:
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    from ..charts._render import javascript_bundle, script_safe
+    from ..charts import javascript_bundle, script_safe
 
     exporter = HTMLExporter(
         template_name="lab",

@@ -18,6 +18,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,13 @@ class ReportSpec:
 
 
 def default_notebooks_dir() -> Path:
-    """``notebooks/`` next to the package (a source checkout or an image that copies it)."""
-    return Path(__file__).resolve().parents[2] / "notebooks"
+    """The report notebooks shipped with the package (``workbench/notebooks``).
+
+    In a source checkout that is a link to the top-level ``notebooks/`` (one copy of each
+    notebook); the wheel carries the files themselves, so an installed package finds its reports
+    wherever it lives.
+    """
+    return Path(str(resources.files("workbench") / "notebooks"))
 
 
 def _comments(source: str) -> dict[int, str]:

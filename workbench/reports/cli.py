@@ -95,8 +95,8 @@ def run_cmd(name: str, params: tuple[str, ...], params_file: Path | None, out: P
 
 def preflight(spec: Any) -> None:
     """Check that the Prometheus a report reads by default answers (before a run-all)."""
-    from .._config import PromConfig
-    from ..prometheus import Prometheus
+    from ..sources.prometheus.client import Prometheus
+    from ..sources.prometheus.config import PromConfig
 
     target = spec.defaults().get("prometheus")
     if not isinstance(target, str):

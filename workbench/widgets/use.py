@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from ..node_exporter.analysis import (
+from ..analysis.nodes.analysis import (
     RESOURCES,
     NodeUse,
     UseThresholds,

@@ -1,20 +1,7 @@
 """Decode Prometheus HTTP API bodies straight into the workbench frame schema.
 
-The frame schema (used by every source and analysis function)
--------------------------------------------------------------
-``timestamp``
-    ``Datetime("ms", "UTC")``: the sample time.
-``value``
-    ``Float64``: the sample value; ``NaN``, ``+Inf`` and ``-Inf`` are kept as floats.
-    (A ``string`` query result is the one exception: its ``value`` is ``String``.)
-label columns
-    one ``String`` column per label name seen in the result, sorted by name, ``null`` where a
-    series lacks the label. The metric name is the ``__name__`` column when the result has it.
-    A label literally named ``timestamp`` or ``value`` becomes ``label_timestamp`` /
-    ``label_value`` so it cannot shadow the data columns.
-
-Rows are long/tidy: one row per sample, series after series, each series in time order.
-An empty result is an empty frame with just ``timestamp`` and ``value``.
+Frames follow :mod:`workbench.frames` (timestamp, value, sorted label columns; labels that
+would shadow a data column are renamed by :func:`workbench.frames.label_column`).
 
 How it is fast
 --------------
@@ -40,21 +27,17 @@ import numpy as np
 import orjson
 import polars as pl
 
-from ._errors import ResponseDecodeError
-from ._runtime import gc_paused
+from ..._errors import ResponseDecodeError
+from ..._runtime import gc_paused
+from ...frames import TIMESTAMP, empty_frame, label_column
 
 __all__ = [
-    "DATA_COLUMNS",
     "ApiResponse",
     "decode_api_response",
     "decode_result",
     "decode_result_generic",
-    "empty_frame",
 ]
 
-TIMESTAMP = pl.Datetime("ms", "UTC")
-DATA_COLUMNS = ("timestamp", "value")
-_RENAMES = {"timestamp": "label_timestamp", "value": "label_value"}
 
 _SUCCESS_PREFIX = re.compile(
     rb'^\{"status":"success","data":\{"resultType":"(matrix|vector|scalar|string)","result":'
@@ -73,11 +56,6 @@ class ApiResponse:
     data: Any
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
-
-
-def empty_frame() -> pl.DataFrame:
-    """Return the empty result frame: ``timestamp`` and ``value`` with their dtypes."""
-    return pl.DataFrame(schema={"timestamp": TIMESTAMP, "value": pl.Float64})
 
 
 def _loads(body: bytes | memoryview) -> Any:
@@ -202,7 +180,7 @@ def _label_frame(metrics: Sequence[dict[str, str]]) -> pl.DataFrame:
         return pl.DataFrame()
     cols = {
         out: pl.Series([m.get(n) for m in metrics], dtype=pl.String)
-        for out, n in sorted((_RENAMES.get(n, n), n) for n in names)
+        for out, n in sorted((label_column(n), n) for n in names)
     }
     return pl.DataFrame(cols, height=len(metrics))
 

@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .._errors import PromtoolError
-from ..servers import find_binary
+from ..._errors import PromtoolError
+from ..._runtime import find_binary
 
 __all__ = ["check_rules", "check_rules_text", "test_rules"]
 

@@ -17,13 +17,9 @@ import orjson
 import polars as pl
 import requests
 
-from ._cache import QueryCache
-from ._config import DEFAULT_TIMEOUT, PromConfig, Secret
-from ._decode import DATA_COLUMNS, TIMESTAMP, decode_api_response, decode_result, empty_frame
-from ._errors import ConfigError
-from ._http import HttpTransport, emit_warnings
-from ._runtime import interactive
-from ._time import (
+from ..._errors import ConfigError
+from ..._runtime import interactive
+from ..._time import (
     MAX_POINTS_PER_SERIES,
     DurationLike,
     TimeLike,
@@ -32,6 +28,11 @@ from ._time import (
     parse_time_ms,
     plan_chunks,
 )
+from ...frames import DATA_COLUMNS, TIMESTAMP, empty_frame
+from .cache import QueryCache
+from .config import DEFAULT_TIMEOUT, PromConfig, Secret
+from .decode import decode_api_response, decode_result
+from .http import HttpTransport, emit_warnings
 
 if TYPE_CHECKING:
     from prometheus_api_client import PrometheusConnect
@@ -178,6 +179,18 @@ class Prometheus:
         cfg = PromConfig(url=pc.url, headers=plain, timeout=float(timeout or DEFAULT_TIMEOUT),
                          verify=bool(getattr(session, "verify", True)))
         return cls(cfg, session=session, **kwargs)
+
+    def now(self) -> int:
+        """The client's clock, in epoch milliseconds: what ``"now"`` means in relative times.
+
+        Injected with ``now=`` (tests, reproducible reports); the wall clock otherwise.
+
+        Examples
+        --------
+        >>> Prometheus("http://127.0.0.1:9090", now=lambda: 1_700_000_000_000).now()
+        1700000000000
+        """
+        return self._now()
 
     def __repr__(self) -> str:
         name = f"profile={self.config.name!r}, " if self.config.name else ""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .._time import format_duration, parse_duration_ms
+from ..._time import format_duration, parse_duration_ms
 from .rule import Rule
 
 __all__ = ["advice"]

@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from .._errors import AlertRuleError
-from .._time import TimeLike, parse_time_ms
+from ..._errors import AlertRuleError
+from ..._time import TimeLike, parse_time_ms
 from .export import promtool_test_document, rule_file_text, selector, series_values
 from .identity import AlertInput, SeriesMatrix, alert_input
 from .rule import Rule

@@ -40,12 +40,12 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigError
+from ..._errors import ConfigError
 
 __all__ = ["DEFAULT_TIMEOUT", "PromConfig", "Secret", "default_config_path"]
 
@@ -345,8 +345,11 @@ class PromConfig:
     ) -> PromConfig:
         """Resolve what a report parameter names: a URL, ``"env"``, ``"demo"`` or a profile name.
 
-        ``"demo"`` is the Prometheus of the running demo stack (``workbench demo up``; its state
-        directory is ``$WORKBENCH_DEMO_DIR`` or ``~/.cache/workbench/demo``).
+        Besides the config file's profiles, installed packages can provide named profiles through
+        the ``workbench.profiles`` entry-point group (a callable taking the environment mapping
+        and returning a URL). The package registers ``"demo"`` there: the Prometheus of the
+        running demo stack (``workbench demo up``; its state directory is ``$WORKBENCH_DEMO_DIR``
+        or ``~/.cache/workbench/demo``).
 
         Examples
         --------
@@ -359,12 +362,24 @@ class PromConfig:
             return cls(url=target)
         if target == "env":
             return cls.from_env(environ)
-        if target == "demo":
-            from .demo.stack import prometheus_url  # lazily: only the demo needs it
-
+        provider = _profile_provider(target)
+        if provider is not None:
             env = os.environ if environ is None else environ
-            return cls(url=prometheus_url(env.get("WORKBENCH_DEMO_DIR")), name="demo")
+            return cls(url=provider(env), name=target)
         return cls.from_profile(target, config_path, environ)
+
+
+def _profile_provider(name: str) -> Callable[[Mapping[str, str]], str] | None:
+    """The ``workbench.profiles`` entry point called ``name``, loaded (or None).
+
+    Sources never import the layers above them; the demo registers itself here instead.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="workbench.profiles", name=name):
+        provider: Callable[[Mapping[str, str]], str] = ep.load()
+        return provider
+    return None
 
 
 def _bool(value: Any, what: str) -> bool:

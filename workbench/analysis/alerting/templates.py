@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from .._errors import AlertRuleError
+from ..._errors import AlertRuleError
 
 __all__ = ["go_float", "humanize", "is_templated", "render", "uses_value"]
 

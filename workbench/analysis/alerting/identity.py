@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from .._errors import AlertRuleError, DuplicateAlertError
+from ..._errors import AlertRuleError, DuplicateAlertError
 from .compare import passes
 from .rule import Rule
 from .templates import render, uses_value

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._errors import AlertRuleError, ConfigError
-from .._time import DurationLike, format_duration, parse_duration_ms
+from ..._errors import AlertRuleError, ConfigError
+from ..._time import DurationLike, format_duration, parse_duration_ms
 from .compare import check_op, format_threshold
 from .templates import is_templated, uses_value
 

@@ -35,8 +35,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from .._errors import WorkbenchError
-from .._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
+from ..._errors import WorkbenchError
+from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
+from ...frames import TIMESTAMP, empty_frame
 from .advice import advice as rule_advice
 from .identity import AlertInput, SeriesMatrix, alert_input, series_matrix
 from .lookback import lookback_closed
@@ -44,11 +45,10 @@ from .rule import Rule
 from .state import AlertStates, alert_episodes, alert_samples, alert_states
 
 if TYPE_CHECKING:
-    from ..prometheus import Prometheus
+    from ...sources.prometheus.client import Prometheus
 
 __all__ = ["BacktestResult", "backtest", "backtest_matrix", "evaluation_grid", "fetch_matrix"]
 
-_TS = pl.Datetime("ms", "UTC")
 
 
 def evaluation_grid(start: TimeLike, end: TimeLike, interval: DurationLike = "1m", *,
@@ -81,7 +81,7 @@ def fetch_matrix(prom: Prometheus, expr: str, eval_times_ms: npt.NDArray[np.int6
                  interval_ms: int) -> SeriesMatrix:
     """``query_range(expr)`` on the evaluation grid (chunked by the client), as a matrix."""
     if eval_times_ms.size == 0:
-        return series_matrix(pl.DataFrame(schema={"timestamp": _TS, "value": pl.Float64}),
+        return series_matrix(empty_frame(),
                              eval_times_ms)
     frame = prom.query_range(expr, int(eval_times_ms[0]) / 1000, int(eval_times_ms[-1]) / 1000,
                              step=interval_ms / 1000)
@@ -152,7 +152,7 @@ class BacktestResult:
         ident = self.alerts.identities.with_row_index("series_idx").with_columns(
             pl.col("series_idx").cast(pl.Int64))
         return s.join(ident, on="series_idx", how="left").with_columns(
-            pl.col("timestamp").cast(_TS), pl.col("active_at").cast(_TS)).drop("series_idx")
+            pl.col("timestamp").cast(TIMESTAMP), pl.col("active_at").cast(TIMESTAMP)).drop("series_idx")
 
     def summary(self, flap_gap: DurationLike = "15m") -> pl.DataFrame:
         """One-row overview: episodes, alerts fired, firing time, durations, rates, flapping.
@@ -191,8 +191,8 @@ def episodes_frame(raw: pl.DataFrame, identities: pl.DataFrame, interval_ms: int
     label_cols = list(identities.columns)
     return out.select(
         *label_cols,
-        pl.col("active_at").cast(_TS), pl.col("fired_at").cast(_TS),
-        pl.col("resolved_at").cast(_TS), "pending_s", "firing_s",
+        pl.col("active_at").cast(TIMESTAMP), pl.col("fired_at").cast(TIMESTAMP),
+        pl.col("resolved_at").cast(TIMESTAMP), "pending_s", "firing_s",
     )
 
 
@@ -302,7 +302,7 @@ def backtest(prom: Prometheus, rule: Rule, start: TimeLike, end: TimeLike = "now
         ``.to_promtool_test(...)``.
     """
     interval_ms = parse_duration_ms(interval)
-    grid = evaluation_grid(start, end, interval, offset=offset, now=prom._now())
+    grid = evaluation_grid(start, end, interval, offset=offset, now=prom.now())
     version = _server_version(prom)
     expr = rule.expr if rule.is_threshold else rule.condition
     matrix = fetch_matrix(prom, expr, grid, interval_ms)

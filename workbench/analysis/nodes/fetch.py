@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .._errors import NodeDataError
-from .._time import (
+from ..._errors import NodeDataError
+from ..._time import (
     TimeLike,
     auto_step_ms,
     format_duration,
@@ -18,11 +18,12 @@ from .._time import (
     parse_time_ms,
     to_datetime,
 )
+from ...frames import TIMESTAMP
 from . import queries as q
-from .analysis import SERIES_SCHEMA, TS, NodeUse, derive_series, node_names
+from .analysis import SERIES_SCHEMA, NodeUse, derive_series, node_names
 
 if TYPE_CHECKING:
-    from ..prometheus import Prometheus
+    from ...sources.prometheus.client import Prometheus
 
 __all__ = ["MIN_STEP_S", "NodeDataError", "fetch_node_use"]
 
@@ -48,7 +49,7 @@ def _to_long(frame: pl.DataFrame, resource: str, mapping: pl.DataFrame) -> pl.Da
     f = frame.join(mapping.select("instance", "node"), on="instance", how="left").with_columns(
         pl.coalesce("node", "instance").alias("node"))
     device = pl.col(dev).fill_null("") if dev and dev in f.columns else pl.lit("")
-    return (f.select("node", device.alias("device"), pl.col("timestamp").cast(TS), "value")
+    return (f.select("node", device.alias("device"), pl.col("timestamp").cast(TIMESTAMP), "value")
             .filter(pl.col("value").is_finite())  # x/0 in PromQL gives NaN/Inf: no sample
             .group_by("node", "device", "timestamp").agg(pl.col("value").mean())
             .select("node", pl.lit(resource).alias("resource"), "device", "timestamp", "value")
@@ -104,8 +105,8 @@ def fetch_node_use(
     --------
     >>> use = fetch_node_use(Prometheus("http://127.0.0.1:9090"), "now-6h")  # doctest: +SKIP
     """
-    start_ms = parse_time_ms(start, now=prom._now)
-    end_ms = parse_time_ms(end, now=prom._now)
+    start_ms = parse_time_ms(start, now=prom.now)
+    end_ms = parse_time_ms(end, now=prom.now)
     if end_ms <= start_ms:
         msg = f"The window must end after it starts (start={start!r}, end={end!r})."
         raise NodeDataError(msg)

@@ -30,7 +30,8 @@ from typing import Any
 
 import polars as pl
 
-from .._errors import ConfigError
+from ..._errors import ConfigError
+from ...frames import TIMESTAMP
 
 __all__ = [
     "FLAG_RESOURCES",
@@ -51,9 +52,8 @@ __all__ = [
     "use_summary",
 ]
 
-TS = pl.Datetime("ms", "UTC")
 SERIES_SCHEMA = pl.Schema({"node": pl.String(), "resource": pl.String(), "device": pl.String(),
-                           "timestamp": TS, "value": pl.Float64()})
+                           "timestamp": TIMESTAMP, "value": pl.Float64()})
 
 #: resource -> (title, unit, threshold field or None)
 RESOURCES: dict[str, tuple[str, str, str | None]] = {
@@ -355,8 +355,8 @@ def availability(up: pl.DataFrame, start: datetime, end: datetime, step_s: float
     n = int((end - start) / timedelta(milliseconds=step_ms)) + 1
     grid = pl.DataFrame({"timestamp": pl.datetime_range(
         start, start + timedelta(milliseconds=step_ms * (n - 1)), timedelta(milliseconds=step_ms),
-        eager=True, time_unit="ms", time_zone="UTC")}).with_columns(pl.col("timestamp").cast(TS))
-    u = up.select("node", pl.col("timestamp").cast(TS), "value").group_by("node", "timestamp").agg(
+        eager=True, time_unit="ms", time_zone="UTC")}).with_columns(pl.col("timestamp").cast(TIMESTAMP))
+    u = up.select("node", pl.col("timestamp").cast(TIMESTAMP), "value").group_by("node", "timestamp").agg(
         pl.col("value").max())
     first = u.group_by("node").agg(pl.col("timestamp").min().alias("_first"))
     full = first.join(grid, how="cross").filter(pl.col("timestamp") >= pl.col("_first"))

@@ -53,19 +53,18 @@ Examples
 >>> print(ms.top_pods(namespace="default", text=True))        # doctest: +SKIP
 """
 
+
 from __future__ import annotations
 
 import os
 import time as _time
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import orjson
 import polars as pl
 
-from ._errors import (
+from ..._errors import (
     ConfigError,
     KubeAPIError,
     KubeForbiddenError,
@@ -75,24 +74,20 @@ from ._errors import (
     MetricsAPIUnavailableError,
     MetricsServerError,
 )
-from ._quantity import parse_go_duration, scaled_value
-from ._runtime import gc_paused, interactive
-from ._time import DurationLike, parse_duration_ms
+from ..._runtime import interactive
+from ..._time import DurationLike, parse_duration_ms
+from .config import in_cluster_client, kubeconfig_client
+from .decode import decode_node_metrics, decode_nodes, decode_pod_metrics, decode_pod_specs
+from .shape import finish_specs, finish_usage, sum_pods, top_nodes_frame, top_pods_frame, usage_vs_requests
+from .text import render_top_nodes, render_top_pods
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-__all__ = [
-    "MetricsServer",
-    "render_top_nodes",
-    "render_top_pods",
-    "usage_vs_requests",
-]
+__all__ = ["MetricsServer"]
 
 GROUP = "metrics.k8s.io"
 VERSION = "v1beta1"
-TIMESTAMP = pl.Datetime("ms", "UTC")
-_NANO = 1_000_000_000
 _INSTALL_HINT = (
     "install it (kubectl apply -f https://github.com/kubernetes-sigs/metrics-server/releases/"
     "latest/download/components.yaml, or the metrics-server Helm chart) and check "
@@ -101,339 +96,6 @@ _INSTALL_HINT = (
 
 
 
-# -- decoding (pure: bytes -> frames) -------------------------------------------------------------
-
-
-class _Cache(dict[str, Any]):
-    """str -> parsed value memo for timestamps and windows (a snapshot repeats them)."""
-
-    def __init__(self, fn: Callable[[str], Any]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def __missing__(self, key: str) -> Any:
-        value = self[key] = self.fn(key)
-        return value
-
-
-def _ts_ms(text: str) -> int:
-    return round(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-def _cpu_nanos(text: str) -> int:
-    """Exact nanocores; fast path for metrics-server's ``<digits>n``."""
-    if text[-1:] == "n" and text[:-1].isdigit():
-        return int(text[:-1])
-    return scaled_value(text, -9)
-
-
-def _mem_millis(text: str) -> int:
-    """Exact milli-bytes (Go ``MilliValue()``); fast path for ``<digits>Ki`` and plain bytes."""
-    if text[-2:] == "Ki" and text[:-2].isdigit():
-        return int(text[:-2]) * 1_024_000
-    if text.isdigit():
-        return int(text) * 1000
-    return scaled_value(text, -3)
-
-
-def _load(body: bytes) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        msg = f"The Kubernetes API answered something that is not JSON ({exc}). Fix: check the " \
-              "server URL in the kubeconfig points at an API server, not a proxy page."
-        raise MetricsServerError(msg) from None
-    if not isinstance(doc, dict):
-        msg = "The Kubernetes API answered JSON that is not an object."
-        raise MetricsServerError(msg)
-    return doc
-
-
-def decode_node_metrics(bodies: list[bytes]) -> pl.DataFrame:
-    """NodeMetricsList bodies -> raw frame with exact ``_cpu_n`` and ``_mem_m`` columns."""
-    ts_cache, win_cache = _Cache(_ts_ms), _Cache(parse_go_duration)
-    names: list[str] = []
-    ts: list[int] = []
-    win: list[float] = []
-    cpu: list[int] = []
-    mem: list[int] = []
-    with gc_paused():
-        for body in bodies:
-            doc = _load(body)
-            items = doc.get("items") if doc.get("kind") != "NodeMetrics" else [doc]
-            for it in items or ():
-                usage = it.get("usage") or {}
-                names.append(it["metadata"]["name"])
-                ts.append(ts_cache[it["timestamp"]])
-                win.append(win_cache[it.get("window") or "0s"])
-                cpu.append(_cpu_nanos(usage.get("cpu", "0")))
-                mem.append(_mem_millis(usage.get("memory", "0")))
-    return pl.DataFrame(
-        {"node": names, "timestamp": ts, "window_s": win, "_cpu_n": cpu, "_mem_m": mem},
-        schema={"node": pl.String, "timestamp": pl.Int64, "window_s": pl.Float64,
-                "_cpu_n": pl.Int64, "_mem_m": pl.Int64},
-    ).with_columns(pl.col("timestamp").cast(TIMESTAMP))
-
-
-def decode_pod_metrics(bodies: list[bytes]) -> pl.DataFrame:
-    """PodMetricsList bodies -> one row per container with exact ``_cpu_n``/``_mem_m``."""
-    ts_cache, win_cache = _Cache(_ts_ms), _Cache(parse_go_duration)
-    nss: list[str] = []
-    pods: list[str] = []
-    ctrs: list[str] = []
-    ts: list[int] = []
-    win: list[float] = []
-    cpu: list[int] = []
-    mem: list[int] = []
-    with gc_paused():
-        for body in bodies:
-            doc = _load(body)
-            items = doc.get("items") if doc.get("kind") != "PodMetrics" else [doc]
-            for it in items or ():
-                meta = it["metadata"]
-                ns, name = meta.get("namespace", ""), meta["name"]
-                t, w = ts_cache[it["timestamp"]], win_cache[it.get("window") or "0s"]
-                for c in it.get("containers") or ():
-                    usage = c.get("usage") or {}
-                    nss.append(ns)
-                    pods.append(name)
-                    ctrs.append(c["name"])
-                    ts.append(t)
-                    win.append(w)
-                    cpu.append(_cpu_nanos(usage.get("cpu", "0")))
-                    mem.append(_mem_millis(usage.get("memory", "0")))
-    return pl.DataFrame(
-        {"namespace": nss, "pod": pods, "container": ctrs, "timestamp": ts, "window_s": win,
-         "_cpu_n": cpu, "_mem_m": mem},
-        schema={"namespace": pl.String, "pod": pl.String, "container": pl.String,
-                "timestamp": pl.Int64, "window_s": pl.Float64, "_cpu_n": pl.Int64,
-                "_mem_m": pl.Int64},
-    ).with_columns(pl.col("timestamp").cast(TIMESTAMP))
-
-
-def _div(frame: pl.DataFrame, column: str, divisor: int, name: str) -> pl.Series:
-    """``column / divisor`` as correctly rounded float64 (one IEEE division per value).
-
-    polars turns division by a constant into multiplication by its reciprocal, which is off by
-    one ulp for ~40% of values (``706041732 / 1e9`` -> ``0.7060417320000001``); numpy divides.
-    """
-    values = frame[column].cast(pl.Float64).to_numpy() / float(divisor)
-    return pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
-
-
-def _finish(raw: pl.DataFrame) -> pl.DataFrame:
-    """Exact internal columns -> the documented ``cpu_cores`` / ``memory_bytes``."""
-    return raw.with_columns(
-        _div(raw, "_cpu_n", _NANO, "cpu_cores"),
-        # Go Value(): round up to a whole byte
-        memory_bytes=(pl.col("_mem_m") + 999) // 1000,
-    ).drop("_cpu_n", "_mem_m")
-
-
-def _sum_pods(raw: pl.DataFrame) -> pl.DataFrame:
-    """Per-pod exact sums (kubectl adds the containers' quantities before rounding)."""
-    return raw.group_by("namespace", "pod", maintain_order=True).agg(
-        pl.col("timestamp").min(), pl.col("window_s").first(), pl.col("_cpu_n").sum(),
-        pl.col("_mem_m").sum())
-
-
-def decode_nodes(bodies: list[bytes]) -> pl.DataFrame:
-    """NodeList bodies -> ``node`` and the exact milli-values of capacity and allocatable."""
-    rows: dict[str, list[Any]] = {k: [] for k in (
-        "node", "internal_ip", "ready", "_cap_cpu_m", "_cap_mem_m", "_alloc_cpu_m",
-        "_alloc_mem_m")}
-    with gc_paused():
-        for body in bodies:
-            doc = _load(body)
-            for it in doc.get("items") or ():
-                status = it.get("status") or {}
-                cap, alloc = status.get("capacity") or {}, status.get("allocatable") or {}
-                rows["node"].append(it["metadata"]["name"])
-                rows["internal_ip"].append(next(
-                    (a.get("address") for a in status.get("addresses") or ()
-                     if a.get("type") == "InternalIP"), None))
-                rows["ready"].append(next(
-                    (c.get("status") == "True" for c in status.get("conditions") or ()
-                     if c.get("type") == "Ready"), None))
-                for col, src, res in (("_cap_cpu_m", cap, "cpu"), ("_cap_mem_m", cap, "memory"),
-                                      ("_alloc_cpu_m", alloc, "cpu"),
-                                      ("_alloc_mem_m", alloc, "memory")):
-                    q = src.get(res)
-                    rows[col].append(None if q is None else scaled_value(q, -3))
-    return pl.DataFrame(rows, schema={"node": pl.String, "internal_ip": pl.String,
-                                      "ready": pl.Boolean, "_cap_cpu_m": pl.Int64,
-                                      "_cap_mem_m": pl.Int64, "_alloc_cpu_m": pl.Int64,
-                                      "_alloc_mem_m": pl.Int64})
-
-
-_SPEC_SCHEMA = {
-    "namespace": pl.String, "pod": pl.String, "container": pl.String, "node": pl.String,
-    "phase": pl.String, "owner_kind": pl.String, "owner_name": pl.String,
-    "qos_class": pl.String, "_cpu_req_n": pl.Int64, "_cpu_lim_n": pl.Int64,
-    "memory_request_bytes": pl.Int64, "memory_limit_bytes": pl.Int64,
-}
-
-
-def decode_pod_specs(bodies: list[bytes]) -> pl.DataFrame:
-    """PodList bodies -> one row per (app) container with requests and limits, exact."""
-    cols: dict[str, list[Any]] = {k: [] for k in _SPEC_SCHEMA}
-    nanos = _Cache(lambda q: scaled_value(q, -9))  # specs repeat the same few quantities
-    whole = _Cache(scaled_value)
-    (ns_a, pod_a, ctr_a, node_a, phase_a, okind_a, oname_a, qos_a, creq_a, clim_a, mreq_a,
-     mlim_a) = (cols[k].append for k in _SPEC_SCHEMA)
-    with gc_paused():
-        for body in bodies:
-            doc = _load(body)
-            for it in doc.get("items") or ():
-                meta, spec, status = it["metadata"], it.get("spec") or {}, it.get("status") or {}
-                ns, name, node = meta.get("namespace", ""), meta["name"], spec.get("nodeName")
-                phase, qos = status.get("phase"), status.get("qosClass")
-                okind = oname = None
-                for o in meta.get("ownerReferences") or ():
-                    if o.get("controller"):
-                        okind, oname = o.get("kind"), o.get("name")
-                        break
-                for c in spec.get("containers") or ():
-                    res = c.get("resources") or {}
-                    req, lim = res.get("requests") or {}, res.get("limits") or {}
-                    ns_a(ns)
-                    pod_a(name)
-                    ctr_a(c["name"])
-                    node_a(node)
-                    phase_a(phase)
-                    okind_a(okind)
-                    oname_a(oname)
-                    qos_a(qos)
-                    q = req.get("cpu")
-                    creq_a(None if q is None else nanos[q])
-                    q = lim.get("cpu")
-                    clim_a(None if q is None else nanos[q])
-                    q = req.get("memory")
-                    mreq_a(None if q is None else whole[q])
-                    q = lim.get("memory")
-                    mlim_a(None if q is None else whole[q])
-    return pl.DataFrame(cols, schema=_SPEC_SCHEMA)
-
-
-def usage_vs_requests(usage: pl.DataFrame, specs: pl.DataFrame) -> pl.DataFrame:
-    """Join per-container usage with the pod specs (pure; see :meth:`MetricsServer.usage_vs_requests`).
-
-    ``usage`` has ``namespace, pod, container, timestamp, window_s, cpu_cores, memory_bytes``;
-    ``specs`` is :meth:`MetricsServer.pod_specs`. Containers without a request or limit get
-    null (not zero) in the corresponding column and ratio; rows whose pod is missing from
-    ``specs`` (deleted between the two reads) have ``spec_found`` false.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> usage = pl.DataFrame({"namespace": ["a"], "pod": ["p"], "container": ["c"],
-    ...                       "cpu_cores": [0.5], "memory_bytes": [100]})
-    >>> specs = pl.DataFrame({"namespace": ["a"], "pod": ["p"], "container": ["c"],
-    ...                       "cpu_request_cores": [0.25], "memory_request_bytes": [None]},
-    ...                      schema_overrides={"memory_request_bytes": pl.Int64})
-    >>> out = usage_vs_requests(usage, specs)
-    >>> out["cpu_request_ratio"].to_list(), out["memory_request_ratio"].to_list()
-    ([2.0], [None])
-    """
-    keys = ["namespace", "pod", "container"]
-    spec_cols = [c for c in specs.columns if c not in keys]
-    joined = usage.join(specs.with_columns(pl.lit(True).alias("_found")), on=keys, how="left")
-    out = joined.with_columns(spec_found=pl.col("_found").fill_null(False)).drop("_found")
-    ratios = []
-    for res, unit, usage_col in (("cpu", "cores", "cpu_cores"), ("memory", "bytes", "memory_bytes")):
-        for kind in ("request", "limit"):
-            col = f"{res}_{kind}_{unit}"
-            if col in out.columns:
-                denom = pl.col(col).cast(pl.Float64)
-                ratios.append(pl.when(denom > 0).then(pl.col(usage_col).cast(pl.Float64) / denom)
-                              .otherwise(None).alias(f"{res}_{kind}_ratio"))
-    front = list(usage.columns)
-    return out.with_columns(ratios).select(
-        front + [c for c in spec_cols if c in out.columns] + ["spec_found"]
-        + [r.meta.output_name() for r in ratios])
-
-
-# -- kubectl rendering (pure) -----------------------------------------------------------------------
-
-
-def _tabwriter(rows: list[list[str]]) -> str:
-    """Go text/tabwriter as kubectl configures it (min width 6, padding 3).
-
-    kubectl terminates every cell with a tab, so the last column is padded too: lines end in
-    blanks, exactly as ``kubectl top`` prints them.
-    """
-    if not rows:
-        return ""
-    widths = [0] * max(len(r) for r in rows)
-    for r in rows:
-        for i, cell in enumerate(r):
-            widths[i] = max(widths[i], len(cell))
-    widths = [max(w + 3, 6) for w in widths]
-    return "".join(
-        "".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) + "\n" for r in rows)
-
-
-def _cpu_cell(cores: float | None) -> str:
-    if cores is None:
-        return "<unknown>"
-    nanos = round(cores * _NANO)  # exact: cores came from whole nanocores
-    return f"{-(-nanos // 1_000_000)}m"
-
-
-def _mem_cell(num_bytes: int | None) -> str:
-    return "<unknown>" if num_bytes is None else f"{num_bytes // 2**20}Mi"
-
-
-def render_top_nodes(frame: pl.DataFrame, *, no_headers: bool = False) -> str:
-    """Render a :meth:`MetricsServer.top_nodes` frame as ``kubectl top node`` prints it.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> f = pl.DataFrame({"node": ["n1"], "cpu_cores": [0.1375], "cpu_percent": [3],
-    ...                   "memory_bytes": [1886375936], "memory_percent": [11]})
-    >>> print(render_top_nodes(f), end="")  # doctest: +NORMALIZE_WHITESPACE
-    NAME   CPU(cores)   CPU(%)   MEMORY(bytes)   MEMORY(%)
-    n1     138m         3%       1798Mi          11%
-    """
-    rows = [] if no_headers else [["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]]
-    for r in frame.iter_rows(named=True):
-        if r["cpu_cores"] is None:
-            rows.append([r["node"]] + ["<unknown>"] * 4)
-            continue
-        pct = [("" if p is None else f"{p}%") for p in (r["cpu_percent"], r["memory_percent"])]
-        rows.append([r["node"], _cpu_cell(r["cpu_cores"]), pct[0], _mem_cell(r["memory_bytes"]),
-                     pct[1]])
-    return _tabwriter(rows)
-
-
-def render_top_pods(frame: pl.DataFrame, *, no_headers: bool = False,
-                    all_namespaces: bool | None = None) -> str:
-    """Render a :meth:`MetricsServer.top_pods` frame as ``kubectl top pod [-A] [--containers]``.
-
-    The NAMESPACE column appears when the frame spans several namespaces (or when
-    ``all_namespaces`` says so); with a ``container`` column the layout is ``POD NAME ...``.
-    """
-    if frame.height == 0:  # kubectl prints nothing (and "No resources found" on stderr)
-        return ""
-    if all_namespaces is None:
-        all_namespaces = frame["namespace"].n_unique() > 1
-    containers = "container" in frame.columns
-    header = (["NAMESPACE"] if all_namespaces else []) + (["POD"] if containers else []) + [
-        "NAME", "CPU(cores)", "MEMORY(bytes)"]
-    rows = [] if no_headers else [header]
-    for r in frame.iter_rows(named=True):
-        rows.append(([r["namespace"]] if all_namespaces else [])
-                    + ([r["pod"], r["container"]] if containers else [r["pod"]])
-                    + [_cpu_cell(r["cpu_cores"]), _mem_cell(r["memory_bytes"])])
-    return _tabwriter(rows)
-
-
-def _kubectl_percent(usage_milli: pl.Expr, available_milli: pl.Expr) -> pl.Expr:
-    """``int64(float64(usage.MilliValue()) / float64(available.MilliValue()) * 100)``."""
-    ratio = usage_milli.cast(pl.Float64) / available_milli.cast(pl.Float64) * 100.0
-    return (pl.when(available_milli == 0).then(pl.lit(0, pl.Int64))
-            .otherwise(ratio.cast(pl.Int64, strict=False)))
 
 
 # -- the client --------------------------------------------------------------------------------------
@@ -528,65 +190,8 @@ class MetricsServer:
             No kubeconfig at any of those places, an unknown context (the message lists the
             known ones), or a file the client cannot load.
         """
-        import yaml
-        from kubernetes import client as k8s_client
-        from kubernetes import config as k8s_config
-
-        env = os.environ if environ is None else environ
-        source = "path="
-        if path is None:
-            path = env.get("KUBECONFIG") or "~/.kube/config"
-            source = "$KUBECONFIG" if env.get("KUBECONFIG") else "the default location"
-        paths = [str(Path(p).expanduser()) for p in str(path).split(os.pathsep) if p]
-        existing = [p for p in paths if os.path.isfile(p)]
-        if not existing:
-            msg = (
-                f"No kubeconfig found at {', '.join(paths) or repr(path)} (from {source}). Fix: "
-                "pass path= to the file, set KUBECONFIG, or inside a pod use "
-                "MetricsServer.in_cluster()."
-            )
-            raise ConfigError(msg)
-        joined = os.pathsep.join(existing)
-        try:
-            contexts, current = k8s_config.list_kube_config_contexts(config_file=joined)
-        except (k8s_config.ConfigException, OSError, ValueError, TypeError,
-                yaml.YAMLError) as exc:
-            if isinstance(exc, yaml.YAMLError):  # never echo file content: it may hold secrets
-                mark = getattr(exc, "problem_mark", None)
-                where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-                detail = f"not valid YAML{where}"
-            else:
-                detail = str(exc)
-            msg = f"Cannot read the kubeconfig {joined}: {detail}. Fix: check the file is " \
-                  "valid YAML with clusters, users and contexts (`kubectl config view`)."
-            raise ConfigError(msg) from None
-        names = [c.get("name") for c in contexts or []]
-        if context is not None and context not in names:
-            msg = (
-                f"The kubeconfig {joined} has no context {context!r} (known: "
-                f"{', '.join(map(str, names)) or 'none'}). Fix: pass one of those, or check "
-                "`kubectl config get-contexts`."
-            )
-            raise ConfigError(msg)
-        if context is None:
-            if not current:
-                msg = (f"The kubeconfig {joined} sets no current-context (known: "
-                       f"{', '.join(map(str, names)) or 'none'}). Fix: pass context=..., or run "
-                       "`kubectl config use-context NAME`.")
-                raise ConfigError(msg)
-            context = current["name"]
-        configuration = k8s_client.Configuration()
-        try:
-            k8s_config.load_kube_config(config_file=joined, context=context,
-                                        client_configuration=configuration,
-                                        persist_config=False)
-        except (k8s_config.ConfigException, OSError, ValueError, TypeError) as exc:
-            msg = f"Cannot load context {context!r} from {joined}: {exc}. Fix: check its " \
-                  "cluster server URL and user credentials (`kubectl --context " \
-                  f"{context} get --raw /version`)."
-            raise ConfigError(msg) from None
-        return cls(k8s_client.ApiClient(configuration), timeout=timeout, context=context,
-                   **kwargs)
+        api_client, context = kubeconfig_client(path, context, environ)
+        return cls(api_client, timeout=timeout, context=context, **kwargs)
 
     @classmethod
     def in_cluster(
@@ -602,24 +207,8 @@ class MetricsServer:
 
         The token file is re-read as the client refreshes it, so rotated tokens keep working.
         """
-        from kubernetes import client as k8s_client
-        from kubernetes import config as k8s_config
-        from kubernetes.config.incluster_config import InClusterConfigLoader
-
-        env = dict(os.environ if environ is None else environ)
-        configuration = k8s_client.Configuration()
-        try:
-            InClusterConfigLoader(token_filename=str(token_path), cert_filename=str(ca_path),
-                                  environ=env).load_and_set(configuration)
-        except k8s_config.ConfigException as exc:
-            msg = (
-                f"In-cluster configuration failed: {exc}. Fix: run inside a pod with a service "
-                "account (KUBERNETES_SERVICE_HOST/PORT set and the token mounted at "
-                f"{token_path}), or use MetricsServer.from_kubeconfig()."
-            )
-            raise ConfigError(msg) from None
-        return cls(k8s_client.ApiClient(configuration), timeout=timeout, context="in-cluster",
-                   **kwargs)
+        api_client = in_cluster_client(environ, token_path, ca_path)
+        return cls(api_client, timeout=timeout, context="in-cluster", **kwargs)
 
     # -- plumbing --
 
@@ -794,7 +383,7 @@ class MetricsServer:
         name
             One node only (404 when it has no metrics yet).
         """
-        return _finish(self._raw_nodes(label_selector, name))
+        return finish_usage(self._raw_nodes(label_selector, name))
 
     def pods(self, namespace: str | None = None, label_selector: str | None = None,
              containers: bool = False, *, name: str | None = None) -> pl.DataFrame:
@@ -813,8 +402,8 @@ class MetricsServer:
         """
         raw = self._raw_pods(namespace, label_selector, name)
         if containers:
-            return _finish(raw)
-        return _finish(_sum_pods(raw))
+            return finish_usage(raw)
+        return finish_usage(sum_pods(raw))
 
     # -- specs --
 
@@ -846,7 +435,7 @@ class MetricsServer:
         """
         bodies = self._core_bodies("pods", namespace, label_selector, field_selector)
         raw = self._timed(lambda: decode_pod_specs(bodies))
-        return _finish_specs(raw)
+        return finish_specs(raw)
 
     def usage_vs_requests(self, namespace: str | None = None,
                           label_selector: str | None = None) -> pl.DataFrame:
@@ -986,82 +575,3 @@ class MetricsServer:
             if bar is not None:
                 bar.close()
         return pl.concat(frames).sort([*keys, "timestamp"], maintain_order=True)
-
-
-def _finish_specs(raw: pl.DataFrame) -> pl.DataFrame:
-    out = raw.with_columns(
-        _div(raw, "_cpu_req_n", _NANO, "cpu_request_cores"),
-        _div(raw, "_cpu_lim_n", _NANO, "cpu_limit_cores"),
-    ).drop("_cpu_req_n", "_cpu_lim_n")
-    return out.select("namespace", "pod", "container", "node", "phase", "owner_kind",
-                      "owner_name", "qos_class", "cpu_request_cores", "cpu_limit_cores",
-                      "memory_request_bytes", "memory_limit_bytes")
-
-
-def top_nodes_frame(raw: pl.DataFrame, specs: pl.DataFrame, *, show_capacity: bool = False,
-                    sort_by: str | None = None) -> pl.DataFrame:
-    """kubectl's node view from decoded metrics (exact columns) and decoded Node specs."""
-    den = "cap" if show_capacity else "alloc"
-    label = "capacity" if show_capacity else "allocatable"
-    specs = specs.select("node", pl.col(f"_{den}_cpu_m").alias("_avail_cpu_m"),
-                         pl.col(f"_{den}_mem_m").alias("_avail_mem_m"))
-    joined = raw.join(specs, on="node", how="left")
-    cpu_milli = (pl.col("_cpu_n") + 999_999) // 1_000_000  # MilliValue(): round up
-    out = joined.with_columns(
-        cpu_percent=_kubectl_percent(cpu_milli, pl.col("_avail_cpu_m")),
-        memory_percent=_kubectl_percent(pl.col("_mem_m"), pl.col("_avail_mem_m")),
-        _sort_cpu=cpu_milli,
-        _sort_mem=(pl.col("_mem_m") + 999) // 1000,
-    )
-    if sort_by == "cpu":
-        out = out.sort(["_sort_cpu", "node"], descending=[True, False])
-    elif sort_by == "memory":
-        out = out.sort(["_sort_mem", "node"], descending=[True, False])
-    elif sort_by is None:
-        out = out.sort("node")
-    else:
-        msg = f"sort_by must be 'cpu', 'memory' or None, got {sort_by!r}."
-        raise ConfigError(msg)
-    missing = specs.join(raw.select("node"), on="node", how="anti").sort("node")
-    out = pl.concat([out, missing], how="diagonal_relaxed")
-    out = out.with_columns(
-        _div(out, "_avail_cpu_m", 1000, f"cpu_{label}_cores"),
-        ((pl.col("_avail_mem_m") + 999) // 1000).alias(f"memory_{label}_bytes"),
-    )
-    return _finish(out).select("node", "timestamp", "window_s", "cpu_cores", "memory_bytes",
-                               f"cpu_{label}_cores", f"memory_{label}_bytes", "cpu_percent",
-                               "memory_percent")
-
-
-def top_pods_frame(raw: pl.DataFrame, *, containers: bool = False,
-                   sort_by: str | None = None) -> pl.DataFrame:
-    """kubectl's pod view from decoded container metrics (exact sums, kubectl's ordering)."""
-    pods = _sum_pods(raw)
-    order = pods.with_columns(
-        _cpu_m=(pl.col("_cpu_n") + 999_999) // 1_000_000,
-        _mem_b=(pl.col("_mem_m") + 999) // 1000,
-    )
-    if sort_by == "cpu":
-        order = order.sort("_cpu_m", descending=True, maintain_order=True)
-    elif sort_by == "memory":
-        order = order.sort("_mem_b", descending=True, maintain_order=True)
-    elif sort_by is None:
-        order = order.sort("namespace", "pod")
-    else:
-        msg = f"sort_by must be 'cpu', 'memory' or None, got {sort_by!r}."
-        raise ConfigError(msg)
-    if not containers:
-        return _finish(order.drop("_cpu_m", "_mem_b"))
-    rank = order.select("namespace", "pod").with_row_index("_rank")
-    ctr = raw.join(rank, on=["namespace", "pod"]).with_columns(
-        _cpu_m=(pl.col("_cpu_n") + 999_999) // 1_000_000,
-        _mem_b=(pl.col("_mem_m") + 999) // 1000,
-    )
-    if sort_by == "cpu":
-        ctr = ctr.sort(["_rank", "_cpu_m"], descending=[False, True], maintain_order=True)
-    elif sort_by == "memory":
-        ctr = ctr.sort(["_rank", "_mem_b"], descending=[False, True], maintain_order=True)
-    else:
-        ctr = ctr.sort("_rank", "container")
-    return _finish(ctr.drop("_rank", "_cpu_m", "_mem_b"))
-

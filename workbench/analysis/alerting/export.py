@@ -23,8 +23,8 @@ import numpy.typing as npt
 import orjson
 import yaml
 
-from .._errors import AlertRuleError
-from .._time import DurationLike, format_duration, parse_duration_ms
+from ..._errors import AlertRuleError
+from ..._time import DurationLike, format_duration, parse_duration_ms
 from .compare import format_threshold
 
 if TYPE_CHECKING:

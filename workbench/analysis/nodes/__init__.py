@@ -1,6 +1,6 @@
 """The node-exporter (USE method) report's data layer: PromQL, fetching and pure analysis.
 
-The public names are re-exported by :mod:`workbench.nodes`.
+Public as ``workbench.nodes`` (``from workbench import nodes``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Alert-rule backtesting with Prometheus 2.x rule semantics (see docs/backtesting.md).
+"""Alert-rule backtesting with Prometheus 2.x rule semantics (public as ``workbench.alerting``).
 
 One concern per module:
 

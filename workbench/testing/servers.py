@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,36 +18,16 @@ from pathlib import Path
 
 import requests
 
-from ._errors import MissingBinaryError, WorkbenchError
+from .._errors import WorkbenchError
+from .._runtime import find_binary
 
 __all__ = [
-    "BINARY_PACKAGES",
     "ManagedProcess",
     "backfill_openmetrics",
-    "find_binary",
     "free_port",
     "start_prometheus",
     "wait_http_ok",
 ]
-
-#: Binary name -> Debian package that ships it.
-BINARY_PACKAGES = {
-    "prometheus": "prometheus",
-    "promtool": "prometheus",
-    "prometheus-node-exporter": "prometheus-node-exporter",
-    "prometheus-alertmanager": "prometheus-alertmanager",
-    "amtool": "prometheus-alertmanager",
-    "victoria-metrics": "victoria-metrics",
-}
-
-
-def find_binary(name: str) -> str:
-    """Return the path of ``name`` or raise :class:`MissingBinaryError` naming its package."""
-    path = shutil.which(name)
-    if path is None:
-        raise MissingBinaryError(name, BINARY_PACKAGES.get(name, name))
-    return path
-
 
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that is free right now."""

@@ -20,8 +20,7 @@ import orjson
 import requests
 import urllib3
 
-from ._config import PromConfig
-from ._errors import (
+from ..._errors import (
     ConfigError,
     PrometheusError,
     QueryError,
@@ -29,6 +28,7 @@ from ._errors import (
     ServerHTTPError,
     ServerUnreachableError,
 )
+from .config import PromConfig
 
 __all__ = ["HttpTransport", "PrometheusWarning"]
 

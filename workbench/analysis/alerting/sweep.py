@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .._errors import AlertRuleError
-from .._time import DurationLike, TimeLike, parse_duration_ms
+from ..._errors import AlertRuleError
+from ..._time import DurationLike, TimeLike, parse_duration_ms
 from .backtest import SUMMARY_SCHEMA, evaluation_grid, fetch_matrix, summary_row
 from .identity import SeriesMatrix, alert_input
 from .rule import Rule
 from .state import episodes_from_runs, presence_runs
 
 if TYPE_CHECKING:
-    from ..prometheus import Prometheus
+    from ...sources.prometheus.client import Prometheus
 
 __all__ = ["sweep", "sweep_matrix"]
 
@@ -101,7 +101,7 @@ def sweep(prom: Prometheus, rule: Rule, thresholds: Sequence[float] | None = Non
         ``flapping``, ``still_firing``.
     """
     interval_ms = parse_duration_ms(interval)
-    grid = evaluation_grid(start, end, interval, offset=offset, now=prom._now())
+    grid = evaluation_grid(start, end, interval, offset=offset, now=prom.now())
     expr = rule.expr if rule.is_threshold else rule.condition
     matrix = fetch_matrix(prom, expr, grid, interval_ms)
     return sweep_matrix(matrix, rule, thresholds, for_, keep_firing_for,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._errors import AlertRuleError
+from ..._errors import AlertRuleError
 
 __all__ = ["OPS", "format_threshold", "passes"]
 

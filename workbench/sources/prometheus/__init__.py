@@ -1,0 +1,17 @@
+"""The Prometheus HTTP API as polars frames.
+
+* :mod:`.client` — :class:`Prometheus` (``query``, ``query_range`` with window planning, the
+  metadata endpoints);
+* :mod:`.http` — the transport: POST, auth headers, TLS, bounded retries, whole-response timeout;
+* :mod:`.config` — :class:`PromConfig`, :class:`Secret`, profiles in TOML, ``from_env``;
+* :mod:`.cache` — the optional parquet cache of settled windows;
+* :mod:`.decode` — the fast body decoder (byte search + one C-level translate + polars CSV).
+"""
+
+from __future__ import annotations
+
+from .client import Prometheus
+from .config import PromConfig, Secret
+from .http import PrometheusWarning
+
+__all__ = ["PromConfig", "Prometheus", "PrometheusWarning", "Secret"]
