@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager chromium)
-BINARIES=(prometheus promtool prometheus-node-exporter prometheus-alertmanager amtool chromium)
+APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager chromium victoria-metrics)
+BINARIES=(prometheus promtool prometheus-node-exporter prometheus-alertmanager amtool chromium victoria-metrics vmauth)
 
 missing=()
 for b in "${BINARIES[@]}"; do command -v "$b" >/dev/null 2>&1 || missing+=("$b"); done
