@@ -23,6 +23,7 @@ from workbench import (
     ServerHTTPError,
     ServerUnreachableError,
 )
+from workbench.sources.prometheus.cache import CacheWarning
 
 from . import promdata as pd_
 from .httpstub import closed_port_url, http_stub, stalling_server
@@ -520,7 +521,8 @@ def test_cache_reuses_settled_windows_and_survives_damage(prom_url: str, tmp_pat
     again = prom.query_range("wb_gauge", start, end, step=5, max_points=1000)
     assert len(methods) == n_windows and again.equals(first)
     files[0].write_bytes(b"not parquet at all")
-    third = prom.query_range("wb_gauge", start, end, step=5, max_points=1000)
+    with pytest.warns(CacheWarning, match="integrity"):
+        third = prom.query_range("wb_gauge", start, end, step=5, max_points=1000)
     assert len(methods) == n_windows + 1 and third.equals(first)
     # Windows reaching into the last 5 minutes are neither stored nor reused.
     fresh = Prometheus(prom_url, cache_dir=tmp_path / "fresh", now=lambda: (end + 60) * 1000)

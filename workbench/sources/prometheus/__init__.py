@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from .cache import CacheWarning
 from .client import Prometheus
 from .config import PromConfig, Secret
 from .http import PrometheusWarning
 
-__all__ = ["PromConfig", "Prometheus", "PrometheusWarning", "Secret"]
+__all__ = ["CacheWarning", "PromConfig", "Prometheus", "PrometheusWarning", "Secret"]
