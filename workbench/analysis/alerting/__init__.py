@@ -5,7 +5,8 @@ One concern per module:
 * :mod:`.state` — the vectorised rule state machine (pending/firing/resolved per identity);
 * :mod:`.compare` — PromQL comparison filters with Go float semantics;
 * :mod:`.templates` — the label/annotation template subset, rendered like 2.42;
-* :mod:`.rule` — :class:`Rule`;
+* :mod:`.rule` — :class:`Rule`; :mod:`.ruleset` — :func:`load_rules` (rule files,
+  PrometheusRule objects, a running Prometheus); :mod:`.batch` — :func:`backtest_rules`;
 * :mod:`.identity` — query results on the evaluation grid -> alert identities;
 * :mod:`.lookback` — instant-selector lookback (2.x closed / 3.x open) from raw samples;
 * :mod:`.backtest` — :func:`backtest` and :class:`BacktestResult`;
@@ -17,7 +18,9 @@ One concern per module:
 from __future__ import annotations
 
 from .backtest import BacktestResult, backtest, backtest_matrix, evaluation_grid
+from .batch import backtest_rules
 from .rule import Rule
+from .ruleset import load_rules, threshold_rule
 from .state import AlertStates, alert_episodes, alert_samples, alert_states
 from .sweep import sweep, sweep_matrix
 
@@ -30,7 +33,10 @@ __all__ = [
     "alert_states",
     "backtest",
     "backtest_matrix",
+    "backtest_rules",
     "evaluation_grid",
+    "load_rules",
     "sweep",
     "sweep_matrix",
+    "threshold_rule",
 ]

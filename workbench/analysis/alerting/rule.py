@@ -96,6 +96,10 @@ class Rule:
         alert's identity.
     annotations
         Annotation templates (not part of the identity).
+    group, file, interval
+        Where the rule came from (set by :func:`~workbench.alerting.ruleset.load_rules`): its
+        rule group, the file holding it, and the group's evaluation interval (``None``: the
+        server's ``global.evaluation_interval``). Not part of the rule's behaviour.
     """
 
     alert: str
@@ -106,6 +110,9 @@ class Rule:
     keep_firing_for: DurationLike = "0s"
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    group: str | None = field(default=None, compare=False)
+    file: str | None = field(default=None, compare=False)
+    interval: DurationLike | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.alert or not isinstance(self.alert, str):
@@ -138,6 +145,9 @@ class Rule:
         object.__setattr__(self, "annotations", dict(self.annotations))
         _duration(self.for_, "for_")
         _duration(self.keep_firing_for, "keep_firing_for")
+        if self.interval is not None and _duration(self.interval, "interval") <= 0:
+            msg = f"Rule {self.alert}: the group interval must be positive, got {self.interval!r}."
+            raise AlertRuleError(msg)
 
     # -- derived -----------------------------------------------------------------------------
 
@@ -155,6 +165,11 @@ class Rule:
     def keep_firing_for_ms(self) -> int:
         """``keep_firing_for`` in milliseconds."""
         return _duration(self.keep_firing_for, "keep_firing_for")
+
+    @property
+    def interval_ms(self) -> int | None:
+        """The group's evaluation interval in milliseconds (``None`` when not known)."""
+        return None if self.interval is None else _duration(self.interval, "interval")
 
     @property
     def condition(self) -> str:

@@ -1,0 +1,163 @@
+"""`backtest_rules`: backtest a whole rule set, one row per rule, fetches shared and concurrent.
+
+Rules are first put in threshold form (:func:`~workbench.alerting.ruleset.threshold_rule`:
+``x > 3`` fetches ``x`` and compares locally with PromQL's semantics, which gives exactly the
+series the server returns for ``x > 3``), so rules that differ only in their threshold share one
+``query_range``. Distinct fetches run concurrently. A rule that fails (bad PromQL, a label template
+outside the supported subset, two samples with one alert identity) gets the error text in its
+row; the other rules go on.
+
+Examples
+--------
+>>> from workbench import Prometheus
+>>> from workbench.analysis.alerting import backtest_rules, load_rules
+>>> prom = Prometheus("http://127.0.0.1:9090")  # doctest: +SKIP
+>>> backtest_rules(prom, load_rules(prom), "now-7d")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ..._errors import WorkbenchError
+from ..._time import DurationLike, TimeLike, parse_duration_ms
+from .advice import advice as rule_advice
+from .backtest import (
+    SUMMARY_SCHEMA,
+    BacktestResult,
+    _scrape_interval_ms,
+    _server_version,
+    backtest_matrix,
+    evaluation_grid,
+    fetch_matrix,
+)
+from .identity import SeriesMatrix
+from .rule import Rule
+from .ruleset import threshold_rule
+
+if TYPE_CHECKING:
+    from ...sources.prometheus.client import Prometheus
+
+__all__ = ["RULES_SCHEMA", "backtest_rules", "fetch_rule_matrices"]
+
+#: Columns of :func:`backtest_rules`.
+RULES_SCHEMA: dict[str, Any] = {
+    "group": pl.String, "alert": pl.String, "severity": pl.String, "file": pl.String,
+    "interval_s": pl.Float64, "for_s": pl.Float64, "keep_firing_for_s": pl.Float64,
+    **SUMMARY_SCHEMA, "has_summary": pl.Boolean, "advice": pl.List(pl.String),
+    "error": pl.String,
+}
+
+_DEFAULT_INTERVAL_MS = 60_000
+
+
+def _fetch_key(rule: Rule, interval_ms: int) -> tuple[str, int]:
+    return (rule.expr if rule.is_threshold else rule.condition, interval_ms)
+
+
+def _interval_ms(rule: Rule, interval: DurationLike | None) -> int:
+    if interval is not None:
+        return parse_duration_ms(interval)
+    return rule.interval_ms or _DEFAULT_INTERVAL_MS
+
+
+def fetch_rule_matrices(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
+                        end: TimeLike = "now", interval: DurationLike | None = None, *,
+                        offset: DurationLike = 0, max_workers: int | None = None,
+                        ) -> dict[tuple[str, int], SeriesMatrix | WorkbenchError]:
+    """One ``query_range`` per distinct (left-hand side, interval) of ``rules`` (in threshold
+    form), run concurrently; a failed fetch is stored as its error."""
+    now = prom.now()
+    keys: dict[tuple[str, int], None] = {}
+    for r in rules:
+        keys[_fetch_key(threshold_rule(r), _interval_ms(r, interval))] = None
+    grids = {ms: evaluation_grid(start, end, ms / 1000, offset=offset, now=now)
+             for ms in {k[1] for k in keys}}
+
+    def fetch(key: tuple[str, int]) -> SeriesMatrix | WorkbenchError:
+        try:
+            return fetch_matrix(prom, key[0], grids[key[1]], key[1])
+        except WorkbenchError as exc:
+            return exc
+
+    workers = max(1, min(max_workers or getattr(prom, "max_workers", 4), len(keys) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-rules") as pool:
+        return dict(zip(keys, pool.map(fetch, list(keys)), strict=True))
+
+
+def _meta(rule: Rule, interval_ms: int) -> dict[str, Any]:
+    return {"group": rule.group, "alert": rule.alert, "severity": rule.labels.get("severity"),
+            "file": rule.file, "interval_s": interval_ms / 1000, "for_s": rule.for_ms / 1000,
+            "keep_firing_for_s": rule.keep_firing_for_ms / 1000,
+            "has_summary": "summary" in rule.annotations}
+
+
+def backtest_rules(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
+                   end: TimeLike = "now", interval: DurationLike | None = None, *,
+                   offset: DurationLike = 0, flap_gap: DurationLike = "15m",
+                   scrape_interval: DurationLike | None = None,
+                   external_labels: Mapping[str, str] | None = None,
+                   max_workers: int | None = None,
+                   results: dict[int, BacktestResult] | None = None) -> pl.DataFrame:
+    """Backtest every rule of ``rules`` over ``[start, end]``; one row per rule.
+
+    Parameters
+    ----------
+    prom
+        The server holding the history.
+    rules
+        Rules, e.g. from :func:`~workbench.alerting.load_rules`.
+    start, end
+        The range.
+    interval
+        Evaluation interval for every rule; default each rule's group interval (1m when
+        unknown).
+    offset, scrape_interval, external_labels
+        As in :func:`~workbench.backtest`.
+    flap_gap
+        As in :meth:`BacktestResult.summary`.
+    max_workers
+        Concurrent fetches (default the client's ``max_workers``).
+    results
+        When given, filled with ``{position in rules: BacktestResult}`` for rules that ran.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``group``, ``alert``, ``severity``, ``file``, ``interval_s``, ``for_s``,
+        ``keep_firing_for_s``, the summary columns (``episodes``, ``alerts_fired``,
+        ``fired_per_day``, ``firing_share``, ``flapping``, ``still_firing`` ...),
+        ``has_summary``, ``advice`` (review notes) and ``error`` (null when the rule ran).
+    """
+    matrices = fetch_rule_matrices(prom, rules, start, end, interval, offset=offset,
+                                   max_workers=max_workers)
+    version = _server_version(prom)
+    scrape_ms = (parse_duration_ms(scrape_interval) if scrape_interval is not None
+                 else _scrape_interval_ms(prom))
+    parse_duration_ms(flap_gap)                    # a bad flap_gap fails before any row
+    rows = []
+    for pos, rule in enumerate(rules):
+        ims = _interval_ms(rule, interval)
+        row: dict[str, Any] = _meta(rule, ims)
+        row["advice"] = rule_advice(rule, ims, scrape_interval_ms=scrape_ms,
+                                    server_version=version)
+        tr = threshold_rule(rule)
+        got = matrices[_fetch_key(tr, ims)]
+        try:
+            if isinstance(got, WorkbenchError):
+                raise got
+            bt = backtest_matrix(got, tr, ims, server_version=version,
+                                 scrape_interval_ms=scrape_ms, external_labels=external_labels)
+            summary = bt.summary(flap_gap=flap_gap).row(0, named=True)
+            row.update(summary)
+            if results is not None:
+                results[pos] = bt
+        except WorkbenchError as exc:
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        rows.append(row)
+    return pl.DataFrame(rows, schema=RULES_SCHEMA) if rows else pl.DataFrame(schema=RULES_SCHEMA)
+
