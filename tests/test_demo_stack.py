@@ -360,7 +360,7 @@ def test_live_scrapes_continue_the_history(demo: dict[str, Any]) -> None:
     deadline = time.monotonic() + 3 * PARAMS.interval_s
     while True:  # wait until every target has been scraped live (after the history's end)
         now = time.time()
-        live = prom.query('last_over_time(up{job=~"node-exporter|kubelet|kube-state-metrics"}'
+        live = prom.query('last_over_time(up{job=~"node-exporter|kubelet|kube-state-metrics|demo-host"}'
                           f"[{int(now - end) - 1}s])", now)
         if live.height == 3 * PARAMS.nodes + 2 or time.monotonic() > deadline:
             break

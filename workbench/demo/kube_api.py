@@ -62,7 +62,7 @@ from .._quantity import (
     format_go_duration,
     format_memory_bytes,
 )
-from .model import ClusterSnapshot, ClusterSource, Node, Pod
+from .model import ClusterSnapshot, ClusterSource, Container, Node, Pod
 
 __all__ = [
     "METRICS_API_MODES",
@@ -248,7 +248,8 @@ def node_object(node: Node, now_s: float) -> dict[str, Any]:
             "labels": dict(node.labels),
             "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
         },
-        "spec": {"podCIDR": "10.244.0.0/24", "providerID": f"demo://{node.name}"},
+        "spec": {"podCIDR": node.pod_cidr or "10.244.0.0/24",
+                 "providerID": node.provider_id or f"demo://{node.name}"},
         "status": {
             "capacity": _canonical_map(node.capacity),
             "allocatable": _canonical_map(node.allocatable),
@@ -266,6 +267,7 @@ def node_object(node: Node, now_s: float) -> dict[str, Any]:
                 "kubeProxyVersion": "v1.31.4",
                 "operatingSystem": "linux",
                 "architecture": "amd64",
+                **node.node_info,
             },
         },
     }
@@ -334,17 +336,8 @@ def pod_object(pod: Pod, now_s: float) -> dict[str, Any]:
         "startTime": start,
         "conditions": [{"type": "Ready", "status": "True" if running else "False",
                         "lastTransitionTime": start}],
-        "containerStatuses": [
-            {"name": c.name, "image": c.image, "ready": running, "started": running,
-             "restartCount": 0,
-             "imageID": f"{c.image.split(':')[0]}@sha256:{_uid('img', c.image).replace('-', '')}"
-             if running else "",
-             **({"containerID": "containerd://" + _uid("ctr", uid, c.name).replace("-", "")}
-                if running else {}),
-             "state": {"running": {"startedAt": start}} if running
-             else {"waiting": {"reason": "ContainerCreating"}}}
-            for c in pod.containers
-        ],
+        "containerStatuses": [_container_status(pod, c, uid, start, running)
+                              for c in pod.containers],
     }
     if pod.host_ip:
         status["hostIP"] = pod.host_ip
@@ -353,6 +346,29 @@ def pod_object(pod: Pod, now_s: float) -> dict[str, Any]:
         status["podIP"] = pod.pod_ip
         status["podIPs"] = [{"ip": pod.pod_ip}]
     return {"metadata": meta, "spec": spec, "status": status}
+
+
+def _container_status(pod: Pod, c: Container, uid: str, start: str, running: bool
+                      ) -> dict[str, Any]:
+    restarts = int(pod.restarts.get(c.name, 0))
+    started = _rfc3339(pod.container_started_s[c.name]) if c.name in pod.container_started_s \
+        else start
+    out: dict[str, Any] = {
+        "name": c.name, "image": c.image, "ready": running, "started": running,
+        "restartCount": restarts,
+        "imageID": f"{c.image.split(':')[0]}@sha256:{_uid('img', c.image).replace('-', '')}"
+        if running else "",
+        **({"containerID": "containerd://" + _uid(
+            "ctr", uid, c.name, *([str(restarts)] if restarts else [])).replace("-", "")} if running else {}),
+        "state": {"running": {"startedAt": started}} if running
+        else {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": start}}
+        if pod.phase == "Succeeded" else {"waiting": {"reason": "ContainerCreating"}},
+    }
+    if restarts:
+        out["lastState"] = {"terminated": {
+            "exitCode": 137, "reason": pod.last_terminated_reason.get(c.name, "Error"),
+            "finishedAt": started}}
+    return out
 
 
 def _nanocores(cores: float) -> int:

@@ -52,6 +52,11 @@ class Pod:
     owner_kind: str | None = None
     owner_name: str | None = None
     start_time_s: float = 0.0
+    #: per container name: restarts so far, when the running instance started, and why the
+    #: previous one ended (containers not listed never restarted)
+    restarts: Mapping[str, int] = field(default_factory=dict)
+    container_started_s: Mapping[str, float] = field(default_factory=dict)
+    last_terminated_reason: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ class Node:
     labels: Mapping[str, str] = field(default_factory=dict)
     ready: bool = True
     boot_time_s: float = 0.0
+    #: ``status.nodeInfo`` fields (kernelVersion, osImage, containerRuntimeVersion,
+    #: kubeletVersion, kubeProxyVersion) and ``spec`` fields (podCIDR, providerID) that
+    #: override the emulation's defaults, so the API and kube-state-metrics agree
+    node_info: Mapping[str, str] = field(default_factory=dict)
+    pod_cidr: str = ""
+    provider_id: str = ""
 
 
 @dataclass(frozen=True)

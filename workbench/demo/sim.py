@@ -58,8 +58,16 @@ PVC_CAPACITY = 50 * GI
 ROOT_FS_SIZE = 100 * GI
 
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
-CPU_MODES = (("user", 0.62), ("system", 0.25), ("nice", 0.01), ("irq", 0.01),
+#: How a CPU's busy time splits into modes (sums to 1: with idle and iowait, a CPU's modes add
+#: up to one CPU-second per second, as the kernel's do).
+CPU_MODES = (("user", 0.67), ("system", 0.25), ("nice", 0.01), ("irq", 0.01),
              ("softirq", 0.04), ("steal", 0.02))
+KERNEL = "6.1.0-31-cloud-amd64"
+OS_IMAGE = "Debian GNU/Linux 12 (bookworm)"
+RUNTIME = "containerd://1.7.24"
+KUBELET = "v1.30.4"
+#: The busiest a simulated CPU gets (the rest of the second is idle and iowait).
+CPU_CEILING = 0.98
 
 #: metric family -> (type, help, formatting scale: values are written as round(v * scale) / scale)
 FAMILIES: dict[str, tuple[str, str, int]] = {}
@@ -309,6 +317,7 @@ class Cluster:
         self._pods_cache: dict[tuple[float, float], list[PodInst]] = {}
         self._by_node_src: list[PodInst] | None = None
         self._by_node: dict[int, list[PodInst]] = {}
+        self._cpu_scales: dict[int, float] = {}
         self.scenarios = self._plant()
 
     # -- construction ----------------------------------------------------------------------
@@ -569,6 +578,23 @@ class Cluster:
                 rate = rate + np.where(alive, w.rate(t), 0.0)
         return busy, rate
 
+    def cpu_scale(self, node: SimNode) -> float:
+        """What fraction of its pods' CPU demand ``node`` can serve (1 unless overcommitted).
+
+        The demand is a sum of placed pods' waves and can exceed the node's CPUs on a crowded
+        node (the ``BIG`` setting); the kernel then serves at most all CPUs, so the node's CPU
+        counters are the demand scaled to stay below :data:`CPU_CEILING` per CPU over the
+        history's scrape grid.
+        """
+        if node.index not in self._cpu_scales:
+            t = np.arange(self.origin, self.end_s + self.interval, self.interval)
+            pods = self.pods_between(self.origin, math.ceil((self.end_s + 1) / 3600) * 3600.0)
+            _, rate = self._node_busy(node, t, pods)
+            iow = Wave.make((self.seed, "iowait", node.index), 0.004 * node.cpus).rate(t)
+            peak = float(np.max((rate + iow) / node.cpus))
+            self._cpu_scales[node.index] = min(1.0, CPU_CEILING / peak) if peak > 0 else 1.0
+        return self._cpu_scales[node.index]
+
     def _node_mem_used(self, node: SimNode, t: F, pods: list[PodInst]) -> F:
         used = 900 * MI + 200 * MI * Wave.make((self.seed, "node-mem", node.index), 1.0).rate(t)
         for pod in self.on_node(pods, node.index):
@@ -674,8 +700,9 @@ class Cluster:
     def _node_exporter(self, node: SimNode, t: F, pods: list[PodInst]
                        ) -> Iterator[tuple[str, dict[str, str], F]]:
         busy, busy_rate = self._node_busy(node, t, pods)
-        share = np.array([1.2 if j == 0 else 1.0 for j in range(node.cpus)])
-        share /= share.sum()
+        # every CPU gets the same share (a skewed share pushed cpu 0 past one CPU-second per
+        # second on a busy node, and its idle counter went backwards)
+        share = np.full(node.cpus, self.cpu_scale(node) / node.cpus)
         iow = Wave.make((self.seed, "iowait", node.index), 0.004 * node.cpus)
         iowait = iow.integral(t) - iow.integral(np.array([node.boot_s]))[0]
         uptime = t - node.boot_s
@@ -822,12 +849,11 @@ class Cluster:
         for node in self.nodes:
             nl = {"node": node.name}
             yield "kube_node_info", {
-                **nl, "kernel_version": "6.1.0-31-cloud-amd64",
-                "os_image": "Debian GNU/Linux 12 (bookworm)",
-                "container_runtime_version": "containerd://1.7.24", "kubelet_version": "v1.30.4",
+                **nl, "kernel_version": KERNEL, "os_image": OS_IMAGE,
+                "container_runtime_version": RUNTIME, "kubelet_version": KUBELET,
                 "kubeproxy_version": "deprecated", "internal_ip": node.ip,
-                "provider_id": f"aws:///eu-west-1a/i-{hash64('i', node.name):017x}"[:40],
-                "pod_cidr": f"10.244.{node.index}.0/24", "system_uuid": ""}, one
+                "provider_id": self._provider_id(node), "pod_cidr": self._pod_cidr(node),
+                "system_uuid": ""}, one
             for metric, cpu_m, mem in (("kube_node_status_capacity", node.cpus * 1000,
                                         node.mem_bytes),
                                        ("kube_node_status_allocatable", node.alloc_cpu_m,
@@ -929,12 +955,17 @@ class Cluster:
                         "kubernetes.io/arch": "amd64",
                         "node.kubernetes.io/instance-type": "m6i.2xlarge" if node.cpus == 8
                         else "m6i.xlarge", "topology.kubernetes.io/zone": "eu-west-1a"},
-                ready=not down, boot_time_s=node.boot_s))
+                ready=not down, boot_time_s=node.boot_s, node_info={
+                    "kernelVersion": KERNEL, "osImage": OS_IMAGE,
+                    "containerRuntimeVersion": RUNTIME, "kubeletVersion": KUBELET,
+                    "kubeProxyVersion": KUBELET},
+                pod_cidr=self._pod_cidr(node), provider_id=self._provider_id(node)))
             if down:
                 continue
             busy, _ = self._node_busy(node, t, pods)
             used = self._node_mem_used(node, t[1:], pods)
-            node_usage[node.name] = Usage(float((busy[1] - busy[0]) / window), int(used[0]))
+            node_usage[node.name] = Usage(
+                float((busy[1] - busy[0]) / window * self.cpu_scale(node)), int(used[0]))
         out_pods = []
         usage: dict[tuple[str, str, str], Usage] = {}
         for p in alive:
@@ -949,7 +980,8 @@ class Cluster:
                         **({"pod-template-hash": p.replicaset.rsplit("-", 1)[1]}
                            if p.replicaset else {})},
                 host_ip=node.ip, pod_ip=p.ip, phase="Running" if running else "Succeeded",
-                owner_kind=p.owner_kind, owner_name=p.owner_name, start_time_s=p.start))
+                owner_kind=p.owner_kind, owner_name=p.owner_name, start_time_s=p.start,
+                **self._container_history(p, now_s)))
             if not running or bool(self._node_down(node, t[1:])[0]) or now_s - p.start < 2 * window:
                 continue
             for c in w.containers:
@@ -958,6 +990,25 @@ class Cluster:
                 usage[(p.namespace, p.name, c.name)] = Usage(
                     max(0.0, float((cpu[1] - cpu[0]) / window)), int(ws[0]))
         return ClusterSnapshot(now_s, window, tuple(nodes), tuple(out_pods), node_usage, usage)
+
+    def _container_history(self, pod: PodInst, now_s: float) -> dict[str, Any]:
+        """Restart counts, container start times and last-termination reasons at ``now_s``."""
+        t = np.array([now_s])
+        restarts, started, reasons = {}, {}, {}
+        for c in pod.workload.containers:
+            n = int(self._restarts(pod, c, t)[0])
+            if n:
+                restarts[c.name] = n
+                started[c.name] = float(self._last_start(pod, c, t)[0])
+                reasons[c.name] = "OOMKilled"
+        return {"restarts": restarts, "container_started_s": started,
+                "last_terminated_reason": reasons}
+
+    def _pod_cidr(self, node: SimNode) -> str:
+        return f"10.244.{node.index}.0/24"
+
+    def _provider_id(self, node: SimNode) -> str:
+        return f"aws:///eu-west-1a/i-{hash64('i', node.name):017x}"[:40]
 
     # -- ground truth ----------------------------------------------------------------------
 

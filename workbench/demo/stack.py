@@ -42,6 +42,8 @@ __all__ = ["DEFAULT_MAX_HOLE_S", "demo_dir", "down", "endpoints", "profile_url",
 
 #: Reuse a stored TSDB when the data ends at most this long ago (and parameters match).
 DEFAULT_MAX_HOLE_S = 6 * 3600.0
+#: The job the host's own node_exporter is scraped under (not the simulated ``node-exporter``).
+HOST_JOB = "demo-host"
 _PROCS = ("live", "node-exporter", "alertmanager", "prometheus")
 _REQUIRED = ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-node-exporter")
 
@@ -330,9 +332,10 @@ def _prometheus_yml(cluster: Any, live_port: int, ne_port: int, am_port: int, d:
             {"targets": [f"127.0.0.1:{live_port}"], "labels": labels})
     scrape = [{"job_name": name, "honor_labels": True, "static_configs": cfgs}
               for name, cfgs in jobs.items()]
-    scrape.append({"job_name": "host-node-exporter", "static_configs": [
-        {"targets": [f"127.0.0.1:{ne_port}"],
-         "labels": {"job": "node-exporter", "instance": "localhost:9100"}}]})
+    # the build machine's own node_exporter: its own job, never mixed into the simulated
+    # cluster's `node-exporter` job (its disk would headline the simulated cluster's reports)
+    scrape.append({"job_name": HOST_JOB, "static_configs": [
+        {"targets": [f"127.0.0.1:{ne_port}"], "labels": {"instance": "localhost:9100"}}]})
     doc = {
         "global": {"scrape_interval": f"{cluster.params.interval_s}s",
                    "scrape_timeout": f"{min(10, cluster.params.interval_s)}s",
