@@ -40,6 +40,17 @@ groups:
 """
 
 
+#: Fixtures that start a real server binary: a test using one (directly or through another
+#: fixture) is marked ``server`` automatically, so ``make test-fast`` (-m "not server") skips it.
+SERVER_FIXTURES = frozenset({"prom_server", "prom_url", "node_prom", "small_demo"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's WORKBENCH_*/KUBECONFIG/proxy settings."""
@@ -88,6 +99,34 @@ def prom_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedPro
 @pytest.fixture()
 def prom_url(prom_server: ManagedProcess) -> str:
     return prom_server.url
+
+
+@pytest.fixture(scope="session")
+def vm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    """A real VictoriaMetrics single-node holding the same series as ``prom_server``."""
+    from workbench.testing.victoria import (
+        flush_victoria_metrics,
+        import_openmetrics,
+        start_victoria_metrics,
+    )
+
+    require_binary("victoria-metrics")
+    root = tmp_path_factory.mktemp("vm")
+    promdata.write(root / "data.om")
+    server = start_victoria_metrics(root / "data")
+    try:
+        import_openmetrics(root / "data.om", server.url)
+        flush_victoria_metrics(server.url)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["prometheus", "victoriametrics"])
+def engine_url(request: pytest.FixtureRequest) -> str:
+    """The URL of each engine holding tests/promdata.py: tests using it run once per engine."""
+    name = "prom_server" if request.param == "prometheus" else "vm_server"
+    return str(request.getfixturevalue(name).url)
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
 import tomllib
+import types
 from pathlib import Path
 
+import pytest
 import yaml
 
-import workbench
 
 ROOT = Path(__file__).resolve().parents[1]
 #: PyPI name -> conda-forge name where they differ.
@@ -41,8 +43,24 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_exports_are_sorted_and_importable() -> None:
-    names = [n for n in workbench.__all__ if n != "__version__"]
-    assert names == sorted(names)
-    for name in workbench.__all__:
-        assert getattr(workbench, name) is not None
+#: Packages whose ``__all__`` must list exactly their public names.
+PUBLIC_PACKAGES = [
+    "workbench", "workbench.frames", "workbench.sources.prometheus", "workbench.sources.kubernetes",
+    "workbench.analysis.nodes", "workbench.analysis.alerting", "workbench.charts",
+    "workbench.widgets", "workbench.reports",
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC_PACKAGES)
+def test_all_lists_exactly_the_public_names(name: str) -> None:
+    """As httpx does: ``__all__`` equals the module's public names (submodules aside)."""
+    module = importlib.import_module(name)
+    lazy = set(getattr(module, "_ANALYSIS", ()))
+    public = {n for n, v in vars(module).items()
+              if not n.startswith("_") and not isinstance(v, types.ModuleType)
+              and n not in ("annotations", "TYPE_CHECKING")}
+    exported = [n for n in module.__all__ if n != "__version__"]
+    assert len(exported) == len(set(exported))
+    assert set(exported) == public | lazy
+    for attr in module.__all__:
+        assert getattr(module, attr) is not None

@@ -15,10 +15,8 @@ Examples
 >>> prom.query("up")  # doctest: +SKIP
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 from ._errors import (
     AlertRuleError,
@@ -87,21 +85,25 @@ __all__ = [
     "ServerUnreachableError",
     "WorkbenchError",
     "__version__",
+    "alert_history",
+    "alerting",
     "backtest",
+    "nodes",
     "parse_quantity",
     "sweep",
 ]
 
 #: Public short names of the analysis packages, imported on first use.
 _ANALYSIS = {
+    "alert_history": "workbench.analysis.alert_history",
     "alerting": "workbench.analysis.alerting",
     "nodes": "workbench.analysis.nodes",
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _ANALYSIS:
-        module = importlib.import_module(_ANALYSIS[name])
+        module = _importlib.import_module(_ANALYSIS[name])
         globals()[name] = module
         return module
     msg = f"module 'workbench' has no attribute {name!r}"

@@ -8,6 +8,8 @@ message says what failed and how to fix it. Credentials never appear in a messag
     WorkbenchError
     ├── ConfigError                 bad or missing configuration (profile, env var, kubeconfig)
     ├── MissingBinaryError          a server binary (prometheus, promtool, ...) is not installed
+    ├── AlertmanagerConfigError     an Alertmanager config Alertmanager itself would reject
+    ├── AlertmanagerError           talking to Alertmanager's /api/v2 failed (down, HTTP error)
     ├── AlertRuleError              an alerting rule cannot be backtested or exported as given
     │   └── DuplicateAlertError     two samples map to one alert label set (a 2.x eval error)
     ├── PromtoolError               promtool check/test rules rejected an exported file
@@ -18,7 +20,7 @@ message says what failed and how to fix it. Credentials never appear in a messag
     │   ├── ServerHTTPError         4xx/5xx with no Prometheus error body (proxy, auth, overload)
     │   └── ResponseDecodeError     the body is not a Prometheus API response
     ├── NodeDataError               no node-exporter data for the job/window (workbench.nodes)
-    ├── MetricsServerError          the metrics.k8s.io API (see workbench.metrics_server)
+    ├── MetricsServerError          the metrics.k8s.io API (see workbench.sources.kubernetes)
     │   └── KubeAPIError            the Kubernetes API server answered an error or not at all
     │       ├── MetricsAPINotFoundError     404: metrics.k8s.io not served (metrics-server missing)
     │       ├── MetricsAPIUnavailableError  503: registered, but metrics-server does not answer
@@ -36,6 +38,8 @@ from __future__ import annotations
 
 __all__ = [
     "AlertRuleError",
+    "AlertmanagerConfigError",
+    "AlertmanagerError",
     "ConfigError",
     "DuplicateAlertError",
     "KubeAPIError",
@@ -93,6 +97,33 @@ class MissingBinaryError(WorkbenchError):
             f"{binary!r} was not found on PATH. Install it with: "
             f"sudo apt-get install -y {package}   (Debian/Ubuntu package {package!r})"
         )
+
+
+class AlertmanagerConfigError(WorkbenchError):
+    """An Alertmanager configuration that Alertmanager 0.25 would reject.
+
+    Attributes: ``source`` (file name or ``"<string>"``), ``line`` and ``column`` (1-based, or
+    ``None`` when the problem has no single position).
+    """
+
+    def __init__(self, message: str, *, source: str = "<string>", line: int | None = None,
+                 column: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+
+class AlertmanagerError(WorkbenchError):
+    """Talking to an Alertmanager's ``/api/v2`` failed (down, HTTP error, not an API body).
+
+    Attributes: ``url`` (never with credentials) and ``status_code`` (``None`` if no answer).
+    """
+
+    def __init__(self, message: str, *, url: str = "", status_code: int | None = None) -> None:
+        self.url = url
+        self.status_code = status_code
+        super().__init__(message)
 
 
 class AlertRuleError(WorkbenchError):

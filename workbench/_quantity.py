@@ -213,7 +213,7 @@ def scaled_value(text: str, scale: int = 0) -> int:
         msg = f"Quantity {text[:60]!r} is too large to express in units of 10^{scale}."
         raise QuantityError(msg)
     if shift >= 0:
-        return sign * n * 10**shift
+        return int(sign * n * 10**shift)
     if -shift > len(str(n)) + 1:
         return sign * (1 if n else 0)
     return sign * _ceil_div(n, 10**-shift)

@@ -1,6 +1,6 @@
 """Chart builders for the node-exporter (USE) report. They return altair charts; never display.
 
-Every builder aggregates its input with :func:`workbench.node_exporter.chart_rows` first, so a
+Every builder aggregates its input with :func:`workbench.nodes.chart_rows` first, so a
 chart never carries more than ``max_rows`` rows (altair refuses more than 5,000 by default).
 """
 
@@ -53,7 +53,7 @@ def resource_chart(
     ----------
     frame
         ``node``, ``device``, ``timestamp``, ``value`` (see
-        :func:`workbench.node_exporter.resource_frame`).
+        :func:`workbench.nodes.resource_frame`).
     title, unit
         Chart title and the value unit (``"ratio"`` is shown as a percentage).
     threshold
@@ -136,7 +136,7 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
                        max_rows: int = 4000) -> alt.Chart:
     """Up/down history: one bar per node over the window, down windows in red.
 
-    ``availability`` is the output of :func:`workbench.node_exporter.availability` (or the
+    ``availability`` is the output of :func:`workbench.nodes.availability` (or the
     matching columns of ``use_summary``). Flaky scrapes give many short down windows (each step
     with a failed scrape is one); when there are more than ``max_rows`` bars, each node's windows
     are merged by time bucket, so the chart stays under altair's 5,000-row limit. The tooltip
@@ -187,7 +187,7 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
 def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 100) -> alt.Chart:
     """Used fraction of each filesystem, coloured by status, with the time to full in the tooltip.
 
-    ``forecast`` is the output of :func:`workbench.node_exporter.fs_forecast`. At most
+    ``forecast`` is the output of :func:`workbench.nodes.fs_forecast`. At most
     ``max_bars`` filesystems are drawn: flagged ones first, then the fullest (a node runs a
     tmpfs ``shm`` mount per pod under containerd, so a cluster can have thousands); the title
     says how many were left out.
@@ -229,8 +229,8 @@ def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 100) -> alt.Cha
 def overview_chart(summary: pl.DataFrame, thresholds: Any) -> alt.Chart:
     """Heat map, node × resource, of each resource's p95 as a fraction of its threshold.
 
-    ``summary`` is :func:`workbench.node_exporter.use_summary`'s output; ``thresholds`` the
-    :class:`~workbench.node_exporter.UseThresholds` it was computed with.
+    ``summary`` is :func:`workbench.nodes.use_summary`'s output; ``thresholds`` the
+    :class:`~workbench.nodes.UseThresholds` it was computed with.
     """
     import altair as alt
 

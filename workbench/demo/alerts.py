@@ -3,7 +3,7 @@
 Stock tools cannot backfill alerts (``create-blocks-from rules`` writes the raw expression). So:
 evaluate each alert expression with ``query_range`` on the backfilled TSDB at the rule group's
 interval (a range query at step I returns exactly the rule's instant results at those times),
-run the Prometheus 2.42 state machine of :mod:`workbench.alerting.state` over which label sets
+run the Prometheus 2.42 state machine of :mod:`workbench.analysis.alerting.state` over which label sets
 were present, and backfill the resulting ``ALERTS``/``ALERTS_FOR_STATE`` samples.
 
 Not reproducible in a backfill: the staleness markers Prometheus writes when an alert leaves a

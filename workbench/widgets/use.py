@@ -1,6 +1,6 @@
 """The node-exporter report's views: a static list of displayables, or an ipywidgets tuner.
 
-Both call the same pure functions (:func:`workbench.node_exporter.use_summary`, ...), so the
+Both call the same pure functions (:func:`workbench.nodes.use_summary`, ...), so the
 scheduled HTML and the JupyterLab session show the same numbers for the same thresholds.
 """
 

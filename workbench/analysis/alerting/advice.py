@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from workbench.alerting.rule import Rule
+>>> from workbench.analysis.alerting.rule import Rule
 >>> for note in advice(Rule(alert="X", expr="rate(x_total[1m])", op=">", threshold=1,
 ...                         annotations={"description": "d"}), 60_000, scrape_interval_ms=30_000):
 ...     print(note.split(":")[0])

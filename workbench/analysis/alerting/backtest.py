@@ -11,7 +11,7 @@ response cannot show: staleness markers themselves (they only appear as absence)
 arrived late or out of order after the real evaluation ran, the real evaluation phase
 (``hash(group, file) % interval``; pass ``offset=`` to pick one), and Prometheus restarts (the
 first evaluations after a restart write nothing and ``for`` is restored from
-``ALERTS_FOR_STATE``). The state machine itself is :mod:`workbench.alerting.state`.
+``ALERTS_FOR_STATE``). The state machine itself is :mod:`workbench.analysis.alerting.state`.
 
 Examples
 --------
@@ -169,7 +169,7 @@ class BacktestResult:
                          check: bool = True, stem: str | None = None) -> Path:
         """Write a ``promtool test rules`` file pinning this backtest on a sampled window.
 
-        See :func:`workbench.alerting.promtool_test.write_promtool_test`.
+        See :func:`workbench.analysis.alerting.promtool_test.write_promtool_test`.
         """
         from .promtool_test import write_promtool_test
 

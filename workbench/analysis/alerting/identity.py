@@ -9,7 +9,7 @@ applying alert labels"): :class:`~workbench.DuplicateAlertError` here.
 Examples
 --------
 >>> import numpy as np, polars as pl
->>> from workbench.alerting.rule import Rule
+>>> from workbench.analysis.alerting.rule import Rule
 >>> frame = pl.DataFrame({"timestamp": [0, 60_000, 0], "value": [1.0, 2.0, 0.5],
 ...                       "__name__": ["x"] * 3, "i": ["a", "a", "b"]}
 ...                      ).with_columns(pl.col("timestamp").cast(pl.Datetime("ms", "UTC")))
@@ -123,7 +123,7 @@ def _grid_steps(ts: npt.NDArray[np.int64], t: npt.NDArray[np.int64]) -> npt.NDAr
         msg = (f"sample at {bad} ms is not on the evaluation grid (start + k*interval). Fix: "
                "query with query_range at step = interval from the same start.")
         raise AlertRuleError(msg)
-    return step
+    return np.asarray(step, dtype=np.int64)
 
 
 def _series_starts(labels: pl.DataFrame, ts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -28,7 +28,7 @@ the group ``limit``, and 3.x's demotion of firing alerts on a ``for`` reload.
 Examples
 --------
 >>> import numpy as np
->>> from workbench.alerting.state import alert_episodes, alert_samples
+>>> from workbench.analysis.alerting.state import alert_episodes, alert_samples
 >>> t = np.arange(10) * 60_000                      # evaluations every minute
 >>> present = np.array([[0, 0, 1, 1, 1, 1, 1, 1, 0, 0]], dtype=bool)
 >>> ep = alert_episodes(present, t, for_ms=180_000, keep_firing_for_ms=120_000)
@@ -223,7 +223,8 @@ def episodes_from_runs(
         # smallest step k with t[k] >= t[idx] + delay (steps when none)
         if width:
             return np.minimum(idx + -(-delay // width), steps)
-        return np.searchsorted(t, t[np.minimum(idx, steps - 1)] + delay, side="left")
+        return np.asarray(np.searchsorted(t, t[np.minimum(idx, steps - 1)] + delay, side="left"),
+                          dtype=np.int64)
 
     # First step of each run at or after active_at + for: the pending -> firing evaluation.
     j = first_at_or_after(s, int(for_ms))

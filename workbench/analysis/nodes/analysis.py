@@ -1,6 +1,6 @@
 """USE (utilisation, saturation, errors) analysis of node-exporter data: pure frame-in/frame-out.
 
-Nothing here does I/O. :func:`workbench.node_exporter.fetch.fetch_node_use` builds a
+Nothing here does I/O. :func:`workbench.analysis.nodes.fetch.fetch_node_use` builds a
 :class:`NodeUse` from Prometheus; everything below works on it (or on frames built by hand).
 
 The long series frame (``NodeUse.series``)

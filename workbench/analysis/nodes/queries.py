@@ -1,7 +1,7 @@
 """The PromQL behind the node-exporter (USE) report, following the node-mixin recording rules.
 
 Every expression keeps the scrape-target labels (``instance``, ``namespace``, ``pod``, and
-``node`` when the scrape config adds it) so :func:`workbench.node_exporter.fetch.fetch_node_use`
+``node`` when the scrape config adds it) so :func:`workbench.analysis.nodes.fetch.fetch_node_use`
 can map each series to a Kubernetes node name: node-exporter series carry no ``node`` label
 under kube-prometheus-stack (the target is the exporter pod).
 

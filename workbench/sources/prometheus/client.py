@@ -1,6 +1,6 @@
 """`Prometheus`: PromQL instant and range queries, and the other HTTP API reads, as polars frames.
 
-Every query result follows the frame schema documented in :mod:`workbench._decode`:
+Every query result follows the frame schema documented in :mod:`workbench.frames`:
 ``timestamp`` (Datetime ms UTC), ``value`` (Float64), then one String column per label, sorted.
 """
 

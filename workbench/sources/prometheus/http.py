@@ -32,7 +32,7 @@ from .config import PromConfig
 
 __all__ = ["HttpTransport", "PrometheusWarning"]
 
-log = logging.getLogger("workbench.prometheus")
+log = logging.getLogger("workbench.sources.prometheus")
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER_S = 30.0
