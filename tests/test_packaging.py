@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-
 ROOT = Path(__file__).resolve().parents[1]
 #: PyPI name -> conda-forge name where they differ.
 CONDA_NAMES = {"kubernetes": "python-kubernetes"}
