@@ -12,11 +12,21 @@ string, since quotes there are escaped), parses the small ``metric`` objects wit
 turns the concatenated ``[t,"v"],...`` runs into two-column CSV with C-level byte translation and
 lets polars' multi-threaded CSV reader parse the numbers. Bodies of any other shape (pretty-printed,
 native histograms, other key orders) take the general orjson path, which gives identical frames.
+
+What it refuses
+---------------
+A body must be one complete JSON document of the API's shape. The fast path checks that series
+are joined by single commas and that the bytes after the last one close the document (that
+tail, usually ``}}``, is parsed exactly), so a body cut at a series boundary (a connection closed
+early, a cut gzip stream) or followed by anything falls to the generic path, which raises
+:class:`~workbench.ResponseDecodeError`. So do ``data`` of the wrong shape, samples that are not
+``[time, "number"]`` and labels that are not text.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -47,6 +57,8 @@ _VALUES = b',"values":['
 _VALUE = b',"value":['
 _CSV_DELETE = b'["'
 _CSV_TABLE = bytes.maketrans(b"]", b"\n")
+#: Sample times beyond year ~5000 are not unix seconds (and would overflow milliseconds).
+_MAX_UNIX_S = 1e11
 
 
 @dataclass(frozen=True)
@@ -63,10 +75,19 @@ def _loads(body: bytes | memoryview) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         preview = bytes(body[:120]).decode("utf-8", "replace")
-        msg = (
-            f"The server's answer is not JSON ({exc}); it starts with {preview!r}. Fix: point the "
-            "client at the Prometheus base URL (e.g. http://host:9090), not a UI or proxy page."
-        )
+        if bytes(body[:1]) in (b"{", b"["):
+            msg = (
+                f"The server's answer is not one complete JSON document ({exc}; {len(body)} bytes, "
+                f"starting {preview[:60]!r}): the connection was probably closed early or a "
+                "compressed stream was cut. Fix: retry; if it persists, check the proxies between "
+                "here and the server (body size limits, idle timeouts)."
+            )
+        else:
+            msg = (
+                f"The server's answer is not JSON ({exc}); it starts with {preview!r}. Fix: point "
+                "the client at the Prometheus base URL (e.g. http://host:9090), not a UI or proxy "
+                "page."
+            )
         raise ResponseDecodeError(msg) from None
 
 
@@ -79,7 +100,17 @@ def decode_api_response(body: bytes) -> ApiResponse:
     if not isinstance(doc, dict) or doc.get("status") != "success":
         msg = f"Unexpected Prometheus API response: {str(doc)[:200]!r}."
         raise ResponseDecodeError(msg)
-    return ApiResponse(doc.get("data"), list(doc.get("warnings") or []), list(doc.get("infos") or []))
+    return ApiResponse(doc.get("data"), _strings(doc.get("warnings")), _strings(doc.get("infos")))
+
+
+def _strings(value: Any) -> list[str]:
+    """The envelope's ``warnings``/``infos``: a list of texts (anything else is malformed)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        msg = f"Malformed Prometheus API response: 'warnings' is {type(value).__name__}, not a list."
+        raise ResponseDecodeError(msg)
+    return [str(w) for w in value]
 
 
 def decode_result(body: bytes) -> tuple[pl.DataFrame, list[str]]:
@@ -100,7 +131,7 @@ def decode_result(body: bytes) -> tuple[pl.DataFrame, list[str]]:
         if (m is not None and m.group(1) in (b"matrix", b"vector")
                 and b'"histograms":' not in body and b'"histogram":' not in body):
             try:
-                return _decode_fast(body, m.end(), m.group(1) == b"matrix"), _tail_warnings(body)
+                return _decode_fast(body, m.end(), m.group(1) == b"matrix")
             except _FallBack:
                 pass
         return decode_result_generic(body)
@@ -110,18 +141,25 @@ class _FallBack(Exception):
     """The body is not in the exact shape the fast path handles."""
 
 
-def _tail_warnings(body: bytes) -> list[str]:
-    i = body.rfind(b'"warnings":[')
-    if i == -1:
+def _tail_warnings(body: bytes, pos: int) -> list[str]:
+    """Check what follows the result array (``body[pos:]``, just after its ``]``) closes the
+    document, and return its warnings. A body cut at a series boundary, or followed by
+    anything, does not close it: the generic path then names the error."""
+    tail = body[pos:]
+    if tail == b"}}":
         return []
-    j = body.find(b"]", i)
+    if not tail.startswith(b"}"):
+        raise _FallBack
     try:
-        return list(orjson.loads(body[i + 11 : j + 1]))
+        rest = orjson.loads(b'{"_":0' + tail[1:])
     except orjson.JSONDecodeError:
-        return list(_loads(body).get("warnings") or [])
+        raise _FallBack from None
+    if rest.get("isPartial") is True or not isinstance(rest.get("warnings", []), list):
+        raise _FallBack
+    return [str(w) for w in rest.get("warnings") or []]
 
 
-def _decode_fast(body: bytes, pos: int, matrix: bool) -> pl.DataFrame:
+def _decode_fast(body: bytes, pos: int, matrix: bool) -> tuple[pl.DataFrame, list[str]]:
     marker = _VALUES if matrix else _VALUE
     closer = b"]]" if matrix else b"]"
     metrics: list[memoryview] = []
@@ -129,8 +167,15 @@ def _decode_fast(body: bytes, pos: int, matrix: bool) -> pl.DataFrame:
     counts: list[int] = []
     view = memoryview(body)
     find, count = body.find, body.count
+    if body[pos : pos + 1] != b"[":
+        raise _FallBack
     i = find(_METRIC, pos)
+    if i != pos + 1 and i != -1:
+        raise _FallBack
+    end_of_last = pos + 1  # just after the last series' closing brace
     while i != -1:
+        if metrics and body[end_of_last:i] != b",":  # series are joined by one comma, nothing else
+            raise _FallBack
         v = find(marker, i)
         if v == -1:
             raise _FallBack
@@ -138,18 +183,25 @@ def _decode_fast(body: bytes, pos: int, matrix: bool) -> pl.DataFrame:
         start = v + len(marker)
         if matrix and body[start : start + 1] == b"]":  # "values":[] (never from Prometheus)
             counts.append(0)
-            i = find(_METRIC, start)
+            if body[start + 1 : start + 2] != b"}":
+                raise _FallBack
+            end_of_last = start + 2
+            i = find(_METRIC, end_of_last)
             continue
         end = find(closer, start)
-        if end == -1:
+        if end == -1 or body[end + len(closer) : end + len(closer) + 1] != b"}":
             raise _FallBack
         runs.append(view[start - 1 if not matrix else start : end + 1])
         counts.append(count(b"],[", start, end) + 1 if matrix else 1)
-        i = find(_METRIC, end)
+        end_of_last = end + len(closer) + 1
+        i = find(_METRIC, end_of_last)
     if not metrics:
         if body[pos : pos + 2] != b"[]":  # a result the byte search did not understand
             raise _FallBack
-        return empty_frame()
+        return empty_frame(), _tail_warnings(body, pos + 2)
+    if body[end_of_last : end_of_last + 1] != b"]":  # cut after a series, or more after it
+        raise _FallBack
+    warns = _tail_warnings(body, end_of_last + 1)
     try:
         labels = _label_frame(orjson.loads(b"[" + b",".join(metrics) + b"]"))
     except orjson.JSONDecodeError:  # a series without the expected key: let orjson read it all
@@ -158,14 +210,21 @@ def _decode_fast(body: bytes, pos: int, matrix: bool) -> pl.DataFrame:
     # and the "," joining two pairs (or two series' runs) starts the next line's empty first field.
     csv = b",".join([b"", *runs]).translate(_CSV_TABLE, _CSV_DELETE)
     del runs
+    try:
+        return _samples(csv, counts, labels), warns
+    except pl.exceptions.PolarsError:  # a non-numeric value or time: the generic path names it
+        raise _FallBack from None
+
+
+def _samples(csv: bytes, counts: list[int], labels: pl.DataFrame) -> pl.DataFrame:
     samples = pl.read_csv(
         io.BytesIO(csv),
         has_header=False,
         schema={"column_1": pl.String, "column_2": pl.Float64, "column_3": pl.Float64},
         columns=["column_2", "column_3"],
     ).rename({"column_2": "t", "column_3": "v"})
-    del csv
-    if samples.height != sum(counts):
+    if samples.height != sum(counts) or samples["t"].null_count() or samples["v"].null_count() \
+            or not samples["t"].abs().max() <= _MAX_UNIX_S:  # type: ignore[operator]
         raise _FallBack
     frame = samples.select(
         (pl.col("t") * 1000).round().cast(pl.Int64).cast(TIMESTAMP).alias("timestamp"),
@@ -175,6 +234,9 @@ def _decode_fast(body: bytes, pos: int, matrix: bool) -> pl.DataFrame:
 
 
 def _label_frame(metrics: Sequence[dict[str, str]]) -> pl.DataFrame:
+    for m in metrics:
+        if not isinstance(m, dict) or not all(isinstance(v, str) for v in m.values()):
+            raise _malformed(f"a series' 'metric' is {str(m)[:80]!r}, not label names to texts")
     names = sorted({k for m in metrics for k in m})
     if not names:
         return pl.DataFrame()
@@ -195,34 +257,71 @@ def _attach_labels(frame: pl.DataFrame, labels: pl.DataFrame, counts: Sequence[i
 
 
 def _floats(values: list[str]) -> pl.Series:
-    return pl.Series(values, dtype=pl.String).cast(pl.Float64)
+    """Prometheus's value texts as floats (``NaN``, ``+Inf``, ``-Inf`` included)."""
+    out = pl.Series(values, dtype=pl.String).cast(pl.Float64, strict=False)
+    if out.null_count():
+        bad = next(v for v, f in zip(values, out, strict=True) if f is None)
+        raise _malformed(f"the sample value {bad[:40]!r} is not a number")
+    return out
+
+
+def _malformed(what: str) -> ResponseDecodeError:
+    return ResponseDecodeError(
+        f"Malformed Prometheus query response: {what}. Fix: check that the URL points at a "
+        "Prometheus-compatible API (not a proxy rewriting bodies); if it does, report the server's "
+        "version and this message."
+    )
+
+
+def _pair(p: Any, kind: str) -> tuple[float, str]:
+    """One ``[unix seconds, "value"]`` sample, checked."""
+    if not isinstance(p, list) or len(p) != 2:
+        raise _malformed(f"a {kind} sample is {str(p)[:80]!r}, not [time, \"value\"]")
+    t, v = p
+    if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) \
+            or abs(t) > _MAX_UNIX_S:
+        raise _malformed(f"a {kind} sample's time is {str(t)[:40]!r}, not unix seconds")
+    if isinstance(v, int | float) and not isinstance(v, bool):  # unquoted: lenient, as the fast path
+        v = repr(float(v))
+    if not isinstance(v, str):
+        raise _malformed(f"a {kind} sample's value is {str(v)[:40]!r}, not a quoted number")
+    return float(t), v
 
 
 def decode_result_generic(body: bytes) -> tuple[pl.DataFrame, list[str]]:
-    """Decode any query body with orjson; the reference the fast path is tested against."""
+    """Decode any query body with orjson; the reference the fast path is tested against.
+
+    Every part of the body is checked: a result of the wrong shape, a sample that is not
+    ``[time, "number"]`` or a label that is not text raises :class:`ResponseDecodeError`.
+    """
     with gc_paused():
         doc = _loads(body)
         if not isinstance(doc, dict) or doc.get("status") != "success":
             msg = f"Unexpected Prometheus API response: {str(doc)[:200]!r}."
             raise ResponseDecodeError(msg)
-        data = doc.get("data") or {}
-        kind, result = data.get("resultType"), data.get("result") or []
-        warns = list(doc.get("warnings") or [])
+        data = doc.get("data")
+        if not isinstance(data, dict):
+            raise _malformed(f"'data' is {type(data).__name__}, not an object")
+        kind, result = data.get("resultType"), data.get("result")
+        warns = _strings(doc.get("warnings"))
         if doc.get("isPartial") is True:  # VictoriaMetrics cluster: some vmstorage nodes missed
             warns.append("partial response (isPartial: true): some storage nodes did not answer, "
                          "so series or samples may be missing")
         if kind in ("scalar", "string"):
-            t, v = result
+            t, v = _pair(result, kind)
             value = pl.Series("value", [v], dtype=pl.String)
-            frame = pl.DataFrame({"timestamp": pl.Series([round(float(t) * 1000)], dtype=pl.Int64)})
-            frame = frame.with_columns(
-                pl.col("timestamp").cast(TIMESTAMP),
-                value if kind == "string" else value.cast(pl.Float64),
-            )
+            if kind == "scalar":
+                value = _floats([v])
+            frame = pl.DataFrame({"timestamp": pl.Series([round(t * 1000)], dtype=pl.Int64)})
+            frame = frame.with_columns(pl.col("timestamp").cast(TIMESTAMP), value.alias("value"))
             return frame, warns
         if kind not in ("matrix", "vector"):
-            msg = f"Unknown resultType {kind!r} in the Prometheus response."
+            msg = f"Unknown resultType {str(kind)[:40]!r} in the Prometheus response."
             raise ResponseDecodeError(msg)
+        if result is None:
+            result = []
+        if not isinstance(result, list):
+            raise _malformed(f"a {kind} 'result' is {type(result).__name__}, not a list")
         if not result:
             return empty_frame(), warns
         ts: list[float] = []
@@ -230,13 +329,21 @@ def decode_result_generic(body: bytes) -> tuple[pl.DataFrame, list[str]]:
         counts: list[int] = []
         skipped = 0
         for series in result:
+            if not isinstance(series, dict):
+                raise _malformed(f"a series is {str(series)[:80]!r}, not an object")
             # A native-histogram sample has "histogram" (vector) / "histograms" (matrix) instead.
-            points = (series.get("values") if kind == "matrix"
-                      else [series["value"]] if "value" in series else []) or []
+            if kind == "matrix":
+                points = series.get("values") or []
+                if not isinstance(points, list):
+                    raise _malformed("a series' 'values' is not a list")
+            else:
+                points = [series["value"]] if "value" in series else []
             if "histograms" in series or "histogram" in series:
                 skipped += 1
-            ts.extend(p[0] for p in points)
-            vs.extend(p[1] for p in points)
+            for p in points:
+                t, v = _pair(p, kind)
+                ts.append(t)
+                vs.append(v)
             counts.append(len(points))
         if skipped:
             warnings.warn(
@@ -254,5 +361,5 @@ def decode_result_generic(body: bytes) -> tuple[pl.DataFrame, list[str]]:
                 "value": _floats(vs),
             }
         )
-        labels = _label_frame([s.get("metric", {}) for s in result])
+        labels = _label_frame([s.get("metric") or {} for s in result])
         return _attach_labels(frame, labels, counts), warns
