@@ -19,6 +19,8 @@ import importlib as _importlib
 from typing import Any as _Any
 
 from ._errors import (
+    AlertmanagerConfigError,
+    AlertmanagerError,
     AlertRuleError,
     ConfigError,
     DuplicateAlertError,
@@ -54,6 +56,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlertRuleError",
+    "AlertmanagerConfigError",
+    "AlertmanagerError",
     "ConfigError",
     "DuplicateAlertError",
     "KubeAPIError",
@@ -87,6 +91,7 @@ __all__ = [
     "__version__",
     "alert_history",
     "alerting",
+    "alertmanager",
     "backtest",
     "nodes",
     "parse_quantity",
@@ -97,6 +102,7 @@ __all__ = [
 _ANALYSIS = {
     "alert_history": "workbench.analysis.alert_history",
     "alerting": "workbench.analysis.alerting",
+    "alertmanager": "workbench.analysis.alertmanager",
     "nodes": "workbench.analysis.nodes",
 }
 

@@ -1,0 +1,476 @@
+"""Which notifications Alertmanager 0.25 sends for a history of alert episodes, exactly.
+
+:func:`simulate` replays an episodes frame (``backtest(...).episodes`` or
+``workbench.alert_history`` episodes) through a model of Prometheus's notifier and Alertmanager's
+dispatcher, one event at a time:
+
+*Prometheus* (2.x ``rules/alerting.go``): pending alerts are never sent. A firing alert is sent at
+``fired_at`` and then at every evaluation where the last send is more than ``resend_delay`` ago
+(with a 1m interval and 1m delay: every 2nd evaluation) with ``EndsAt = ts + 4 x max(interval,
+resend_delay)``; at ``resolved_at`` it is sent resolved (``EndsAt = resolved_at``) and re-sent on
+the same cadence while it is at most 15 min old (or until the same labels become active again).
+
+*Alertmanager* (``dispatch/dispatch.go``, ``notify/notify.go``): each alert goes to every route
+``cfg.route(labels)`` returns; per (route, group labels) an aggregation group is created by its
+first alert with a flush timer at ``+group_wait`` (at once if the alert's ``StartsAt +
+group_wait`` is already past and the group never flushed); each flush re-arms ``+group_interval``.
+A flush takes the group's alerts (resolved when ``EndsAt <= now``), drops inhibited ones
+(source alert firing, ``equal`` labels equal, two-sided matches excluded) and everything when
+the route is outside its active / inside a mute time interval, then per integration applies the
+dedup stage against the last logged notification E: notify if no E and something fires; if a
+firing alert is not in E; if nothing fires but E had firing alerts (the "resolved" message, not
+sent when ``send_resolved`` is false but still logged); if ``send_resolved`` and a resolved alert
+is not in E; or if E is older than ``repeat_interval``. Without ``send_resolved`` the message
+lists firing alerts only. After the flush, resolved alerts not updated meanwhile leave the group;
+every 30 s (``maintenance_phase``) empty groups are deleted, so the next alert starts a new
+group with ``group_wait`` again. The notification log outlives groups.
+
+Not modelled: silences (the frame has none), HA clustering (a single Alertmanager), failed sends
+and retries, the alert and group limits, and a config reload during the window.
+
+Examples
+--------
+>>> import polars as pl
+>>> from datetime import datetime, timezone
+>>> from workbench.analysis.alertmanager import AlertmanagerConfig, simulate
+>>> cfg = AlertmanagerConfig.from_yaml('''
+... global: {slack_api_url: "http://127.0.0.1:1/"}
+... route: {receiver: s, group_by: [job], group_wait: 10s, group_interval: 1m,
+...         repeat_interval: 5m}
+... receivers: [{name: s, slack_configs: [{send_resolved: true}]}]
+... ''')
+>>> t = lambda m: datetime(2026, 1, 1, 0, m, tzinfo=timezone.utc)
+>>> ep = pl.DataFrame({"alertname": ["Down"], "job": ["api"], "active_at": [t(0)],
+...                    "fired_at": [t(2)], "resolved_at": [t(12)]})
+>>> n = simulate(ep, cfg)
+>>> [(r["time"].strftime("%M:%S"), r["status"], r["reason"]) for r in n.iter_rows(named=True)]
+[('02:10', 'firing', 'new'), ('08:10', 'firing', 'repeat'), ('12:10', 'resolved', 'resolved')]
+>>> n["title"][0]
+'[FIRING:1] api (Down)'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
+from ...frames import TIMESTAMP
+from .config import AlertmanagerConfig
+from .matchers import matches_all
+from .route import Route, label_set_string
+from .templates import TemplateError, render, template_data
+
+__all__ = ["NOTIFICATION_SCHEMA", "fingerprint", "messages_per_day", "simulate", "what_if",
+           "with_overrides"]
+
+#: Columns of the frame :func:`simulate` returns (one row per message an integration sends).
+NOTIFICATION_SCHEMA: dict[str, Any] = {
+    "time": TIMESTAMP, "receiver": pl.String, "integration": pl.String, "route": pl.String,
+    "group_key": pl.String, "group_labels": pl.String, "status": pl.String,
+    "reason": pl.String, "firing": pl.Int64, "resolved": pl.Int64,
+    "alerts": pl.List(pl.String), "alertnames": pl.List(pl.String), "title": pl.String,
+    "text": pl.String,
+}
+_NOT_LABELS = {"active_at", "fired_at", "resolved_at", "pending_s", "firing_s"}
+_RESOLVED_RETENTION_MS = 15 * 60_000
+_MAINTENANCE_MS = 30_000
+_FOREVER = 2**62
+_PUT, _TICK, _GC = 0, 1, 2
+
+
+def fingerprint(labels: Mapping[str, str]) -> str:
+    """Prometheus ``LabelSet.Fingerprint()`` (FNV-1a 64) as Alertmanager prints it (16 hex).
+
+    >>> fingerprint({"alertname": "Down", "job": "api"})
+    'c89fba827b26e2d5'
+    """
+    h = 0xCBF29CE484222325
+    for name in sorted(labels):
+        for part in (name, labels[name]):
+            for b in part.encode():
+                h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+            h = ((h ^ 0xFF) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+@dataclass
+class _Alert:
+    fp: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: int
+    ends_at: int
+    updated_at: int
+
+    def resolved(self, now: int) -> bool:
+        return self.ends_at <= now
+
+
+@dataclass
+class _Group:
+    route: Route
+    labels: dict[str, str]
+    key: str
+    alerts: dict[str, _Alert] = field(default_factory=dict)
+    next_tick: int = 0
+    has_flushed: bool = False
+    alive: bool = True
+
+
+@dataclass
+class _Entry:
+    firing: frozenset[str]
+    resolved: frozenset[str]
+    timestamp: int
+
+
+def _episode_sends(fired: int, resolved: int | None, next_active: int | None, end: int,
+                   interval: int, resend: int) -> tuple[list[int], list[int]]:
+    """(firing send times kept, resolved send times) for one episode (see module doc)."""
+    step = (resend // interval + 1) * interval
+    firing = [fired] if fired <= end else []
+    resolved_sends: list[int] = []
+    if resolved is not None and resolved <= end:
+        t = resolved
+        while (t - resolved <= _RESOLVED_RETENTION_MS and t <= end
+               and (next_active is None or t < next_active)):
+            resolved_sends.append(t)
+            t += step
+    return firing, resolved_sends
+
+
+def _to_ms(col: pl.Series) -> list[int | None]:
+    if col.dtype == pl.Datetime or isinstance(col.dtype, pl.Datetime):
+        return col.dt.epoch("ms").to_list()
+    return col.cast(pl.Int64).to_list()
+
+
+class _Simulator:
+    def __init__(self, cfg: AlertmanagerConfig, end: int, maintenance_phase: int,
+                 external_url: str) -> None:
+        self.cfg = cfg
+        self.end = end
+        self.queue: list[tuple[int, int, int, Any]] = []
+        self.seq = 0
+        self.store: dict[str, _Alert] = {}           # the provider: latest alert per fingerprint
+        self.groups: dict[tuple[int, str], _Group] = {}
+        self.nflog: dict[tuple[str, str, str], _Entry] = {}
+        self.rows: list[dict[str, Any]] = []
+        self.external_url = external_url
+        self.routes_cache: dict[tuple[tuple[str, str], ...], list[Route]] = {}
+        self.maintenance_phase = maintenance_phase
+
+    def push(self, t: int, kind: int, payload: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, (t, kind, self.seq, payload))
+
+    # -- Alertmanager ----------------------------------------------------------------------
+    def put(self, now: int, new: _Alert) -> None:
+        old = self.store.get(new.fp)
+        if old is not None and ((old.starts_at < new.ends_at < old.ends_at)
+                                or (old.starts_at < new.starts_at < old.ends_at)):
+            merged = dataclasses.replace(new, starts_at=min(old.starts_at, new.starts_at))
+            if new.resolved(now):
+                if old.resolved(now) and old.ends_at > new.ends_at:
+                    merged.ends_at = old.ends_at
+            elif old.ends_at > new.ends_at:
+                merged.ends_at = old.ends_at
+            new = merged
+        self.store[new.fp] = new
+        key = tuple(sorted(new.labels.items()))
+        routes = self.routes_cache.get(key)
+        if routes is None:
+            routes = self.routes_cache[key] = self.cfg.route(new.labels)
+        for route in routes:
+            glabels = route.group_labels(new.labels)
+            gid = (id(route), label_set_string(glabels))
+            group = self.groups.get(gid)
+            if group is None:
+                group = _Group(route, glabels, f"{route.key}:{gid[1]}")
+                self.groups[gid] = group
+                group.next_tick = now + route.group_wait_ms
+                self.push(group.next_tick, _TICK, (gid, group, group.next_tick))
+            group.alerts[new.fp] = dataclasses.replace(new)
+            if not group.has_flushed and new.starts_at + route.group_wait_ms < now:
+                group.next_tick = now
+                self.push(now, _TICK, (gid, group, now))
+
+    def muted(self, alert: _Alert, now: int) -> bool:
+        for rule in self.cfg.inhibit_rules:
+            if not matches_all(rule.target, alert.labels):
+                continue
+            two_sided = matches_all(rule.source, alert.labels)
+            for src in self.store.values():
+                if src.resolved(now) or not matches_all(rule.source, src.labels):
+                    continue
+                if any((src.labels.get(n) or "") != (alert.labels.get(n) or "")
+                       for n in rule.equal):
+                    continue
+                if two_sided and matches_all(rule.target, src.labels):
+                    continue
+                return True
+        return False
+
+    def time_blocked(self, route: Route, now: int) -> bool:
+        when = datetime.fromtimestamp(now / 1000, tz=UTC)
+
+        def inside(names: Sequence[str]) -> bool:
+            return any(ti.contains(when) for n in names for ti in self.cfg.time_intervals[n])
+
+        if route.active_time_intervals and not inside(route.active_time_intervals):
+            return True
+        return bool(route.mute_time_intervals) and inside(route.mute_time_intervals)
+
+    def tick(self, now: int, gid: tuple[int, str], group: _Group, due: int) -> None:
+        if not group.alive or group.next_tick != due:
+            return
+        route = group.route
+        group.next_tick = now + route.group_interval_ms
+        self.push(group.next_tick, _TICK, (gid, group, group.next_tick))
+        group.has_flushed = True
+        if not group.alerts:
+            return
+        snapshot = [dataclasses.replace(a) for a in group.alerts.values()]
+        kept = [a for a in snapshot if not self.muted(a, now)]
+        if kept and not self.time_blocked(route, now):
+            self.notify(now, group, kept)
+        for a in snapshot:
+            cur = group.alerts.get(a.fp)
+            if a.resolved(now) and cur is not None and cur.updated_at == a.updated_at:
+                del group.alerts[a.fp]
+
+    def notify(self, now: int, group: _Group, alerts: list[_Alert]) -> None:
+        route = group.route
+        receiver = self.cfg.receivers[route.receiver]
+        firing = frozenset(a.fp for a in alerts if not a.resolved(now))
+        resolved = frozenset(a.fp for a in alerts if a.resolved(now))
+        for integ in receiver.integrations:
+            nkey = (group.key, receiver.name, integ.name)
+            entry = self.nflog.get(nkey)
+            reason = None
+            if entry is None:
+                reason = "new" if firing else None
+            elif not firing <= entry.firing:
+                reason = "new"
+            elif not firing:
+                reason = "resolved" if entry.firing else None
+            elif integ.send_resolved and not resolved <= entry.resolved:
+                reason = "resolved"
+            elif now - entry.timestamp > route.repeat_interval_ms:
+                reason = "repeat"
+            if reason is None:
+                continue
+            self.nflog[nkey] = _Entry(firing, resolved, now)
+            if not integ.send_resolved and not firing:
+                continue                      # logged, nothing sent
+            sent = alerts if integ.send_resolved else [a for a in alerts if not a.resolved(now)]
+            self.rows.append(self.row(now, group, integ, reason, sent))
+
+    def row(self, now: int, group: _Group, integ: Any, reason: str,
+            sent: list[_Alert]) -> dict[str, Any]:
+        sent = sorted(sent, key=lambda a: (tuple(sorted(a.labels.items())), a.starts_at))
+        status = "firing" if any(not a.resolved(now) for a in sent) else "resolved"
+        title = text = None
+        if integ.kind == "slack":
+            data = template_data(group.route.receiver, [
+                {"status": "resolved" if a.resolved(now) else "firing", "labels": a.labels,
+                 "annotations": a.annotations, "fingerprint": a.fp} for a in sent],
+                group.labels, self.external_url)
+            title = _render(integ.title, '{{ template "slack.default.title" . }}', data)
+            text = _render(integ.text, '{{ template "slack.default.text" . }}', data)
+        return {"time": now, "receiver": group.route.receiver, "integration": integ.name,
+                "route": group.route.key, "group_key": group.key,
+                "group_labels": label_set_string(group.labels), "status": status,
+                "reason": reason,
+                "firing": sum(not a.resolved(now) for a in sent),
+                "resolved": sum(a.resolved(now) for a in sent),
+                "alerts": [a.fp for a in sent],
+                "alertnames": sorted({a.labels.get("alertname", "") for a in sent}),
+                "title": title, "text": text}
+
+    def gc(self) -> None:
+        for gid in [g for g, grp in self.groups.items() if not grp.alerts]:
+            self.groups.pop(gid).alive = False
+
+    def run(self) -> None:
+        first = self.queue[0][0] if self.queue else 0
+        phase = self.maintenance_phase % _MAINTENANCE_MS
+        m = first - (first - phase) % _MAINTENANCE_MS + _MAINTENANCE_MS
+        self.push(m, _GC, None)
+        while self.queue:
+            now, kind, _, payload = heapq.heappop(self.queue)
+            if now > self.end:
+                break
+            if kind == _PUT:
+                self.put(now, payload)
+            elif kind == _TICK:
+                self.tick(now, *payload)
+            else:
+                self.gc()
+                if len(self.queue) > 0:
+                    self.push(now + _MAINTENANCE_MS, _GC, None)
+
+
+def _render(template: str | None, default: str, data: Mapping[str, Any]) -> str:
+    try:
+        return render(default if template is None else template, data)
+    except TemplateError as exc:
+        return f"<template not rendered: {exc}>"
+
+
+def simulate(
+    episodes: pl.DataFrame,
+    cfg: AlertmanagerConfig,
+    *,
+    eval_interval: DurationLike = "1m",
+    resend_delay: DurationLike = "1m",
+    resolve_timeout: DurationLike | None = None,
+    end: TimeLike | None = None,
+    maintenance_phase: DurationLike = 0,
+    external_url: str = "",
+) -> pl.DataFrame:
+    """The notifications Alertmanager would send for ``episodes`` under ``cfg``.
+
+    Parameters
+    ----------
+    episodes
+        One row per alert episode: ``String`` label columns (``alertname``, ...; ``null`` =
+        label absent), ``active_at``, ``fired_at`` (null: never fired, never sent),
+        ``resolved_at`` (null: still firing at ``end``); optional ``annotation_<name>``
+        columns hold annotations (for ``.CommonAnnotations`` in Slack text).
+    cfg
+        The :class:`AlertmanagerConfig`.
+    eval_interval
+        The rules' evaluation interval (``fired_at``/``resolved_at`` lie on its grid).
+    resend_delay
+        Prometheus ``--rules.alert.resend-delay`` (1m).
+    resolve_timeout
+        Accepted for completeness; Prometheus always sets ``EndsAt``, so Alertmanager's
+        ``resolve_timeout`` never applies to its alerts.
+    end
+        Stop the simulation here (default: 15 min + the longest group_wait + group_interval
+        after the last fire/resolve, enough for every resolved message).
+    maintenance_phase
+        Offset of Alertmanager's 30 s empty-group cleanup ticker (its process start, mod 30 s).
+    external_url
+        ``.ExternalURL`` for templates.
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`NOTIFICATION_SCHEMA`: ``time`` (flush), ``receiver``, ``integration``
+        (``slack[0]``), ``route`` (route key), ``group_key``, ``group_labels``, ``status``
+        (``firing``/``resolved``), ``reason`` (``new``: a newly firing alert; ``resolved``;
+        ``repeat``), ``firing``/``resolved`` alert counts in the message, ``alerts``
+        (fingerprints), ``alertnames``, ``title``/``text`` (Slack, rendered).
+    """
+    del resolve_timeout
+    interval = parse_duration_ms(eval_interval)
+    resend = parse_duration_ms(resend_delay)
+    if interval <= 0:
+        msg = "eval_interval must be positive (the rules' evaluation interval, e.g. '1m')."
+        raise ValueError(msg)
+    missing = {"fired_at", "resolved_at"} - set(episodes.columns)
+    if missing:
+        msg = (f"episodes lacks {sorted(missing)}: pass backtest(...).episodes or "
+               "alert_history episodes.")
+        raise ValueError(msg)
+    label_cols = [c for c, t in episodes.schema.items()
+                  if t == pl.String and c not in _NOT_LABELS and not c.startswith("annotation_")]
+    ann_cols = [c for c in episodes.columns if c.startswith("annotation_")]
+    fired = _to_ms(episodes["fired_at"])
+    resolved = _to_ms(episodes["resolved_at"])
+    active = _to_ms(episodes["active_at"]) if "active_at" in episodes.columns else fired
+    labels_rows = episodes.select(label_cols).rows()
+    ann_rows = episodes.select(ann_cols).rows() if ann_cols else [()] * episodes.height
+    times = [t for t in (*fired, *resolved) if t is not None]
+    longest = max((r.group_wait_ms + r.group_interval_ms for r in cfg.routes()), default=0)
+    end_ms = (parse_time_ms(end) if end is not None
+              else (max(times) if times else 0) + _RESOLVED_RETENTION_MS + longest)
+    sim = _Simulator(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url)
+    # next active_at of the same identity (a resolved alert stops being re-sent then)
+    order = sorted(range(episodes.height), key=lambda i: (labels_rows[i], active[i] or 0))
+    next_active: dict[int, int | None] = {}
+    for a, b in zip(order, [*order[1:], None], strict=True):
+        same = b is not None and labels_rows[b] == labels_rows[a]
+        next_active[a] = active[b] if same else None
+    for i in range(episodes.height):
+        if fired[i] is None:
+            continue
+        labels = {c: v for c, v in zip(label_cols, labels_rows[i], strict=True) if v}
+        ann = {c.removeprefix("annotation_"): v
+               for c, v in zip(ann_cols, ann_rows[i], strict=True) if v is not None}
+        fp = fingerprint(labels)
+        fsends, rsends = _episode_sends(fired[i], resolved[i], next_active[i], end_ms,
+                                        interval, resend)
+        for t in fsends:
+            sim.push(t, _PUT, _Alert(fp, labels, ann, fired[i], _FOREVER, t))
+        for t in rsends:
+            sim.push(t, _PUT, _Alert(fp, labels, ann, fired[i], resolved[i], t))
+    sim.run()
+    return pl.DataFrame(sim.rows, schema=NOTIFICATION_SCHEMA, orient="row") if sim.rows \
+        else pl.DataFrame(schema=NOTIFICATION_SCHEMA)
+
+
+def with_overrides(cfg: AlertmanagerConfig, *, group_wait: DurationLike | None = None,
+                   group_interval: DurationLike | None = None,
+                   repeat_interval: DurationLike | None = None,
+                   group_by: Sequence[str] | None = None) -> AlertmanagerConfig:
+    """A copy of ``cfg`` with these timers / ``group_by`` on every route (``['...']``: all)."""
+    import copy
+
+    new = copy.deepcopy(cfg)
+    for r in new.routes():
+        if group_wait is not None:
+            r.group_wait_ms = parse_duration_ms(group_wait)
+        if group_interval is not None:
+            r.group_interval_ms = parse_duration_ms(group_interval)
+            if r.group_interval_ms <= 0:
+                msg = "group_interval must be positive."
+                raise ValueError(msg)
+        if repeat_interval is not None:
+            r.repeat_interval_ms = parse_duration_ms(repeat_interval)
+            if r.repeat_interval_ms <= 0:
+                msg = "repeat_interval must be positive."
+                raise ValueError(msg)
+        if group_by is not None:
+            r.group_by_all = list(group_by) == ["..."]
+            r.group_by = () if r.group_by_all else tuple(group_by)
+    return new
+
+
+def what_if(episodes: pl.DataFrame, cfg: AlertmanagerConfig, *,
+            group_wait: DurationLike | None = None, group_interval: DurationLike | None = None,
+            repeat_interval: DurationLike | None = None, group_by: Sequence[str] | None = None,
+            **simulate_kwargs: Any) -> pl.DataFrame:
+    """:func:`simulate` under other timers / ``group_by`` on every route.
+
+    Examples
+    --------
+    >>> what_if(ep, cfg, group_interval="5m", repeat_interval="12h")  # doctest: +SKIP
+    """
+    changed = with_overrides(cfg, group_wait=group_wait, group_interval=group_interval,
+                             repeat_interval=repeat_interval, group_by=group_by)
+    return simulate(episodes, changed, **simulate_kwargs)
+
+
+def messages_per_day(notifications: pl.DataFrame) -> pl.DataFrame:
+    """Messages per UTC day and receiver from :func:`simulate` output (``day``, ``receiver``,
+    ``messages``, ``firing_messages``, ``resolved_messages``), days in order.
+    """
+    if notifications.height == 0:
+        return pl.DataFrame(schema={"day": pl.Date, "receiver": pl.String,
+                                    "messages": pl.UInt32, "firing_messages": pl.UInt32,
+                                    "resolved_messages": pl.UInt32})
+    return (notifications.group_by(pl.col("time").dt.date().alias("day"), "receiver")
+            .agg(messages=pl.len(),
+                 firing_messages=(pl.col("status") == "firing").sum().cast(pl.UInt32),
+                 resolved_messages=(pl.col("status") == "resolved").sum().cast(pl.UInt32))
+            .sort("day", "receiver"))
