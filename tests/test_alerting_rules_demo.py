@@ -9,9 +9,17 @@ from typing import Any
 import polars as pl
 import pytest
 
-from workbench import Prometheus, backtest
+from workbench import Prometheus, backtest, sweep
 from workbench._errors import WorkbenchError
-from workbench.analysis.alerting import Rule, backtest_rules, load_rules
+from workbench.analysis.alerting import (
+    Rule,
+    backtest_rules,
+    incident_score,
+    incidents_from_ground_truth,
+    load_incidents,
+    load_rules,
+    threshold_rule,
+)
 
 pytestmark = pytest.mark.server
 
@@ -74,3 +82,53 @@ def test_backtest_rules_equals_one_backtest_per_rule(small_demo: dict[str, Any])
     assert fired["Watchdog"] == 1 and fired["NodeExporterDown"] == 1
     assert fired["NodeExporterTargetDown"] == fired["NodeExporterDown"]   # the same condition
     assert fired["LoadAbove2"] >= fired["NodeLoadFlapping"] > 0
+
+
+def test_incident_scores_on_the_demo_ground_truth(small_demo: dict[str, Any],
+                                                  tmp_path: Path) -> None:
+    gt = small_demo["gt"]
+    h = gt["history"]
+    start, end = h["start_s"] + 600, h["end_s"]
+    incidents = incidents_from_ground_truth(gt)
+    sc = gt["scenarios"]
+    assert incidents.height == (1 + len(sc["oom_kills"]["times_s"]) + 1 + 1
+                                + len(sc["cpu_throttling"]["pods"])
+                                + len(sc["flapping_alert"]["windows_s"]))
+    # Incidents that start before the rules first run (or too close to the end) are left out.
+    inside = incidents.filter(pl.col("start").dt.epoch("s").is_between(start, end - 600))
+    csv = tmp_path / "incidents.csv"
+    inside.with_columns(pl.col("start", "end").dt.to_string("%Y-%m-%dT%H:%M:%SZ")).write_csv(csv)
+    assert load_incidents(csv).equals(inside)
+    with Prometheus(small_demo["eps"]["prometheus"]) as prom:
+        rules = {r.alert: r for r in load_rules(prom)}
+        scores = {name: incident_score(backtest(prom, rule, start, end, "1m"), csv)
+                  for name, rule in rules.items()}
+        flap = threshold_rule(rules["NodeLoadFlapping"])
+        ranked = sweep(prom, flap, thresholds=[flap.threshold * 0.5, flap.threshold,
+                                              flap.threshold * 3], for_=["0s", "2m", "30m"],
+                       start=start, end=end, incidents=csv)
+        one = incident_score(backtest(prom, flap.with_(threshold=flap.threshold * 0.5),
+                                      start, end, "1m"), csv)
+    nd = scores["NodeExporterDown"]
+    assert nd.figures["incidents"] == nd.figures["incidents_caught"] == 1
+    assert 300 <= nd.figures["max_delay_s"] < 300 + 120                 # for: 5m
+    assert nd.figures["alerts_outside"] == 0 and nd.outside.height == 0
+    oom = scores["KubeContainerOOMKilled"]
+    assert oom.figures["incidents"] >= 2 and oom.figures["incidents_missed"] == 0
+    assert oom.figures["max_delay_s"] < 120 and oom.figures["alerts_outside"] == 0
+    fl = scores["NodeLoadFlapping"]
+    n_windows = inside.filter(pl.col("alertname") == "NodeLoadFlapping").height
+    assert n_windows >= 1 and fl.figures["incidents_caught"] == n_windows
+    assert fl.incidents["caught"].all() and (fl.incidents["delay_s"] >= 120).all()   # for: 2m
+    assert fl.figures["alerts_outside"] == 0
+    # The sweep ranks variants by the same figures an individual score gives.
+    assert ranked["rank"].to_list() == list(range(1, 10))
+    best = ranked.row(0, named=True)
+    assert best["incidents_missed"] == 0 and best["alerts_outside"] == 0
+    assert ranked["incidents_missed"].is_sorted()
+    low = ranked.filter((pl.col("threshold") == flap.threshold * 0.5) & (pl.col("for_s") == 120))
+    for k in ("incidents_caught", "incidents_missed", "alerts_outside", "median_delay_s"):
+        assert low[k][0] == one.figures[k], k
+    assert one.figures["alerts_outside"] > 0          # half the threshold fires outside windows
+    slow = ranked.filter((pl.col("threshold") == flap.threshold) & (pl.col("for_s") == 1800))
+    assert slow["incidents_missed"][0] > 0            # for: 30m outlasts every flap

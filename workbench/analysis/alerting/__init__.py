@@ -11,6 +11,7 @@ One concern per module:
 * :mod:`.lookback` — instant-selector lookback (2.x closed / 3.x open) from raw samples;
 * :mod:`.backtest` — :func:`backtest` and :class:`BacktestResult`;
 * :mod:`.sweep` — :func:`sweep`;
+* :mod:`.incidents` — rules scored against incident windows;
 * :mod:`.advice` — review notes; :mod:`.export` — rule files, PrometheusRule, test files;
 * :mod:`.promtool` — ``promtool check/test rules``; :mod:`.promtool_test` — pinned tests.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from .backtest import BacktestResult, backtest, backtest_matrix, evaluation_grid
 from .batch import backtest_rules
+from .incidents import IncidentScore, incident_score, incidents_from_ground_truth, load_incidents
 from .rule import Rule
 from .ruleset import load_rules, threshold_rule
 from .state import AlertStates, alert_episodes, alert_samples, alert_states
@@ -27,6 +29,7 @@ from .sweep import sweep, sweep_matrix
 __all__ = [
     "AlertStates",
     "BacktestResult",
+    "IncidentScore",
     "Rule",
     "alert_episodes",
     "alert_samples",
@@ -35,6 +38,9 @@ __all__ = [
     "backtest_matrix",
     "backtest_rules",
     "evaluation_grid",
+    "incident_score",
+    "incidents_from_ground_truth",
+    "load_incidents",
     "load_rules",
     "sweep",
     "sweep_matrix",

@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -25,6 +26,13 @@ from ..._errors import AlertRuleError
 from ..._time import DurationLike, TimeLike, parse_duration_ms
 from .backtest import SUMMARY_SCHEMA, evaluation_grid, fetch_matrix, summary_row
 from .identity import SeriesMatrix, alert_input
+from .incidents import (
+    FIGURE_SCHEMA,
+    incident_figures,
+    incidents_for_alert,
+    label_match,
+    load_incidents,
+)
 from .rule import Rule
 from .state import episodes_from_runs, presence_runs
 
@@ -38,11 +46,16 @@ def sweep_matrix(matrix: SeriesMatrix, rule: Rule, thresholds: Sequence[float] |
                  for_: Sequence[DurationLike] | None = None,
                  keep_firing_for: Sequence[DurationLike] | None = None, *,
                  interval_ms: int, flap_gap: DurationLike = "15m",
-                 external_labels: Mapping[str, str] | None = None) -> pl.DataFrame:
+                 external_labels: Mapping[str, str] | None = None,
+                 incidents: pl.DataFrame | str | Path | None = None,
+                 grace: DurationLike = "0s", alertname: str | None = None) -> pl.DataFrame:
     """Sweep on an already-fetched left-hand side (pure; :func:`sweep` fetches then calls this).
 
     Returns one row per (threshold, for, keep_firing_for): ``threshold``, ``for_s``,
-    ``keep_firing_for_s`` and the :meth:`BacktestResult.summary` columns.
+    ``keep_firing_for_s`` and the :meth:`BacktestResult.summary` columns; with ``incidents``
+    also the :func:`~workbench.alerting.incidents.incident_figures` columns and ``rank``, rows
+    sorted best first (fewest missed incidents, then fewest alerts outside incidents, then the
+    shortest median detection delay, then fewest alerts per day).
     """
     if thresholds is not None and not rule.is_threshold:
         msg = (f"Rule {rule.alert} has no op/threshold, so thresholds cannot be swept. Fix: "
@@ -54,11 +67,16 @@ def sweep_matrix(matrix: SeriesMatrix, rule: Rule, thresholds: Sequence[float] |
     keep_list = [parse_duration_ms(k) for k in (
         keep_firing_for if keep_firing_for is not None else [rule.keep_firing_for])]
     flap_ms = parse_duration_ms(flap_gap)
+    inc = None
+    if incidents is not None:
+        inc = incidents_for_alert(load_incidents(incidents), rule.alert, alertname)
+    grace_ms = parse_duration_ms(grace)
     n_steps = matrix.eval_times_ms.shape[0]
     rows: list[dict[str, object]] = []
     for thr in thr_list:                       # a handful of thresholds: one pass each
         alerts = alert_input(matrix, rule, threshold=thr, external_labels=external_labels)
         runs = presence_runs(alerts.present)
+        match = None if inc is None else label_match(alerts.identities, inc)
         for f in for_list:
             for k in keep_list:
                 ep = episodes_from_runs(runs, matrix.eval_times_ms, f, k)
@@ -66,10 +84,19 @@ def sweep_matrix(matrix: SeriesMatrix, rule: Rule, thresholds: Sequence[float] |
                                           "keep_firing_for_s": k / 1000}
                 row.update(summary_row(ep["series_idx"], ep["fire_step"], ep["start_step"],
                                        ep["end_step"], n_steps, interval_ms, flap_ms))
+                if inc is not None:
+                    fig = incident_figures(alerts.identities, ep["series_idx"], ep["fire_step"],
+                                           ep["end_step"], matrix.eval_times_ms, inc,
+                                           grace_ms=grace_ms, match=match)
+                    row.update({k: fig[k] for k in FIGURE_SCHEMA})
                 rows.append(row)
     schema = {"threshold": pl.Float64, "for_s": pl.Float64, "keep_firing_for_s": pl.Float64,
-              **SUMMARY_SCHEMA}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+              **SUMMARY_SCHEMA, **(FIGURE_SCHEMA if inc is not None else {})}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    if inc is None:
+        return frame
+    return frame.sort(["incidents_missed", "alerts_outside", "median_delay_s", "fired_per_day"],
+                      nulls_last=True, maintain_order=True).with_row_index("rank", offset=1)
 
 
 def sweep(prom: Prometheus, rule: Rule, thresholds: Sequence[float] | None = None,
@@ -77,7 +104,9 @@ def sweep(prom: Prometheus, rule: Rule, thresholds: Sequence[float] | None = Non
           keep_firing_for: Sequence[DurationLike] | None = None, start: TimeLike = "now-7d",
           end: TimeLike = "now", interval: DurationLike = "1m", offset: DurationLike = 0,
           flap_gap: DurationLike = "15m",
-          external_labels: Mapping[str, str] | None = None) -> pl.DataFrame:
+          external_labels: Mapping[str, str] | None = None,
+          incidents: pl.DataFrame | str | Path | None = None, grace: DurationLike = "0s",
+          alertname: str | None = None) -> pl.DataFrame:
     """Backtest many variants of ``rule`` from one fetch.
 
     Parameters
@@ -91,6 +120,10 @@ def sweep(prom: Prometheus, rule: Rule, thresholds: Sequence[float] | None = Non
         Values to try (default: the rule's own).
     start, end, interval, offset
         The evaluation grid, as in :func:`~workbench.backtest`.
+    incidents, grace, alertname
+        Known incident windows (frame or CSV, see :mod:`workbench.alerting.incidents`): adds
+        ``incidents_caught``, ``incidents_missed``, ``median_delay_s``, ``max_delay_s``,
+        ``alerts_outside`` and ranks the rows, best first (``rank``).
 
     Returns
     -------
@@ -106,4 +139,5 @@ def sweep(prom: Prometheus, rule: Rule, thresholds: Sequence[float] | None = Non
     matrix = fetch_matrix(prom, expr, grid, interval_ms)
     return sweep_matrix(matrix, rule, thresholds, for_, keep_firing_for,
                         interval_ms=interval_ms, flap_gap=flap_gap,
-                        external_labels=external_labels)
+                        external_labels=external_labels, incidents=incidents, grace=grace,
+                        alertname=alertname)
