@@ -11,14 +11,18 @@ Everything lives in one state directory (default ``~/.cache/workbench/demo``, or
     webhook.jsonl       what Alertmanager would have posted to Slack
     logs/               one log per process
 
-``down`` stops only the processes ``up`` started, by pid, after checking that the pid still runs
-a command line naming this directory (so a reused pid is never killed).
+``down`` stops only the processes ``up`` started, by pid, after checking that the pid is still
+the same process: ``state.json`` records each pid with its kernel start time and boot id, and a
+pid whose start time differs (a reused pid) is never signalled (see :mod:`workbench.demo.procs`).
+Every server must be seen listening on its own port before ``up`` reports it (a port taken by
+another server between choosing and binding makes ``up`` try other ports). The temporary
+Prometheus that evaluates the alert rules over the history is recorded too, so ``down`` stops it
+when ``up`` was killed mid-way. ``up`` refuses to start over a TSDB another Prometheus holds.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -36,6 +40,7 @@ from .._errors import ConfigError
 from .._runtime import find_binary
 from ..testing.servers import free_port, pid_alive, spawn, wait_http_ok
 from .params import DEFAULT, DemoParams
+from .procs import PortTaken, holders, is_ours, lock_dir, record, tsdb_in_use, wait_listening
 
 __all__ = ["DEFAULT_MAX_HOLE_S", "demo_dir", "down", "endpoints", "profile_url", "prometheus_url", "status",
            "up"]
@@ -44,7 +49,10 @@ __all__ = ["DEFAULT_MAX_HOLE_S", "demo_dir", "down", "endpoints", "profile_url",
 DEFAULT_MAX_HOLE_S = 6 * 3600.0
 #: The job the host's own node_exporter is scraped under (not the simulated ``node-exporter``).
 HOST_JOB = "demo-host"
-_PROCS = ("live", "node-exporter", "alertmanager", "prometheus")
+_PROCS = ("live", "node-exporter", "alertmanager", "prometheus", "prometheus-backfill")
+#: How long ``up``/``down`` wait for another ``workbench demo`` working in the same directory.
+DEFAULT_LOCK_TIMEOUT_S = 900.0
+_PORT_ATTEMPTS = 4
 _REQUIRED = ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-node-exporter")
 
 Echo = Callable[[str], None]
@@ -75,20 +83,19 @@ def _save(path: Path, doc: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def _ours(pid: int, d: Path) -> bool:
-    """Whether ``pid`` runs and its command line names the state directory ``d``."""
-    if not pid_alive(pid):
-        return False
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return False
-    return str(d) in cmd
+def _ours(rec: Mapping[str, Any], d: Path) -> bool:
+    """Whether ``rec`` (a ``state.json`` process record) is a process ``up`` started in ``d``.
+
+    Same pid, same kernel start time, same boot (:func:`~workbench.demo.procs.is_ours`); a
+    record without a start time (written by an older version, or damaged) is never trusted.
+    """
+    return is_ours(rec)
 
 
-def _stop_pid(pid: int, d: Path, timeout: float = 10.0) -> bool:
-    if not _ours(pid, d):
+def _stop_pid(rec: Mapping[str, Any], d: Path, timeout: float = 10.0) -> bool:
+    if not _ours(rec, d):
         return False
+    pid = int(rec["pid"])
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -103,16 +110,29 @@ def _stop_pid(pid: int, d: Path, timeout: float = 10.0) -> bool:
     return True
 
 
+def _stderr(m: str) -> None:
+    print(m, file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
-def _locked(d: Path) -> Iterator[None]:
-    """Serialise `up`/`down` on one state directory (a second caller waits)."""
-    d.mkdir(parents=True, exist_ok=True)
-    with open(d / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _on_sigterm_exit() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into SystemExit while ``up`` runs, so its cleanups (the temporary
+    Prometheus, half-started servers) run instead of being orphaned."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = {sig: signal.signal(sig, _exit) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 def _reap(pid: int) -> None:
@@ -145,7 +165,8 @@ def endpoints(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """
     d = demo_dir(dir)
     st = _load(d / "state.json")
-    if not st or not all(_ours(p["pid"], d) for p in st.get("processes", {}).values()):
+    if not st or not st.get("processes") or not all(
+            _ours(p, d) for p in st.get("processes", {}).values()):
         msg = (f"No demo stack is running in {d}. Fix: run `workbench demo up` (or `make demo`)"
                f"{'' if dir is None else f' with --dir {d}'}.")
         raise ConfigError(msg)
@@ -169,7 +190,7 @@ def status(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     hist = _load(d / "history.json") or {}
     procs = {}
     for name, p in st.get("processes", {}).items():
-        procs[name] = {**p, "alive": _ours(p["pid"], d)}
+        procs[name] = {**p, "alive": _ours(p, d)}
     running = bool(procs) and all(p["alive"] for p in procs.values())
     return {"state_dir": str(d), "running": running, "processes": procs,
             "endpoints": st.get("endpoints", {}),
@@ -177,23 +198,49 @@ def status(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
                                                   "stats")} if hist else {}}
 
 
-def down(dir: str | os.PathLike[str] | None = None) -> list[str]:
-    """Stop what ``up`` started in that directory (by pid); returns the names stopped."""
+def down(dir: str | os.PathLike[str] | None = None, *,
+         lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> list[str]:
+    """Stop what ``up`` started in that directory (by pid); returns the names stopped.
+
+    Raises
+    ------
+    ConfigError
+        When ``state.json`` cannot be read while processes naming the directory still run (their
+        pids are in the message: they cannot be proven ours, so they are not killed), or when
+        another ``up``/``down`` holds the directory longer than ``lock_timeout_s``.
+    """
     d = demo_dir(dir)
     if not (d / "state.json").exists():
         return []
-    with _locked(d):
+    with lock_dir(d, timeout_s=lock_timeout_s, say=_stderr):
         return _down(d)
+
+
+def _unreadable_state(d: Path) -> ConfigError | None:
+    """The error to raise when ``state.json`` is damaged while something still uses ``d``."""
+    pids = holders(d)
+    busy = tsdb_in_use(d / "tsdb")
+    if not pids and not busy:
+        return None
+    who = f"processes {', '.join(map(str, pids))} name it" if pids else "a Prometheus holds its tsdb"
+    kill = f" (kill {' '.join(map(str, pids))})" if pids else ""
+    return ConfigError(
+        f"{d / 'state.json'} cannot be read, and {d} is still in use ({who}). They cannot be "
+        f"proven to be this demo's, so nothing was started or stopped. Fix: stop them{kill}, "
+        f"then run `workbench demo up` again.")
 
 
 def _down(d: Path) -> list[str]:
     st = _load(d / "state.json")
     if not st:
+        if (d / "state.json").exists() and (err := _unreadable_state(d)) is not None:
+            raise err
         return []
     stopped = []
-    for name in reversed(_PROCS):
-        p = st.get("processes", {}).get(name)
-        if p and _stop_pid(int(p["pid"]), d):
+    procs = st.get("processes", {})
+    for name in [*reversed(_PROCS), *(n for n in procs if n not in _PROCS)]:
+        p = procs.get(name)
+        if p and _stop_pid(p, d):
             stopped.append(name)
     st["processes"] = {}
     st["stopped_s"] = time.time()
@@ -203,7 +250,8 @@ def _down(d: Path) -> list[str]:
 
 def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, *,
        max_hole_s: float = DEFAULT_MAX_HOLE_S, workers: int | None = None,
-       metrics_api: str = "ok", echo: Echo | None = None) -> dict[str, Any]:
+       metrics_api: str = "ok", echo: Echo | None = None,
+       lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> dict[str, Any]:
     """Start the demo stack (idempotent) and return its endpoints.
 
     Parameters
@@ -222,27 +270,39 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, 
         metrics-server), ``"unavailable"`` (503) or ``"forbidden"`` (403).
     echo
         Progress messages (default: print to stderr).
+    lock_timeout_s
+        How long to wait for another ``workbench demo`` working in the same directory (it is
+        named while waiting); then :class:`~workbench.ConfigError`.
     """
-    say = echo or (lambda m: print(m, file=sys.stderr, flush=True))
+    say = echo or _stderr
     for b in _REQUIRED:
         find_binary(b)
     d = demo_dir(dir)
-    with _locked(d):
+    with _on_sigterm_exit(), lock_dir(d, timeout_s=lock_timeout_s, say=say):
         return _up(d, params, max_hole_s, workers, metrics_api, say)
 
 
 def _up(d: Path, params: DemoParams, max_hole_s: float, workers: int | None, metrics_api: str,
         say: Echo) -> dict[str, Any]:
-    st = _load(d / "state.json") or {}
+    st = _load(d / "state.json")
+    if st is None and (d / "state.json").exists() and (err := _unreadable_state(d)) is not None:
+        raise err
+    st = st or {}
     fp = params.fingerprint()
     procs = st.get("processes", {})
-    if (procs and all(_ours(p["pid"], d) for p in procs.values()) and st.get("fingerprint") == fp
+    if (procs and all(_ours(p, d) for p in procs.values()) and st.get("fingerprint") == fp
             and st.get("metrics_api", "ok") == metrics_api):
         say(f"demo already running in {d}")
         return dict(st["endpoints"])
     if procs:
         say("stopping a partial or outdated demo stack")
         _down(d)
+    if tsdb_in_use(d / "tsdb"):
+        pids = holders(d / "tsdb")
+        msg = (f"A Prometheus that is not this demo's (pid {', '.join(map(str, pids)) or '?'}) "
+               f"holds {d / 'tsdb'}; starting another stack on it would fail or corrupt it. "
+               f"Fix: stop that process, then run `workbench demo up` again.")
+        raise ConfigError(msg)
     hist = _load(d / "history.json")
     now = time.time()
     last = _data_end(d, hist, st)
@@ -278,7 +338,6 @@ def _data_end(d: Path, hist: dict[str, Any] | None, st: dict[str, Any]) -> float
 
 def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> Any:
     from ..sources.prometheus.client import Prometheus
-    from ..testing.servers import start_prometheus
     from .alerts import backfill_alerts
     from .history import backfill_history
     from .sim import Cluster
@@ -295,16 +354,20 @@ def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> An
     say(f"  {stats.samples:,} samples in {stats.files} blocks, {stats.wall_s:.1f}s")
     say("evaluating the alert rules over the history (ALERTS / ALERTS_FOR_STATE) ...")
     a0 = time.perf_counter()
-    tmp = start_prometheus(d / "tsdb", retention=f"{int(params.days) + 60}d",
-                           log_path=d / "logs" / "prometheus-backfill.log")
+    cfg = d / "prometheus-backfill.yml"
+    cfg.write_text("global:\n  scrape_interval: 15s\n")
+    st: dict[str, Any] = {"processes": {}, "endpoints": {}}
     try:
-        with Prometheus(tmp.url, timeout=300) as prom:
+        url = _with_free_ports(d, st, 1, lambda ports: _launch(
+            d, st, "prometheus-backfill", _prometheus_argv(
+                cfg, d, f"{int(params.days) + 60}d", ports[0]), ports, "/-/ready"))
+        with Prometheus(url, timeout=300) as prom:
             counts = backfill_alerts(prom, cluster.origin + 600, end_s, d / "tsdb", d / "work",
                                      block_s=stats.block_s)
     finally:
-        tmp.stop()
+        _down(d)  # the temporary Prometheus (recorded, so a killed `up` leaves it to `down`)
     with contextlib.suppress(OSError):
-        (d / "tsdb-prometheus.yml").unlink()
+        cfg.unlink()
     alerts_s = time.perf_counter() - a0
     say(f"  firing evaluations per alert: {counts} ({alerts_s:.1f}s)")
     (d / "ground_truth.json").write_text(json.dumps(cluster.ground_truth(), indent=2))
@@ -349,55 +412,92 @@ def _prometheus_yml(cluster: Any, live_port: int, ne_port: int, am_port: int, d:
     return yaml.safe_dump(doc, sort_keys=False, width=200)
 
 
+def _prometheus_argv(cfg: Path, d: Path, retention: str, port: int) -> list[str]:
+    return [find_binary("prometheus"), f"--config.file={cfg}", f"--storage.tsdb.path={d / 'tsdb'}",
+            f"--storage.tsdb.retention.time={retention}",
+            f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle", "--log.level=warn"]
+
+
+def _launch(d: Path, st: dict[str, Any], name: str, argv: list[str], ports: list[int],
+            health: str) -> str:
+    """Start ``argv``, record it, and return its URL once it listens on ``ports`` and is healthy.
+
+    Raises :class:`~workbench.demo.procs.PortTaken` when another process holds one of ``ports``.
+    """
+    log = d / "logs" / f"{name}.log"
+    url = f"http://127.0.0.1:{ports[0]}"
+    proc = spawn(argv, log, detach=True)
+    st["processes"][name] = record(proc.pid, argv, url=url)
+    _save(d / "state.json", st)  # record pids at once, so `down` can clean up a failed up
+    wait_listening(proc.pid, ports, lambda: proc.poll() is None, timeout=60)
+    wait_http_ok(url + health, timeout=60, proc=proc, log_path=log)
+    wait_listening(proc.pid, ports, lambda: proc.poll() is None, timeout=0)
+    return url
+
+
+def _with_free_ports(d: Path, st: dict[str, Any], n: int, start: Callable[[list[int]], Any]
+                     ) -> Any:
+    """Run ``start(ports)`` with ``n`` free ports; on a port taken meanwhile, stop what it
+    started and try other ports."""
+    for attempt in range(_PORT_ATTEMPTS):
+        ports = [free_port() for _ in range(n)]
+        try:
+            return start(ports)
+        except PortTaken as exc:
+            _down(d)
+            st["processes"] = {}
+            if attempt == _PORT_ATTEMPTS - 1:
+                msg = (f"Ports {exc.args[0]} were taken by other processes while the demo "
+                       f"started, {_PORT_ATTEMPTS} times. Fix: stop whatever is grabbing "
+                       f"ports on 127.0.0.1, then run `workbench demo up` again.")
+                raise ConfigError(msg) from None
+    raise AssertionError("unreachable")
+
+
 def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[str, Any]:
+    (d / "logs").mkdir(exist_ok=True)
+    (d / "textfile").mkdir(exist_ok=True)
+    st: dict[str, Any] = {"fingerprint": fp, "params": cluster.params.to_dict(),
+                          "processes": {}, "started_s": time.time(), "endpoints": {},
+                          "metrics_api": metrics_api}
+    try:
+        _with_free_ports(d, st, 5, lambda ports: _start_servers(d, cluster, st, ports))
+    except BaseException:
+        _down(d)
+        raise
+    _save(d / "state.json", st)
+    _check_targets(st["endpoints"]["prometheus"], say)
+    return dict(st["endpoints"])
+
+
+def _start_servers(d: Path, cluster: Any, st: dict[str, Any], ports: list[int]) -> None:
     from .kube_api import write_kubeconfig
     from .rules import alertmanager_config, rules_yaml
 
-    logs = d / "logs"
-    logs.mkdir(exist_ok=True)
-    (d / "textfile").mkdir(exist_ok=True)
-    live_port, kube_port, ne_port, am_port, prom_port = (free_port() for _ in range(5))
+    live_port, kube_port, ne_port, am_port, prom_port = ports
+    metrics_api = st["metrics_api"]
     sink = f"http://127.0.0.1:{live_port}/slack"
     (d / "rules.yml").write_text(rules_yaml())
     (d / "alertmanager.yml").write_text(alertmanager_config(sink))
     (d / "prometheus.yml").write_text(_prometheus_yml(cluster, live_port, ne_port, am_port, d))
     params = cluster.params
-    started: dict[str, dict[str, Any]] = {}
-    st: dict[str, Any] = {"fingerprint": fp, "params": params.to_dict(), "processes": started,
-                          "started_s": time.time(), "endpoints": {}, "metrics_api": metrics_api}
-
-    def launch(name: str, argv: list[str], url: str, health: str) -> None:
-        proc = spawn(argv, logs / f"{name}.log", detach=True)
-        started[name] = {"pid": proc.pid, "url": url, "argv0": argv[0]}
-        _save(d / "state.json", st)  # record pids at once, so `down` can clean up a failed up
-        wait_http_ok(url + health, timeout=60, proc=proc, log_path=logs / f"{name}.log")
-
-    try:
-        launch("live", [sys.executable, "-m", "workbench.demo.live", "--dir", str(d),
-                        "--port", str(live_port), "--kube-port", str(kube_port),
-                        "--metrics-api", metrics_api],
-               f"http://127.0.0.1:{live_port}", "/-/healthy")
-        launch("node-exporter", [find_binary("prometheus-node-exporter"),
-                                 f"--web.listen-address=127.0.0.1:{ne_port}",
-                                 f"--collector.textfile.directory={d / 'textfile'}"],
-               f"http://127.0.0.1:{ne_port}", "/metrics")
-        launch("alertmanager", [find_binary("prometheus-alertmanager"),
-                                f"--config.file={d / 'alertmanager.yml'}",
-                                f"--storage.path={d / 'alertmanager-data'}",
-                                f"--web.listen-address=127.0.0.1:{am_port}",
-                                "--cluster.listen-address=", "--log.level=warn"],
-               f"http://127.0.0.1:{am_port}", "/-/ready")
-        retention = f"{math.ceil(params.days) + 60}d"
-        launch("prometheus", [find_binary("prometheus"),
-                              f"--config.file={d / 'prometheus.yml'}",
-                              f"--storage.tsdb.path={d / 'tsdb'}",
-                              f"--storage.tsdb.retention.time={retention}",
-                              f"--web.listen-address=127.0.0.1:{prom_port}",
-                              "--web.enable-lifecycle", "--log.level=warn"],
-               f"http://127.0.0.1:{prom_port}", "/-/ready")
-    except BaseException:
-        _down(d)
-        raise
+    started = st["processes"]
+    _launch(d, st, "live", [sys.executable, "-m", "workbench.demo.live", "--dir", str(d),
+                            "--port", str(live_port), "--kube-port", str(kube_port),
+                            "--metrics-api", metrics_api], [live_port, kube_port], "/-/healthy")
+    _launch(d, st, "node-exporter", [find_binary("prometheus-node-exporter"),
+                                     f"--web.listen-address=127.0.0.1:{ne_port}",
+                                     f"--collector.textfile.directory={d / 'textfile'}"],
+            [ne_port], "/metrics")
+    _launch(d, st, "alertmanager", [find_binary("prometheus-alertmanager"),
+                                    f"--config.file={d / 'alertmanager.yml'}",
+                                    f"--storage.path={d / 'alertmanager-data'}",
+                                    f"--web.listen-address=127.0.0.1:{am_port}",
+                                    "--cluster.listen-address=", "--log.level=warn"],
+            [am_port], "/-/ready")
+    retention = f"{math.ceil(params.days) + 60}d"
+    _launch(d, st, "prometheus", _prometheus_argv(d / "prometheus.yml", d, retention, prom_port),
+            [prom_port], "/-/ready")
     kubeconfig = write_kubeconfig(d / "kubeconfig", f"http://127.0.0.1:{kube_port}")
     st["endpoints"] = {
         "prometheus": started["prometheus"]["url"],
@@ -410,9 +510,6 @@ def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[
         "state_dir": str(d),
         "ground_truth": str(d / "ground_truth.json"),
     }
-    _save(d / "state.json", st)
-    _check_targets(st["endpoints"]["prometheus"], say)
-    return dict(st["endpoints"])
 
 
 def _check_targets(url: str, say: Echo) -> None:
