@@ -49,8 +49,8 @@ def _counting(prom: Prometheus) -> list[str]:
 # -- instant queries --------------------------------------------------------------------------
 
 
-def test_instant_vector_exact_values_and_schema(prom_url: str) -> None:
-    f = Prometheus(prom_url).query("wb_gauge", time=T100)
+def test_instant_vector_exact_values_and_schema(engine_url: str) -> None:
+    f = Prometheus(engine_url).query("wb_gauge", time=T100)
     assert f.columns == ["timestamp", "value", "__name__", "i", "job"]
     assert f.schema["timestamp"] == pl.Datetime("ms", "UTC")
     assert f.schema["value"] == pl.Float64
@@ -60,8 +60,8 @@ def test_instant_vector_exact_values_and_schema(prom_url: str) -> None:
     assert f["timestamp"].to_list() == [_dt(T100)] * 3
 
 
-def test_instant_counter_rate_is_the_planted_rate(prom_url: str) -> None:
-    f = Prometheus(prom_url).query("rate(wb_requests_total[5m])", time=BASE + 3600).sort("path")
+def test_instant_counter_rate_is_the_planted_rate(engine_url: str) -> None:
+    f = Prometheus(engine_url).query("rate(wb_requests_total[5m])", time=BASE + 3600).sort("path")
     assert f["path"].to_list() == sorted(pd_.COUNTER_RATES)
     for path, got in zip(f["path"], f["value"], strict=True):
         assert got == pytest.approx(pd_.COUNTER_RATES[path], rel=1e-12)
@@ -77,22 +77,22 @@ def test_scalar_and_string_results(prom_url: str) -> None:
     assert st["value"].to_list() == ["hello"]
 
 
-def test_empty_result_is_an_empty_frame(prom_url: str) -> None:
-    prom = Prometheus(prom_url)
+def test_empty_result_is_an_empty_frame(engine_url: str) -> None:
+    prom = Prometheus(engine_url)
     for f in (prom.query("wb_does_not_exist", time=BASE),
               prom.query_range("wb_does_not_exist", BASE, BASE + 600, step=60)):
         assert f.height == 0
         assert f.schema == pl.Schema({"timestamp": pl.Datetime("ms", "UTC"), "value": pl.Float64})
 
 
-def test_many_series_instant(prom_url: str) -> None:
-    f = Prometheus(prom_url).query("wb_many", time=T100)
+def test_many_series_instant(engine_url: str) -> None:
+    f = Prometheus(engine_url).query("wb_many", time=T100)
     assert f.height == pd_.MANY_SERIES
     assert f["value"].to_list() == [pd_.many_value(int(i), 100) for i in f["idx"]]
 
 
-def test_label_value_needing_escapes_round_trips(prom_url: str) -> None:
-    f = Prometheus(prom_url).query("wb_weird", time=T100)
+def test_label_value_needing_escapes_round_trips(engine_url: str) -> None:
+    f = Prometheus(engine_url).query("wb_weird", time=T100)
     assert f["label"].to_list() == [pd_.WEIRD_LABEL]
     assert f["value"].to_list() == [7.0]
 
@@ -100,16 +100,16 @@ def test_label_value_needing_escapes_round_trips(prom_url: str) -> None:
 # -- range queries ----------------------------------------------------------------------------
 
 
-def test_range_exact_values_at_scrape_step(prom_url: str) -> None:
-    f = Prometheus(prom_url).query_range('wb_gauge{i="1"}', BASE, BASE + 3600, step="15s")
+def test_range_exact_values_at_scrape_step(engine_url: str) -> None:
+    f = Prometheus(engine_url).query_range('wb_gauge{i="1"}', BASE, BASE + 3600, step="15s")
     assert f.height == 241
     assert f["value"].to_list() == [pd_.gauge_value(1, k) for k in range(241)]
     assert f["timestamp"].to_list() == [_dt(BASE + 15 * k) for k in range(241)]
 
 
-def test_range_needing_three_chunks_has_clean_seams(prom_url: str) -> None:
+def test_range_needing_three_chunks_has_clean_seams(engine_url: str) -> None:
     start, end = BASE + 7200, BASE + 7200 + 8 * 3600
-    prom = Prometheus(prom_url, progress=False)
+    prom = Prometheus(engine_url, progress=False)
     methods = _counting(prom)
     f = prom.query_range('wb_gauge{i="2"}', start, end, step=1)
     assert len(methods) == 3  # 28,801 points at <= 11,000 per request
@@ -156,8 +156,8 @@ def test_special_float_values(prom_url: str) -> None:
     assert v[5] == 1.5e300
 
 
-def test_time_forms_agree(prom_url: str) -> None:
-    prom = Prometheus(prom_url, now=lambda: (BASE + 3600) * 1000)
+def test_time_forms_agree(engine_url: str) -> None:
+    prom = Prometheus(engine_url, now=lambda: (BASE + 3600) * 1000)
     a = prom.query_range('wb_gauge{i="0"}', "now-1h", "now", step="1m")
     b = prom.query_range('wb_gauge{i="0"}', _dt(BASE), "2026-01-01T01:00:00Z", step=60)
     c = prom.query_range('wb_gauge{i="0"}', datetime(2026, 1, 1), BASE + 3600, step="60s")
@@ -179,15 +179,15 @@ def test_steps_and_times_go_to_the_server_exactly(prom_url: str) -> None:
     assert prom.query("time()", time=-1.5)["value"].to_list() == [-1.5]
 
 
-def test_automatic_step(prom_url: str) -> None:
-    f = Prometheus(prom_url).query_range('wb_gauge{i="0"}', BASE, BASE + 6 * 3600)
+def test_automatic_step(engine_url: str) -> None:
+    f = Prometheus(engine_url).query_range('wb_gauge{i="0"}', BASE, BASE + 6 * 3600)
     # 6h -> smallest nice step with <= 1,000 points is 30s (721 points)
     assert f.height == 721
     assert f["timestamp"].diff().drop_nulls().dt.total_seconds().unique().to_list() == [30]
 
 
-def test_pandas_conversion(prom_url: str) -> None:
-    f = Prometheus(prom_url).query_range("wb_gauge", BASE, BASE + 300, step=15)
+def test_pandas_conversion(engine_url: str) -> None:
+    f = Prometheus(engine_url).query_range("wb_gauge", BASE, BASE + 300, step=15)
     p = f.to_pandas()
     assert str(p["timestamp"].dtype) == "datetime64[ms, UTC]"
     assert str(p["value"].dtype) == "float64"
@@ -419,8 +419,8 @@ def test_auth_and_tenant_headers_are_sent(tmp_path) -> None:  # type: ignore[no-
 # -- other endpoints --------------------------------------------------------------------------
 
 
-def test_series_labels_and_values(prom_url: str) -> None:
-    prom = Prometheus(prom_url)
+def test_series_labels_and_values(engine_url: str) -> None:
+    prom = Prometheus(engine_url)
     s = prom.series("wb_gauge", BASE, BASE + 3600)
     assert s.columns == ["__name__", "i", "job"] and s.height == 3
     assert prom.label_values("i", match="wb_gauge")["i"].to_list() == ["0", "1", "2"]
@@ -496,22 +496,22 @@ def test_build_info_and_tsdb_status(prom_url: str) -> None:
     assert "seriesCountByMetricName" in s["section"].to_list()
 
 
-def test_from_prometheus_connect_shares_session(prom_url: str) -> None:
-    pc = PrometheusConnect(url=prom_url, headers={"X-Scope-OrgID": "t1"})
+def test_from_prometheus_connect_shares_session(engine_url: str) -> None:
+    pc = PrometheusConnect(url=engine_url, headers={"X-Scope-OrgID": "t1"})
     prom = Prometheus.from_prometheus_connect(pc)
     assert prom.transport.session is pc._session
     assert prom.config.headers == {"X-Scope-OrgID": "t1"}
     a = prom.query("wb_gauge", time=T100)
-    b = Prometheus(prom_url).query("wb_gauge", time=T100)
+    b = Prometheus(engine_url).query("wb_gauge", time=T100)
     assert a.equals(b)
 
 
 # -- cache ------------------------------------------------------------------------------------
 
 
-def test_cache_reuses_settled_windows_and_survives_damage(prom_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cache_reuses_settled_windows_and_survives_damage(engine_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     start, end = BASE, BASE + 4 * 3600
-    prom = Prometheus(prom_url, cache_dir=tmp_path)
+    prom = Prometheus(engine_url, cache_dir=tmp_path)
     methods = _counting(prom)
     first = prom.query_range("wb_gauge", start, end, step=5, max_points=1000)
     n_windows = math.ceil((4 * 3600 // 5 + 1) / 1000)
@@ -525,7 +525,7 @@ def test_cache_reuses_settled_windows_and_survives_damage(prom_url: str, tmp_pat
         third = prom.query_range("wb_gauge", start, end, step=5, max_points=1000)
     assert len(methods) == n_windows + 1 and third.equals(first)
     # Windows reaching into the last 5 minutes are neither stored nor reused.
-    fresh = Prometheus(prom_url, cache_dir=tmp_path / "fresh", now=lambda: (end + 60) * 1000)
+    fresh = Prometheus(engine_url, cache_dir=tmp_path / "fresh", now=lambda: (end + 60) * 1000)
     fresh.query_range("wb_gauge", start, end, step=5, max_points=1000)
     assert len(list((tmp_path / "fresh").rglob("*.parquet"))) == n_windows - 1
 

@@ -56,6 +56,7 @@ BINARY_PACKAGES = {
     "prometheus-alertmanager": "prometheus-alertmanager",
     "amtool": "prometheus-alertmanager",
     "victoria-metrics": "victoria-metrics",
+    "vmauth": "victoria-metrics",
 }
 
 

@@ -300,8 +300,17 @@ def backtest(prom: Prometheus, rule: Rule, start: TimeLike, end: TimeLike = "now
     BacktestResult
         ``.episodes``, ``.summary()``, ``.states()``, ``.samples()``, ``.advice``,
         ``.to_promtool_test(...)``.
+
+    Warns
+    -----
+    EngineWarning
+        When the server is not a Prometheus-engine one (VictoriaMetrics): the replay is then
+        approximate (see docs/backends.md).
     """
     interval_ms = parse_duration_ms(interval)
+    from ...sources.prometheus.engine import warn_unless_promql_exact
+
+    warn_unless_promql_exact(prom, "backtest")  # MetricsQL answers differently: say so
     grid = evaluation_grid(start, end, interval, offset=offset, now=prom.now())
     version = _server_version(prom)
     expr = rule.expr if rule.is_threshold else rule.condition

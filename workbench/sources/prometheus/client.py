@@ -65,7 +65,10 @@ class Prometheus:
     ca_bundle, verify
         TLS: a CA bundle path; ``verify=False`` disables verification (only when asked).
     headers
-        Extra headers, e.g. ``{"X-Scope-OrgID": "tenant"}``.
+        Extra headers, e.g. ``{"X-Scope-OrgID": "tenant"}`` (Mimir, Cortex).
+    query_params
+        Extra URL parameters on every request, e.g. ``{"dedup": "true", "partial_response":
+        "false"}`` (Thanos) or ``{"nocache": "1"}`` (VictoriaMetrics: exact range grids).
     timeout
         Seconds per request: the whole response, body included, must arrive in that time.
     session
@@ -103,6 +106,7 @@ class Prometheus:
         ca_bundle: str | None = None,
         verify: bool | None = None,
         headers: Mapping[str, str] | None = None,
+        query_params: Mapping[str, str] | None = None,
         timeout: float | None = None,
         session: requests.Session | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
@@ -131,6 +135,8 @@ class Prometheus:
             changes["verify"] = verify
         if headers is not None:
             changes["headers"] = {**config.headers, **headers}
+        if query_params is not None:
+            changes["query_params"] = {**config.query_params, **query_params}
         if timeout is not None:
             changes["timeout"] = float(timeout)
         self.config = config.with_options(**changes) if changes else config
@@ -301,6 +307,8 @@ class Prometheus:
                         timeout: float | None) -> Callable[[tuple[int, int]], pl.DataFrame]:
         tenant = sorted((k, v) for k, v in self.config.headers.items()
                         if k.lower() not in ("authorization", "cookie"))
+        # dedup=false and dedup=true (Thanos), or a tenant chosen by a parameter, differ.
+        tenant += sorted((f"?{k}", v) for k, v in self.config.query_params.items())
         identity = self._identity()
 
         def fetch(window: tuple[int, int]) -> pl.DataFrame:

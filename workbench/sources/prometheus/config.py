@@ -12,6 +12,10 @@ given explicitly or with ``WORKBENCH_CONFIG``)::
     headers = { "X-Scope-OrgID" = "team-a" }
     timeout = 60
 
+    [profiles.thanos]
+    url = "https://thanos-query.example.com"
+    query_params = { dedup = "true", partial_response = "false" }
+
     [profiles.lab]
     url = "http://127.0.0.1:9090"
     username = "admin"
@@ -32,6 +36,7 @@ Environment variables read by :meth:`PromConfig.from_env`:
 ``WORKBENCH_PROMETHEUS_INSECURE``  ``true`` to disable TLS verification (not recommended)
 ``WORKBENCH_PROMETHEUS_HEADERS``   extra headers, ``Name=value,Other=value``
 ``WORKBENCH_PROMETHEUS_TIMEOUT``   request timeout in seconds
+``WORKBENCH_PROMETHEUS_QUERY_PARAMS`` extra query parameters, ``name=value,other=value``
 ================================  =====================================================
 """
 
@@ -150,6 +155,9 @@ class PromConfig:
         Seconds to wait for one request.
     name
         Profile name, for messages.
+    query_params
+        Extra URL parameters sent with every API request, e.g. ``{"dedup": "true",
+        "partial_response": "false"}`` for Thanos or ``{"nocache": "1"}`` for VictoriaMetrics.
 
     Examples
     --------
@@ -167,6 +175,7 @@ class PromConfig:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
     name: str | None = None
+    query_params: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         url = str(self.url).strip().rstrip("/")
@@ -186,6 +195,8 @@ class PromConfig:
             url = url[: -len("/api/v1")]
         object.__setattr__(self, "url", url)
         object.__setattr__(self, "headers", dict(self.headers))
+        object.__setattr__(self, "query_params",
+                           {str(k): str(v) for k, v in self.query_params.items()})
         if self.password is not None and self.username is None:
             msg = "A password was given without a username. Fix: set username= too."
             raise ConfigError(msg)
@@ -211,6 +222,8 @@ class PromConfig:
                 for k, v in self.headers.items()
             }
             parts.append(f"headers={shown!r}")
+        if self.query_params:
+            parts.append(f"query_params={dict(self.query_params)!r}")
         parts.append(f"timeout={self.timeout:g}")
         return f"PromConfig({', '.join(parts)})"
 
@@ -248,6 +261,14 @@ class PromConfig:
                 raise ConfigError(msg)
             k, v = item.split("=", 1)
             headers[k.strip()] = v.strip()
+        query_params = {}
+        for item in filter(None, (env.get(_ENV + "QUERY_PARAMS") or "").split(",")):
+            if "=" not in item:
+                msg = (f"{_ENV}QUERY_PARAMS must look like 'name=value,other=value'; got an item "
+                       "without '='.")
+                raise ConfigError(msg)
+            k, v = item.split("=", 1)
+            query_params[k.strip()] = v.strip()
         timeout = env.get(_ENV + "TIMEOUT")
         try:
             timeout_s = float(timeout) if timeout else DEFAULT_TIMEOUT
@@ -264,6 +285,7 @@ class PromConfig:
             headers=headers,
             timeout=timeout_s,
             name="env",
+            query_params=query_params,
         )
 
     @classmethod
@@ -303,7 +325,7 @@ class PromConfig:
                 )
                 raise ConfigError(msg)
         known = {"url", "token_env", "token_file", "username", "password_env", "password_file",
-                 "ca_bundle", "verify", "headers", "timeout"}
+                 "ca_bundle", "verify", "headers", "timeout", "query_params"}
         unknown = sorted(set(table) - known)
         if unknown:
             msg = f"{where} has unknown keys {unknown}; accepted keys: {sorted(known)}."
@@ -333,6 +355,8 @@ class PromConfig:
             headers={str(k): str(v) for k, v in (table.get("headers") or {}).items()},
             timeout=float(table.get("timeout", DEFAULT_TIMEOUT)),
             name=name,
+            query_params={str(k): _param_text(v)
+                          for k, v in (table.get("query_params") or {}).items()},
         )
 
     @classmethod
@@ -380,6 +404,13 @@ def _profile_provider(name: str) -> Callable[[Mapping[str, str]], str] | None:
         provider: Callable[[Mapping[str, str]], str] = ep.load()
         return provider
     return None
+
+
+def _param_text(value: Any) -> str:
+    """A TOML value as URL parameter text (``true`` -> ``"true"``, as Thanos and Go expect)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _bool(value: Any, what: str) -> bool:

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import requests
@@ -163,6 +164,8 @@ class HttpTransport:
         ``warnings`` are emitted as :class:`PrometheusWarning` by the caller's decoder.
         """
         url = f"{self.config.url}{path}"
+        if self.config.query_params:  # Thanos dedup/partial_response, VictoriaMetrics nocache
+            url = f"{url}?{urlencode(sorted(self.config.query_params.items()))}"
         kw = self._kwargs(timeout)
         if method == "POST":
             kw["data"] = params
