@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from workbench import ConfigError
+from workbench.demo import capacity_sim
 from workbench.demo._signal import Wave, noise
 from workbench.demo.history import block_duration_s, write_openmetrics
 from workbench.demo.live import exposition
@@ -72,7 +73,7 @@ def test_exporter_names_jobs_and_labels(cluster: Cluster) -> None:
     assert all(x.labels["job"] == "kube-state-metrics" for x in req)
     ups = [x for x in s if x.name == "up"]
     # every target has an `up`: node-exporter, kubelet /metrics and /metrics/cadvisor per node, KSM
-    assert len(ups) == 3 * SMALL.nodes + 1
+    assert len(ups) == 3 * SMALL.nodes + 2  # + Prometheus scraping itself (capacity_sim)
     modes = {x.labels["mode"] for x in s if x.name == "node_cpu_seconds_total"}
     assert modes == {"idle", "iowait", "user", "system", "nice", "irq", "softirq", "steal"}
 
@@ -166,7 +167,10 @@ def test_snapshot_usage_agrees_with_cadvisor(cluster: Cluster) -> None:
     ws = cluster._working_set(pod, c, np.array([now]))[0]
     assert snap.container_usage[key].memory_bytes == int(ws)
     total_pods = len(snap.pods)
-    assert abs(total_pods - SMALL.pods) <= 3
+    # the capacity scenarios' pods come on top of the budget (capacity_sim.extra_workloads)
+    extra = sum(w.replicas if w.kind != "DaemonSet" else SMALL.nodes
+                for w in capacity_sim.extra_workloads(cluster, []))
+    assert abs(total_pods - SMALL.pods - extra) <= 3
 
 
 def test_sizes_are_validated_and_blocks_bounded() -> None:

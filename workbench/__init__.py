@@ -22,6 +22,7 @@ from ._errors import (
     AlertmanagerConfigError,
     AlertmanagerError,
     AlertRuleError,
+    CapacityDataError,
     ConfigError,
     DuplicateAlertError,
     KubeAPIError,
@@ -58,6 +59,7 @@ __all__ = [
     "AlertRuleError",
     "AlertmanagerConfigError",
     "AlertmanagerError",
+    "CapacityDataError",
     "ConfigError",
     "DuplicateAlertError",
     "KubeAPIError",
@@ -93,6 +95,8 @@ __all__ = [
     "alerting",
     "alertmanager",
     "backtest",
+    "capacity",
+    "events",
     "nodes",
     "parse_quantity",
     "sweep",
@@ -103,6 +107,8 @@ _ANALYSIS = {
     "alert_history": "workbench.analysis.alert_history",
     "alerting": "workbench.analysis.alerting",
     "alertmanager": "workbench.analysis.alertmanager",
+    "capacity": "workbench.analysis.capacity",
+    "events": "workbench.analysis.events",
     "nodes": "workbench.analysis.nodes",
 }
 

@@ -20,6 +20,7 @@ message says what failed and how to fix it. Credentials never appear in a messag
     │   ├── ServerHTTPError         4xx/5xx with no Prometheus error body (proxy, auth, overload)
     │   └── ResponseDecodeError     the body is not a Prometheus API response
     ├── NodeDataError               no node-exporter data for the job/window (workbench.nodes)
+    ├── CapacityDataError           capacity data missing or asked for wrongly (workbench.capacity)
     ├── MetricsServerError          the metrics.k8s.io API (see workbench.sources.kubernetes)
     │   └── KubeAPIError            the Kubernetes API server answered an error or not at all
     │       ├── MetricsAPINotFoundError     404: metrics.k8s.io not served (metrics-server missing)
@@ -40,6 +41,7 @@ __all__ = [
     "AlertRuleError",
     "AlertmanagerConfigError",
     "AlertmanagerError",
+    "CapacityDataError",
     "ConfigError",
     "DuplicateAlertError",
     "KubeAPIError",
@@ -267,6 +269,11 @@ class ResponseDecodeError(PrometheusError):
 
 class NodeDataError(WorkbenchError):
     """Prometheus holds no node-exporter data for the requested job and window."""
+
+
+class CapacityDataError(WorkbenchError):
+    """The capacity report cannot run as asked: no kube-state-metrics or cAdvisor series, a
+    namespace filter matching nothing, a window shorter than the step, a missing percentile."""
 
 
 class MetricsServerError(WorkbenchError):

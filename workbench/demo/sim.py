@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from . import capacity_sim
 from ._signal import DAY, Wave, hash64, noise, uniform
 from .model import ClusterSnapshot, Container, Node, Pod, Usage
 from .params import APP_NAMESPACES, DemoParams
@@ -165,6 +166,7 @@ for _n, _t, _h, _s in [
      "The capacity of storage requested by the persistent volume claim.", 1),
 ]:
     _family(_n, _t, _h, _s)
+FAMILIES.update(capacity_sim.FAMILIES)  # the capacity report's scenarios
 
 
 # --- topology ----------------------------------------------------------------------------------
@@ -405,6 +407,7 @@ class Cluster:
                                rollout_phase_s=period * self._u("phase", k)))
             remaining -= reps
             k += 1
+        wl.extend(capacity_sim.extra_workloads(self, wl))
         return wl
 
     @cached_property
@@ -662,6 +665,7 @@ class Cluster:
             "job": "kube-state-metrics", "instance": f"{ksm.ip}:8080", "namespace": "monitoring",
             "pod": ksm.name, "container": "kube-state-metrics",
             "service": f"{RELEASE}-kube-state-metrics", "endpoint": "http"}))
+        out.extend(capacity_sim.targets(self))
         return out
 
     # -- samples ---------------------------------------------------------------------------
@@ -684,7 +688,9 @@ class Cluster:
             down = self._node_down(node, t) if node is not None else np.zeros_like(t, dtype=bool)
             if want is None:
                 yield Sample("up", dict(tg.labels), np.where(down, 0.0, 1.0), tg.key)
-            if node is None:
+            if kind in capacity_sim.TARGET_KINDS:
+                gen = capacity_sim.target_series(self, kind, t, pods)
+            elif node is None:
                 gen = self._ksm(t, pods)
             elif kind == "node-exporter":
                 gen = self._node_exporter(node, t, pods)
@@ -931,6 +937,7 @@ class Cluster:
                 "volumename": f"pvc-{hash64('pv', w.pvc):016x}"}, one
             yield "kube_persistentvolumeclaim_resource_requests_storage_bytes", pvl, \
                 one * PVC_CAPACITY
+        yield from capacity_sim.ksm_series(self, t, pods)
 
     # -- the Kubernetes API view (ClusterSource) -------------------------------------------
 
@@ -1044,6 +1051,7 @@ class Cluster:
             "history": {"start_s": start, "end_s": end, "interval_s": self.interval},
             "nodes": [{"name": n.name, "ip": n.ip, "instance": f"{n.ip}:9100", "cpus": n.cpus,
                        "memory_bytes": n.mem_bytes} for n in self.nodes],
+            "capacity": capacity_sim.ground_truth(self),
             "scenarios": {
                 "oom_kills": {
                     "namespace": "payments", "deployment": "ledger", "pod": leak_pod.name,

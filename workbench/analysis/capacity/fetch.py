@@ -1,0 +1,303 @@
+"""Fetch the capacity bundle from Prometheus (network I/O): :func:`fetch_usage`.
+
+Eleven queries whatever the cluster size, sent four at a time: statistics over time are computed
+by Prometheus (``quantile_over_time`` subqueries), so what travels is one number per container and
+statistic, not every sample (see docs/capacity.md for the measurement behind this choice).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ..._errors import CapacityDataError
+from ..._time import (
+    TimeLike,
+    auto_step_ms,
+    format_duration,
+    parse_duration_ms,
+    parse_time_ms,
+    to_datetime,
+)
+from ...frames import TIMESTAMP
+from . import queries as q
+from .usage import (
+    CapacityUsage,
+    containers_frame,
+    hpa_frame,
+    stat_wide,
+    workloads_frame,
+)
+
+if TYPE_CHECKING:
+    from ...sources.prometheus.client import Prometheus
+
+__all__ = ["DEFAULT_PERCENTILES", "fetch_usage"]
+
+DEFAULT_PERCENTILES: tuple[float, ...] = (50.0, 66.0, 90.0, 95.0, 99.0)
+#: Points of the trend range queries.
+TREND_POINTS = 200
+
+
+def _check(start_ms: int, end_ms: int, step_ms: int, namespace: str,
+           percentiles: tuple[float, ...]) -> None:
+    if step_ms <= 0:
+        msg = f"step must be positive, got {step_ms / 1000:g}s. Fix: pass e.g. step='5m'."
+        raise CapacityDataError(msg)
+    if end_ms - start_ms < step_ms:
+        msg = (f"The window ({format_duration(max(0, end_ms - start_ms))}) is shorter than the "
+               f"step ({format_duration(step_ms)}): no sample would be taken. Fix: widen the "
+               "window (start earlier) or shorten the step.")
+        raise CapacityDataError(msg)
+    try:
+        re.compile(namespace)
+    except re.error as exc:
+        msg = f"namespace={namespace!r} is not a valid regular expression ({exc}). Fix it."
+        raise CapacityDataError(msg) from None
+    if not percentiles or any(not 0 < p < 100 for p in percentiles):
+        msg = f"percentiles must lie strictly between 0 and 100, got {percentiles!r}."
+        raise CapacityDataError(msg)
+
+
+def fetch_usage(
+    prom: Prometheus,
+    start: TimeLike = "now-14d",
+    end: TimeLike = "now",
+    step: str | float | None = "5m",
+    *,
+    namespace: str = "",
+    percentiles: tuple[float, ...] = DEFAULT_PERCENTILES,
+    cadvisor: str = 'job="kubelet",metrics_path="/metrics/cadvisor"',
+    ksm: str = 'job="kube-state-metrics"',
+    prometheus_job: str = 'job="prometheus"',
+    metrics_server: Any = None,
+    max_workers: int = 4,
+) -> CapacityUsage:
+    """Read requests, limits, usage, owners, quotas and allocatable for one window.
+
+    Parameters
+    ----------
+    prom
+        The Prometheus client.
+    start, end
+        The window (default the last 14 days, KRR's default history).
+    step
+        Sampling step of the statistics (the rate window of CPU and the subquery resolution);
+        ``None`` picks one giving about 1,000 points.
+    namespace
+        Regex of namespaces for containers, workloads and namespaces (nodes and cluster totals
+        always cover the whole cluster); ``""`` = all.
+    percentiles
+        CPU and memory percentiles computed per container (``cpu_p95`` ...).
+    cadvisor, ksm, prometheus_job
+        Label matchers of the cAdvisor, kube-state-metrics and Prometheus self-scrape series.
+    metrics_server
+        A :class:`~workbench.MetricsServer` for the "now" snapshot beside Prometheus's view
+        (optional).
+    max_workers
+        Queries sent at the same time.
+
+    Returns
+    -------
+    CapacityUsage
+
+    Raises
+    ------
+    CapacityDataError
+        A window shorter than the step, no kube-state-metrics or cAdvisor series, or a
+        namespace regex matching no container (each message says what to change).
+
+    Examples
+    --------
+    >>> usage = fetch_usage(Prometheus("demo"), "now-14d", "now", "5m")  # doctest: +SKIP
+    """
+    start_ms = parse_time_ms(start, now=prom.now)
+    end_ms = parse_time_ms(end, now=prom.now)
+    step_ms = (auto_step_ms(start_ms, end_ms) if step is None or step == ""
+               else parse_duration_ms(step))
+    percentiles = tuple(float(p) for p in percentiles)
+    _check(start_ms, end_ms, step_ms, namespace, percentiles)
+    sel = q.Selectors(cadvisor=cadvisor, ksm=ksm, namespace=namespace, prometheus=prometheus_job)
+    w, s = format_duration(end_ms - start_ms), format_duration(step_ms)
+    e_s = end_ms / 1000
+    trend_ms = max(step_ms, auto_step_ms(start_ms, end_ms, max_points=TREND_POINTS))
+    t = format_duration(trend_ms)
+    instant = {
+        "cpu": q.cpu_stats(sel, w, s, percentiles),
+        "memory": q.memory_stats(sel, w, s, percentiles),
+        "events": q.events(sel, w),
+        "specs": q.specs(sel, w),
+        "owners": q.owners(sel, w),
+        "hpa": q.hpa(sel, w),
+        "quotas": q.quotas(sel),
+        "nodes": q.nodes(sel, w, s),
+        "storage": q.storage(sel, w),
+    }
+    jobs: dict[str, Callable[[], pl.DataFrame]] = {
+        k: partial(prom.query, e, e_s) for k, e in instant.items()}
+    jobs["trend"] = partial(prom.query_range, q.trend(sel, t), start_ms / 1000, e_s,
+                            trend_ms / 1000)
+    jobs["storage_trend"] = partial(prom.query_range, q.storage_trend(sel), start_ms / 1000,
+                                    e_s, trend_ms / 1000)
+    with ThreadPoolExecutor(max_workers=max(1, max_workers),
+                            thread_name_prefix="workbench-capacity") as pool:
+        futures = {k: pool.submit(fn) for k, fn in jobs.items()}
+        r = {k: f.result() for k, f in futures.items()}
+    _require(prom, r, sel, start_ms, end_ms)
+    containers = containers_frame(r["cpu"], r["memory"], r["events"], r["specs"], r["owners"],
+                                  percentiles)
+    hpa = hpa_frame(r["hpa"])
+    nodes = nodes_frame(r["nodes"])
+    quotas = quotas_frame(r["quotas"])
+    top = _top_metrics(prom)
+    ms = None if metrics_server is None else metrics_server_frame(metrics_server, containers)
+    return CapacityUsage(
+        containers=containers, workloads=workloads_frame(containers, hpa),
+        namespaces=namespaces_frame(containers, quotas), quotas=quotas, nodes=nodes,
+        cluster=cluster_frame(nodes), trend=_trend(r["trend"]), hpa=hpa,
+        storage=storage_frame(r["storage"]),
+        storage_trend=_long(r["storage_trend"]), top_metrics=top, metrics_server=ms,
+        start=to_datetime(start_ms), end=to_datetime(end_ms), step_s=step_ms / 1000,
+        percentiles=percentiles, namespace=namespace)
+
+
+_STORAGE = ["samples_per_s", "head_series", "blocks_bytes", "wal_bytes", "blocks_growth",
+            "appended", "chunk_bytes", "chunk_samples"]
+
+
+def storage_frame(raw: pl.DataFrame) -> pl.DataFrame:
+    """One row: Prometheus's ingestion and storage figures (null where a metric is missing)."""
+    vals = dict.fromkeys(_STORAGE)
+    if raw.height and "stat" in raw.columns:
+        for k, v in raw.select("stat", "value").iter_rows():
+            if k in vals:
+                vals[k] = float(v)
+    return pl.DataFrame({k: [v] for k, v in vals.items()}, schema=dict.fromkeys(_STORAGE,
+                                                                               pl.Float64))
+
+
+def _require(prom: Prometheus, r: dict[str, pl.DataFrame], sel: q.Selectors, start_ms: int,
+             end_ms: int) -> None:
+    span = f"between {to_datetime(start_ms)} and {to_datetime(end_ms)} at {prom.config.url}"
+    if r["owners"].height == 0 or "rel" not in r["owners"].columns or \
+            r["owners"].filter(pl.col("rel") == "pod").height == 0:
+        if sel.namespace and r["nodes"].height:
+            msg = (f"No pod in a namespace matching {sel.namespace!r} {span}. Fix: check the "
+                   "namespace regex (it must match the whole name, e.g. 'payments|search').")
+        else:
+            msg = (f"No kube-state-metrics series (kube_pod_owner{{{sel.ks()}}}) {span}. Fix: "
+                   "install kube-state-metrics, or pass ksm='job=\"...\"' with its job label.")
+        raise CapacityDataError(msg)
+    if r["cpu"].height == 0:
+        msg = (f"No cAdvisor series (container_cpu_usage_seconds_total{{{sel.cad()}}}) {span}. "
+               "Fix: pass cadvisor='job=\"...\"' (kube-prometheus-stack: job=\"kubelet\", "
+               "metrics_path=\"/metrics/cadvisor\"; the kubernetes-mixin default: "
+               "job=\"cadvisor\"), or widen the window.")
+        raise CapacityDataError(msg)
+
+
+def _long(frame: pl.DataFrame) -> pl.DataFrame:
+    schema = {"timestamp": TIMESTAMP, "series": pl.String, "value": pl.Float64}
+    if frame.height == 0 or "series" not in frame.columns:
+        return pl.DataFrame(schema=schema)
+    return frame.select(pl.col("timestamp").cast(TIMESTAMP), "series", "value").sort(
+        "series", "timestamp")
+
+
+def _trend(frame: pl.DataFrame) -> pl.DataFrame:
+    schema = {"timestamp": TIMESTAMP, "series": pl.String, "resource": pl.String,
+              "value": pl.Float64}
+    if frame.height == 0 or "series" not in frame.columns or "resource" not in frame.columns:
+        return pl.DataFrame(schema=schema)
+    return frame.select(pl.col("timestamp").cast(TIMESTAMP), "series", "resource",
+                        "value").sort("resource", "series", "timestamp")
+
+
+def nodes_frame(raw: pl.DataFrame) -> pl.DataFrame:
+    """One row per node: allocatable, active requests/limits, pods, usage mean/p95."""
+    if raw.height and "resource" in raw.columns:
+        raw = raw.with_columns(pl.when(pl.col("resource").is_not_null())
+                               .then(pl.col("stat") + "_" + pl.col("resource"))
+                               .otherwise(pl.col("stat")).alias("stat"))
+    names = ["allocatable_cpu", "allocatable_memory", "allocatable_pods", "requests_cpu",
+             "requests_memory", "limits_cpu", "limits_memory", "pods", "control_plane",
+             "cpu_mean", "cpu_p95", "memory_mean", "memory_p95"]
+    wide = stat_wide(raw, ["node"], names=names).filter(pl.col("node").is_not_null())
+    return wide.select(
+        "node",
+        pl.col("allocatable_cpu").alias("cpu_allocatable"),
+        pl.col("allocatable_memory").alias("memory_allocatable"),
+        pl.col("allocatable_pods").alias("pods_allocatable"),
+        pl.col("requests_cpu").fill_null(0.0).alias("cpu_requests"),
+        pl.col("limits_cpu").fill_null(0.0).alias("cpu_limits"),
+        pl.col("requests_memory").fill_null(0.0).alias("memory_requests"),
+        pl.col("limits_memory").fill_null(0.0).alias("memory_limits"),
+        pl.col("pods").fill_null(0.0).cast(pl.Int64),
+        (pl.col("control_plane").fill_null(0) > 0).alias("control_plane"),
+        pl.col("cpu_mean").alias("cpu_usage_mean"), pl.col("cpu_p95").alias("cpu_usage_p95"),
+        pl.col("memory_mean").alias("memory_usage_mean"),
+        pl.col("memory_p95").alias("memory_usage_p95"),
+    ).filter(pl.col("cpu_allocatable").is_not_null()).sort("node")
+
+
+def cluster_frame(nodes: pl.DataFrame) -> pl.DataFrame:
+    """One row of cluster totals (sums over nodes, the largest node, node count)."""
+    num = [c for c in nodes.columns if c not in ("node", "control_plane")]
+    return nodes.select(
+        pl.len().alias("nodes"),
+        pl.col("control_plane").sum().cast(pl.Int64).alias("control_plane_nodes"),
+        *[pl.col(c).sum() for c in num],
+        pl.col("cpu_allocatable").max().alias("cpu_largest_node"),
+        pl.col("memory_allocatable").max().alias("memory_largest_node"))
+
+
+def quotas_frame(raw: pl.DataFrame) -> pl.DataFrame:
+    """ResourceQuota use: (namespace, resourcequota, resource, hard, used, ratio)."""
+    schema = {"namespace": pl.String, "resourcequota": pl.String, "resource": pl.String,
+              "hard": pl.Float64, "used": pl.Float64, "ratio": pl.Float64}
+    if raw.height == 0 or "type" not in raw.columns:
+        return pl.DataFrame(schema=schema)
+    keys = ["namespace", "resourcequota", "resource"]
+    wide = stat_wide(raw, keys, label="type", names=["hard", "used"])
+    return wide.select(*keys, "hard", "used", pl.when(pl.col("hard") > 0)
+                       .then(pl.col("used") / pl.col("hard")).alias("ratio")).cast(
+        schema).sort(keys)  # type: ignore[arg-type]
+
+
+def namespaces_frame(containers: pl.DataFrame, quotas: pl.DataFrame) -> pl.DataFrame:
+    """Per namespace: active requests/limits, mean usage, pods now, worst quota use."""
+    act = containers.filter(pl.col("active"))
+    out = containers.group_by("namespace").agg(
+        pl.col("pod").filter(pl.col("active")).n_unique().alias("pods_now"),
+        pl.col("workload").n_unique().alias("workloads"),
+    ).join(act.group_by("namespace").agg(
+        pl.col("cpu_request").sum().alias("cpu_requests"),
+        pl.col("cpu_limit").sum().alias("cpu_limits"),
+        pl.col("memory_request").sum().alias("memory_requests"),
+        pl.col("memory_limit").sum().alias("memory_limits"),
+        pl.col("cpu_mean").sum().alias("cpu_usage_mean"),
+        pl.col("memory_mean").sum().alias("memory_usage_mean")), on="namespace", how="left")
+    qmax = quotas.group_by("namespace").agg(pl.col("ratio").max().alias("quota_max_ratio"))
+    return out.join(qmax, on="namespace", how="left").sort("namespace")
+
+
+def _top_metrics(prom: Prometheus, n: int = 15) -> pl.DataFrame:
+    st = prom.tsdb_status()
+    return (st.filter(pl.col("section") == "seriesCountByMetricName")
+            .select(pl.col("name").alias("metric"), pl.col("value").alias("series"))
+            .sort("series", descending=True).head(n))
+
+
+def metrics_server_frame(ms: Any, containers: pl.DataFrame) -> pl.DataFrame:
+    """metrics-server's "now" per container beside Prometheus's mean and p95 for the same pods."""
+    top = ms.pods(containers=True).select(
+        "namespace", "pod", "container", pl.col("cpu_cores").alias("cpu_now"),
+        pl.col("memory_bytes").cast(pl.Float64).alias("memory_now"))
+    return top.join(containers.select("namespace", "pod", "container", "cpu_mean", "cpu_p95",
+                                      "memory_mean", "memory_p95"),
+                    on=["namespace", "pod", "container"], how="left")

@@ -1,0 +1,224 @@
+"""The capacity report's PromQL: one query per metric family, aggregated on the server.
+
+Every query is an instant query at the window's end ``T`` over the window ``W``; statistics over
+time are subqueries ``[W:step]`` (evaluated at the multiples of ``step`` in ``(T - W, T]``, so the
+grid is aligned on the Unix epoch, as Prometheus aligns every subquery) and several statistics of
+one family come back in one answer, told apart by a ``stat`` label (``label_replace(...) or ...``).
+
+Examples
+--------
+>>> sel = Selectors(cadvisor='job="kubelet"', ksm='job="kube-state-metrics"', namespace="")
+>>> print(cpu_rate(sel, "5m").replace("{", "\\n{"))
+max by (namespace, pod, container) (rate(container_cpu_usage_seconds_total
+{job="kubelet",container!="",container!="POD"}[5m]))
+>>> stat_union({"a": "x", "b": "y"})
+'label_replace(x, "stat", "a", "", "") or label_replace(y, "stat", "b", "", "")'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Selectors",
+    "cpu_rate",
+    "cpu_stats",
+    "events",
+    "hpa",
+    "memory_gauge",
+    "memory_stats",
+    "nodes",
+    "owners",
+    "quotas",
+    "specs",
+    "stat_union",
+    "storage",
+    "storage_trend",
+    "trend",
+]
+
+_C = "namespace, pod, container"
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """Label matchers (PromQL text without braces) for cAdvisor, kube-state-metrics, namespaces."""
+
+    cadvisor: str = 'job="kubelet",metrics_path="/metrics/cadvisor"'
+    ksm: str = 'job="kube-state-metrics"'
+    namespace: str = ""  # a regex; "" = every namespace
+    prometheus: str = 'job="prometheus"'
+
+    def cad(self, *, namespaced: bool = True) -> str:
+        ns = f',namespace=~"{self.namespace}"' if namespaced and self.namespace else ""
+        return f'{self.cadvisor},container!="",container!="POD"{ns}'
+
+    def ks(self, *, namespaced: bool = True) -> str:
+        ns = f',namespace=~"{self.namespace}"' if namespaced and self.namespace else ""
+        return f"{self.ksm}{ns}"
+
+
+def stat_union(parts: dict[str, str], label: str = "stat") -> str:
+    """``label_replace(expr, label, name, "", "") or ...``: several results in one query."""
+    return " or ".join(f'label_replace({e}, "{label}", "{k}", "", "")' for k, e in parts.items())
+
+
+def cpu_rate(sel: Selectors, step: str) -> str:
+    """Cores per container, the rate over one step (KRR: ``max by (container, pod, job)``)."""
+    return f"max by ({_C}) (rate(container_cpu_usage_seconds_total{{{sel.cad()}}}[{step}]))"
+
+
+def memory_gauge(sel: Selectors) -> str:
+    """Working-set bytes per container."""
+    return f"max by ({_C}) (container_memory_working_set_bytes{{{sel.cad()}}})"
+
+
+def _over_time(inner: str, window: str, step: str, quantiles: tuple[float, ...]
+               ) -> dict[str, str]:
+    sub = f"({inner})[{window}:{step}]"
+    out = {"mean": f"avg_over_time({sub})", "max": f"max_over_time({sub})",
+           "points": f"count_over_time({sub})"}
+    for q in quantiles:
+        out[f"p{q:g}"] = f"quantile_over_time({q / 100:g}, {sub})"
+    return out
+
+
+def cpu_stats(sel: Selectors, window: str, step: str, percentiles: tuple[float, ...]) -> str:
+    """Mean, max, sample count and percentiles of each container's CPU rate over the window."""
+    return stat_union(_over_time(cpu_rate(sel, step), window, step, percentiles))
+
+
+def memory_stats(sel: Selectors, window: str, step: str, percentiles: tuple[float, ...]) -> str:
+    """The same for the working set (sampled every step, as KRR samples it)."""
+    return stat_union(_over_time(memory_gauge(sel), window, step, percentiles))
+
+
+def events(sel: Selectors, window: str) -> str:
+    """Throttled ratio, OOM events (cAdvisor), OOMKilled (KSM) and restarts over the window."""
+    thr = (f"sum by ({_C}) (increase(container_cpu_cfs_throttled_periods_total{{{sel.cad()}}}"
+           f"[{window}])) / sum by ({_C}) (increase(container_cpu_cfs_periods_total"
+           f"{{{sel.cad()}}}[{window}]))")
+    return stat_union({
+        "throttled_ratio": thr,
+        "oom_events": f"sum by ({_C}) (increase(container_oom_events_total{{{sel.cad()}}}"
+                      f"[{window}]))",
+        "oom_killed": f"max by ({_C}) (max_over_time(kube_pod_container_status_last_terminated_"
+                      f'reason{{{sel.ks()},reason="OOMKilled"}}[{window}]))',
+        "restarts": f"max by ({_C}) (increase(kube_pod_container_status_restarts_total"
+                    f"{{{sel.ks()}}}[{window}]))",
+    })
+
+
+def specs(sel: Selectors, window: str) -> str:
+    """Requests and limits (cpu, memory) of every container seen in the window (``stat``)."""
+    parts = {}
+    for kind in ("requests", "limits"):
+        parts[kind] = (f"max by ({_C}, resource) (max_over_time(kube_pod_container_resource_"
+                       f'{kind}{{{sel.ks()},resource=~"cpu|memory"}}[{window}]))')
+    return stat_union(parts)
+
+
+def owners(sel: Selectors, window: str) -> str:
+    """Owner chains seen in the window: pod, ReplicaSet and Job owners, the pod's node (``rel``)."""
+    return stat_union({
+        "pod": f"max by (namespace, pod, owner_kind, owner_name) (max_over_time(kube_pod_owner"
+               f"{{{sel.ks()}}}[{window}]))",
+        "replicaset": f"max by (namespace, replicaset, owner_kind, owner_name) (max_over_time("
+                      f"kube_replicaset_owner{{{sel.ks()}}}[{window}]))",
+        "job": f"max by (namespace, job_name, owner_kind, owner_name) (max_over_time("
+               f"kube_job_owner{{{sel.ks()}}}[{window}]))",
+        "node": f"max by (namespace, pod, node) (max_over_time(kube_pod_info{{{sel.ks()}}}"
+                f"[{window}]))",
+        "active": f'max by (namespace, pod) (kube_pod_status_phase{{{sel.ks()},'
+                  f'phase=~"Pending|Running"}}) == 1',
+    }, label="rel")
+
+
+def hpa(sel: Selectors, window: str) -> str:
+    """HorizontalPodAutoscalers: their targets and the resources they scale on (``rel``)."""
+    return stat_union({
+        "target": "max by (namespace, horizontalpodautoscaler, scaletargetref_kind, "
+                  f"scaletargetref_name) (last_over_time(kube_horizontalpodautoscaler_info"
+                  f"{{{sel.ks()}}}[{window}]))",
+        "metric": "max by (namespace, horizontalpodautoscaler, metric_name) (last_over_time("
+                  f"kube_horizontalpodautoscaler_spec_target_metric{{{sel.ks()}}}[{window}]))",
+    }, label="rel")
+
+
+def quotas(sel: Selectors) -> str:
+    """ResourceQuota hard and used values at the window's end."""
+    return (f"max by (namespace, resourcequota, resource, type) (kube_resourcequota"
+            f"{{{sel.ks()}}})")
+
+
+def _active_specs(sel: Selectors, kind: str, by: str) -> str:
+    return (f"sum by ({by}) (max by (namespace, pod, container, node, resource) (kube_pod_"
+            f'container_resource_{kind}{{{sel.ks(namespaced=False)},resource=~"cpu|memory"}}) '
+            f"* on (namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_phase"
+            f'{{{sel.ks(namespaced=False)},phase=~"Pending|Running"}}) == 1))')
+
+
+def nodes(sel: Selectors, window: str, step: str) -> str:
+    """Per node: allocatable, active requests/limits and pods at the end, usage over the window."""
+    k = sel.ks(namespaced=False)
+    cad = sel.cad(namespaced=False)
+    cpu = (f"sum by (node) (rate(container_cpu_usage_seconds_total{{{cad}}}[{step}]))")
+    mem = f"sum by (node) (container_memory_working_set_bytes{{{cad}}})"
+    return stat_union({
+        "allocatable": f'max by (node, resource) (kube_node_status_allocatable{{{k},'
+                       f'resource=~"cpu|memory|pods"}})',
+        "requests": _active_specs(sel, "requests", "node, resource"),
+        "limits": _active_specs(sel, "limits", "node, resource"),
+        "pods": f"count by (node) (max by (namespace, pod, node) (kube_pod_info{{{k}}}) * on "
+                f"(namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_phase"
+                f'{{{k},phase=~"Pending|Running"}}) == 1))',
+        "control_plane": f'count by (node) (kube_node_role{{{k},role=~"control-plane|master"}})',
+        "cpu_mean": f"avg_over_time(({cpu})[{window}:{step}])",
+        "cpu_p95": f"quantile_over_time(0.95, ({cpu})[{window}:{step}])",
+        "memory_mean": f"avg_over_time(({mem})[{window}:{step}])",
+        "memory_p95": f"quantile_over_time(0.95, ({mem})[{window}:{step}])",
+    })
+
+
+def trend(sel: Selectors, step: str) -> str:
+    """Cluster totals over time (a range query): requests, usage, allocatable, largest node."""
+    k = sel.ks(namespaced=False)
+    cad = sel.cad(namespaced=False)
+    alloc = f'kube_node_status_allocatable{{{k},resource=~"cpu|memory"}}'
+    return stat_union({
+        "requests": _active_specs(sel, "requests", "resource"),
+        "usage": (f'label_replace(sum(rate(container_cpu_usage_seconds_total{{{cad}}}[{step}])),'
+                  f' "resource", "cpu", "", "") or label_replace(sum(container_memory_working_set'
+                  f'_bytes{{{cad}}}), "resource", "memory", "", "")'),
+        "allocatable": f"sum by (resource) ({alloc})",
+        "largest_node": f"max by (resource) ({alloc})",
+    }, label="series")
+
+
+def storage(sel: Selectors, window: str) -> str:
+    """Prometheus's own TSDB at the window's end: ingestion, series, bytes per sample."""
+    p = sel.prometheus
+    app = f"prometheus_tsdb_head_samples_appended_total{{{p}}}"
+    return stat_union({
+        "samples_per_s": f"sum(rate({app}[{window}]))",
+        "head_series": f"sum(last_over_time(prometheus_tsdb_head_series{{{p}}}[{window}]))",
+        "blocks_bytes": f"sum(last_over_time(prometheus_tsdb_storage_blocks_bytes{{{p}}}"
+                        f"[{window}]))",
+        "wal_bytes": f"sum(last_over_time(prometheus_tsdb_wal_storage_size_bytes{{{p}}}"
+                     f"[{window}]))",
+        "blocks_growth": f"sum(delta(prometheus_tsdb_storage_blocks_bytes{{{p}}}[{window}]))",
+        "appended": f"sum(increase({app}[{window}]))",
+        "chunk_bytes": f"sum(increase(prometheus_tsdb_compaction_chunk_size_bytes_sum{{{p}}}"
+                       f"[{window}]))",
+        "chunk_samples": f"sum(increase(prometheus_tsdb_compaction_chunk_samples_sum{{{p}}}"
+                         f"[{window}]))",
+    })
+
+
+def storage_trend(sel: Selectors) -> str:
+    """Blocks bytes and head series over time (a range query)."""
+    p = sel.prometheus
+    return stat_union({
+        "blocks_bytes": f"sum(prometheus_tsdb_storage_blocks_bytes{{{p}}})",
+        "head_series": f"sum(prometheus_tsdb_head_series{{{p}}})",
+    }, label="series")
