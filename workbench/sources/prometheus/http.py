@@ -7,6 +7,7 @@ session), which is also the seam tests use.
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import re
@@ -35,6 +36,7 @@ __all__ = ["HttpTransport", "PrometheusWarning"]
 
 log = logging.getLogger("workbench.sources.prometheus")
 
+_SENSITIVE = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 MAX_RETRY_AFTER_S = 30.0
 # What requests accepts as a header value (no leading blank, no CR/LF/NUL). requests' own
@@ -239,12 +241,28 @@ class HttpTransport:
         if isinstance(doc, dict) and doc.get("status") == "error":
             raise QueryError(
                 url=self.config.url, query=query, error_type=str(doc.get("errorType", "")),
-                error=str(doc.get("error", "")), status_code=status_code,
+                error=self._scrub(str(doc.get("error", ""))), status_code=status_code,
             )
         raise ServerHTTPError(
             url=self.config.url, status_code=status_code,
-            body=body.decode("utf-8", "replace"), query=query,
+            body=self._scrub(body.decode("utf-8", "replace")), query=query,
         )
+
+    def _scrub(self, text: str) -> str:
+        """Hide the credentials this client sent if the server echoes them: vmauth 1.79 answers
+        a wrong password with 'cannot find the provided auth token "Basic <base64 user:pw>"'."""
+        cfg = self.config
+        secrets = [v for k, v in cfg.headers.items() if k.lower() in _SENSITIVE]
+        if cfg.token is not None:
+            secrets.append(cfg.token.get().strip())
+        if cfg.username is not None:
+            pw = cfg.password.get() if cfg.password is not None else ""
+            secrets.append(base64.b64encode(f"{cfg.username}:{pw}".encode()).decode())
+            if pw:
+                secrets.append(pw)
+        for secret in sorted(filter(None, secrets), key=len, reverse=True):
+            text = text.replace(secret, "<hidden>")
+        return text
 
 
 def _read_body(resp: requests.Response, deadline: float) -> bytes:
