@@ -25,6 +25,7 @@ __all__ = [
     "ManagedProcess",
     "backfill_openmetrics",
     "free_port",
+    "start_alertmanager",
     "start_prometheus",
     "wait_http_ok",
 ]
@@ -180,6 +181,43 @@ def start_prometheus(
         raise
     return ManagedProcess("prometheus", proc, url, log, {"port": port, "config": cfg,
                                                           "tsdb": tsdb_dir})
+
+
+def start_alertmanager(
+    config_text: str,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    extra_args: Sequence[str] = (),
+    log_path: Path | None = None,
+    timeout: float = 30.0,
+) -> ManagedProcess:
+    """Start the Debian ``prometheus-alertmanager`` binary on 127.0.0.1 and wait for ready.
+
+    ``config_text`` is written to ``data_dir/alertmanager.yml``; clustering is off. The
+    returned process's ``extra["started"]`` is the Unix time just before the spawn (the
+    dispatcher's 30 s cleanup ticker starts a moment later).
+    """
+    binary = find_binary("prometheus-alertmanager")
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cfg = data_dir / "alertmanager.yml"
+    cfg.write_text(config_text)
+    log = log_path or data_dir / "alertmanager.log"
+    argv = [binary, f"--config.file={cfg}", f"--storage.path={data_dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+            "--log.level=warn", *extra_args]
+    started = time.time()
+    proc = spawn(argv, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http_ok(f"{url}/-/ready", timeout=timeout, proc=proc, log_path=log)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        raise
+    return ManagedProcess("alertmanager", proc, url, log, {"port": port, "config": cfg,
+                                                            "started": started})
 
 
 def pid_alive(pid: int) -> bool:

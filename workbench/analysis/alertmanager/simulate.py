@@ -132,14 +132,15 @@ class _Entry:
 
 
 def _episode_sends(fired: int, resolved: int | None, next_active: int | None, end: int,
-                   interval: int, resend: int) -> tuple[list[int], list[int]]:
+                   interval: int, resend: int, retention: int = _RESOLVED_RETENTION_MS
+                   ) -> tuple[list[int], list[int]]:
     """(firing send times kept, resolved send times) for one episode (see module doc)."""
     step = (resend // interval + 1) * interval
     firing = [fired] if fired <= end else []
     resolved_sends: list[int] = []
     if resolved is not None and resolved <= end:
         t = resolved
-        while (t - resolved <= _RESOLVED_RETENTION_MS and t <= end
+        while (t - resolved <= retention and t <= end
                and (next_active is None or t < next_active)):
             resolved_sends.append(t)
             t += step
@@ -335,6 +336,7 @@ def simulate(
     end: TimeLike | None = None,
     maintenance_phase: DurationLike = 0,
     external_url: str = "",
+    resolved_retention: DurationLike = "15m",
 ) -> pl.DataFrame:
     """The notifications Alertmanager would send for ``episodes`` under ``cfg``.
 
@@ -361,6 +363,9 @@ def simulate(
         Offset of Alertmanager's 30 s empty-group cleanup ticker (its process start, mod 30 s).
     external_url
         ``.ExternalURL`` for templates.
+    resolved_retention
+        How long Prometheus keeps re-sending a resolved alert (15m, fixed in Prometheus; other
+        values only serve tests with compressed time).
 
     Returns
     -------
@@ -392,8 +397,9 @@ def simulate(
     ann_rows = episodes.select(ann_cols).rows() if ann_cols else [()] * episodes.height
     times = [t for t in (*fired, *resolved) if t is not None]
     longest = max((r.group_wait_ms + r.group_interval_ms for r in cfg.routes()), default=0)
+    retention = parse_duration_ms(resolved_retention)
     end_ms = (parse_time_ms(end) if end is not None
-              else (max(times) if times else 0) + _RESOLVED_RETENTION_MS + longest)
+              else (max(times) if times else 0) + retention + longest)
     sim = _Simulator(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url)
     # next active_at of the same identity (a resolved alert stops being re-sent then)
     order = sorted(range(episodes.height), key=lambda i: (labels_rows[i], active[i] or 0))
@@ -409,7 +415,7 @@ def simulate(
                for c, v in zip(ann_cols, ann_rows[i], strict=True) if v is not None}
         fp = fingerprint(labels)
         fsends, rsends = _episode_sends(fired[i], resolved[i], next_active[i], end_ms,
-                                        interval, resend)
+                                        interval, resend, retention)
         for t in fsends:
             sim.push(t, _PUT, _Alert(fp, labels, ann, fired[i], _FOREVER, t))
         for t in rsends:
