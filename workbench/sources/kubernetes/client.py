@@ -113,6 +113,20 @@ def _short_cause(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {text[:160]}"
 
 
+#: A list stops with an error after this many pages (a paging loop that never ends).
+MAX_PAGES = 10_000
+
+
+def _continue_token(body: bytes) -> str | None:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # the decoder names a body that is not JSON
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    cont = meta.get("continue") if isinstance(meta, dict) else None
+    return cont if isinstance(cont, str) and cont else None
+
+
 def _redact_url(url: str) -> str:
     if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
         scheme, rest = url.split("//", 1)
@@ -310,8 +324,9 @@ class MetricsServer:
 
         bodies: list[bytes] = []
         cont: str | None = None
+        seen: set[str] = set()
         t0 = _time.perf_counter()
-        for _ in range(10_000):
+        for _ in range(MAX_PAGES):
             kwargs = {k: v for k, v in params.items() if v is not None}
             if cont:
                 kwargs["_continue"] = cont
@@ -326,10 +341,23 @@ class MetricsServer:
             # Servers page only when asked (limit=) and put metadata before items, so an
             # unpaged answer is recognised without a second parse of a large body.
             if name is None and ("limit" in kwargs or b'"continue"' in body[:400]):
-                meta = orjson.loads(body).get("metadata") or {}
-                cont = meta.get("continue") or None
+                cont = _continue_token(body)
             if not cont:
                 break
+            if cont in seen:  # a server that hands back a token it gave before never ends
+                raise KubeAPIError(
+                    f"The Kubernetes API server at {self.server} returned the same continue token "
+                    f"twice while listing {resource} (page {len(bodies)}), so the list would never "
+                    "end and rows would repeat. Fix: list without paging (chunk_size=None), or "
+                    "check the API server or the proxy in front of it.",
+                    verb=verb, resource=resource, group=group, namespace=namespace)
+            seen.add(cont)
+        else:
+            raise KubeAPIError(
+                f"Listing {resource} from {self.server} did not finish after {MAX_PAGES} pages. "
+                "Fix: use a larger chunk_size (or None), or narrow the list with a namespace or "
+                "label selector.",
+                verb=verb, resource=resource, group=group, namespace=namespace)
         self.last_fetch_s = _time.perf_counter() - t0
         return bodies
 

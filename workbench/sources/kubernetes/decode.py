@@ -8,16 +8,15 @@ them once; bodies are decoded with orjson, never through the client's model clas
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import polars as pl
 
-from ..._errors import (
-    MetricsServerError,
-)
+from ..._errors import MetricsServerError, QuantityError, WorkbenchError
 from ..._quantity import parse_go_duration, scaled_value
 from ..._runtime import gc_paused
 from ...frames import TIMESTAMP
@@ -78,6 +77,35 @@ def _load(body: bytes) -> dict[str, Any]:
     return doc
 
 
+_F = TypeVar("_F", bound=Callable[..., pl.DataFrame])
+
+
+def _checked(what: str) -> Callable[[_F], _F]:
+    """Turn a body of the wrong shape (a missing field, a number where text belongs, ...) into
+    a :class:`MetricsServerError` that names the field, instead of a raw Python error."""
+    def wrap(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def inner(bodies: list[bytes]) -> pl.DataFrame:
+            try:
+                return fn(bodies)
+            except QuantityError as exc:
+                problem = f"a quantity is not valid ({str(exc)[:160]})"
+            except WorkbenchError:
+                raise
+            except KeyError as exc:
+                problem = f"an item lacks the field {exc.args[0]!r}"
+            except (TypeError, AttributeError, ValueError, IndexError, OverflowError,
+                    pl.exceptions.PolarsError) as exc:
+                problem = f"an item has a field of the wrong type or value ({type(exc).__name__}: " \
+                          f"{str(exc)[:120]})"
+            msg = (f"The Kubernetes API answered a malformed {what}: {problem}. Fix: check the "
+                   "API server (or the proxy in front of it) and metrics-server's version.")
+            raise MetricsServerError(msg) from None
+        return inner  # type: ignore[return-value]
+    return wrap
+
+
+@_checked("NodeMetrics list")
 def decode_node_metrics(bodies: list[bytes]) -> pl.DataFrame:
     """NodeMetricsList bodies -> raw frame with exact ``_cpu_n`` and ``_mem_m`` columns."""
     ts_cache, win_cache = _Cache(_ts_ms), _Cache(parse_go_duration)
@@ -91,12 +119,12 @@ def decode_node_metrics(bodies: list[bytes]) -> pl.DataFrame:
             doc = _load(body)
             items = doc.get("items") if doc.get("kind") != "NodeMetrics" else [doc]
             for it in items or ():
-                usage = it.get("usage") or {}
+                usage = it["usage"]  # no usage is not zero usage: a missing field is an error
                 names.append(it["metadata"]["name"])
                 ts.append(ts_cache[it["timestamp"]])
                 win.append(win_cache[it.get("window") or "0s"])
-                cpu.append(_cpu_nanos(usage.get("cpu", "0")))
-                mem.append(_mem_millis(usage.get("memory", "0")))
+                cpu.append(_cpu_nanos(usage["cpu"]))
+                mem.append(_mem_millis(usage["memory"]))
     return pl.DataFrame(
         {"node": names, "timestamp": ts, "window_s": win, "_cpu_n": cpu, "_mem_m": mem},
         schema={"node": pl.String, "timestamp": pl.Int64, "window_s": pl.Float64,
@@ -104,6 +132,7 @@ def decode_node_metrics(bodies: list[bytes]) -> pl.DataFrame:
     ).with_columns(pl.col("timestamp").cast(TIMESTAMP))
 
 
+@_checked("PodMetrics list")
 def decode_pod_metrics(bodies: list[bytes]) -> pl.DataFrame:
     """PodMetricsList bodies -> one row per container with exact ``_cpu_n``/``_mem_m``."""
     ts_cache, win_cache = _Cache(_ts_ms), _Cache(parse_go_duration)
@@ -123,14 +152,14 @@ def decode_pod_metrics(bodies: list[bytes]) -> pl.DataFrame:
                 ns, name = meta.get("namespace", ""), meta["name"]
                 t, w = ts_cache[it["timestamp"]], win_cache[it.get("window") or "0s"]
                 for c in it.get("containers") or ():
-                    usage = c.get("usage") or {}
+                    usage = c["usage"]
                     nss.append(ns)
                     pods.append(name)
                     ctrs.append(c["name"])
                     ts.append(t)
                     win.append(w)
-                    cpu.append(_cpu_nanos(usage.get("cpu", "0")))
-                    mem.append(_mem_millis(usage.get("memory", "0")))
+                    cpu.append(_cpu_nanos(usage["cpu"]))
+                    mem.append(_mem_millis(usage["memory"]))
     return pl.DataFrame(
         {"namespace": nss, "pod": pods, "container": ctrs, "timestamp": ts, "window_s": win,
          "_cpu_n": cpu, "_mem_m": mem},
@@ -140,6 +169,7 @@ def decode_pod_metrics(bodies: list[bytes]) -> pl.DataFrame:
     ).with_columns(pl.col("timestamp").cast(TIMESTAMP))
 
 
+@_checked("Node list")
 def decode_nodes(bodies: list[bytes]) -> pl.DataFrame:
     """NodeList bodies -> ``node`` and the exact milli-values of capacity and allocatable."""
     rows: dict[str, list[Any]] = {k: [] for k in (
@@ -177,6 +207,7 @@ _SPEC_SCHEMA = {
 }
 
 
+@_checked("Pod list")
 def decode_pod_specs(bodies: list[bytes]) -> pl.DataFrame:
     """PodList bodies -> one row per (app) container with requests and limits, exact."""
     cols: dict[str, list[Any]] = {k: [] for k in _SPEC_SCHEMA}

@@ -12,6 +12,7 @@ import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 import polars as pl
@@ -419,7 +420,8 @@ class Prometheus:
         """
         matches = [] if match is None else [match] if isinstance(match, str) else list(match)
         params = [("match[]", m) for m in matches] + self._range_params(start, end)
-        values = self._api(f"/api/v1/label/{label}/values", params) or []
+        # The name is one path segment: "/", "?", "#", "%" or blanks in it must not change the URL.
+        values = self._api(f"/api/v1/label/{quote(str(label), safe='')}/values", params) or []
         return pl.DataFrame({label: pl.Series(sorted(values), dtype=pl.String)})
 
     def targets(self, state: str = "active") -> pl.DataFrame:
