@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import capacity_sim
+from . import capacity_sim, events_sim
 from ._signal import DAY, Wave, hash64, noise, uniform
 from .model import ClusterSnapshot, Container, Node, Pod, Usage
 from .params import APP_NAMESPACES, DemoParams
@@ -167,6 +167,7 @@ for _n, _t, _h, _s in [
 ]:
     _family(_n, _t, _h, _s)
 FAMILIES.update(capacity_sim.FAMILIES)  # the capacity report's scenarios
+FAMILIES.update(events_sim.FAMILIES)  # kwatch-style incidents, the control plane
 
 
 # --- topology ----------------------------------------------------------------------------------
@@ -666,6 +667,7 @@ class Cluster:
             "pod": ksm.name, "container": "kube-state-metrics",
             "service": f"{RELEASE}-kube-state-metrics", "endpoint": "http"}))
         out.extend(capacity_sim.targets(self))
+        out.extend(events_sim.targets(self))
         return out
 
     # -- samples ---------------------------------------------------------------------------
@@ -690,6 +692,8 @@ class Cluster:
                 yield Sample("up", dict(tg.labels), np.where(down, 0.0, 1.0), tg.key)
             if kind in capacity_sim.TARGET_KINDS:
                 gen = capacity_sim.target_series(self, kind, t, pods)
+            elif kind in events_sim.TARGET_KINDS:
+                gen = events_sim.target_series(self, kind, t)
             elif node is None:
                 gen = self._ksm(t, pods)
             elif kind == "node-exporter":
@@ -938,6 +942,7 @@ class Cluster:
             yield "kube_persistentvolumeclaim_resource_requests_storage_bytes", pvl, \
                 one * PVC_CAPACITY
         yield from capacity_sim.ksm_series(self, t, pods)
+        yield from events_sim.ksm_series(self, t)
 
     # -- the Kubernetes API view (ClusterSource) -------------------------------------------
 
@@ -1052,6 +1057,7 @@ class Cluster:
             "nodes": [{"name": n.name, "ip": n.ip, "instance": f"{n.ip}:9100", "cpus": n.cpus,
                        "memory_bytes": n.mem_bytes} for n in self.nodes],
             "capacity": capacity_sim.ground_truth(self),
+            "workload_events": events_sim.ground_truth(self),
             "scenarios": {
                 "oom_kills": {
                     "namespace": "payments", "deployment": "ledger", "pod": leak_pod.name,

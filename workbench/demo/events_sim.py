@@ -1,0 +1,287 @@
+"""Workload incidents kwatch reports, and the control plane, kept apart from the rest of the
+simulation.
+
+:class:`~workbench.demo.sim.Cluster` calls in here at six points: the metric families
+(:data:`FAMILIES`), extra scrape targets (:func:`targets`) and their series (:func:`target_series`),
+extra kube-state-metrics series (:func:`ksm_series`), the ground truth (:func:`ground_truth`) and
+the Kubernetes Events the API emulation serves (:func:`kube_events`, through :mod:`.sim_api`).
+What is planted:
+
+* ``payments/refund-worker``: a bad rollout whose container exits with an error 30 s after each
+  start, restarted with the kubelet's back-off (10 s doubling to 5 min) for 2 hours:
+  ``CrashLoopBackOff`` waiting reason, ``Error`` terminations, restart bursts
+  (kube-prometheus's KubePodCrashLooping);
+* ``search/query-ui``: a pod whose image tag does not exist, ``Pending`` for 90 minutes with
+  ``ErrImagePull`` at each pull attempt (every 5 min) and ``ImagePullBackOff`` between them
+  (KubePodNotReady);
+* ``batch/db-migrate``: a Job whose pod failed (``Failed`` phase and ``kube_job_failed`` for an
+  hour until it is cleaned up; KubeJobFailed);
+* the control plane kube-prometheus-stack scrapes (``up`` of ``apiserver``, ``kube-scheduler``,
+  ``kube-controller-manager``, ``coredns`` and ``kube-proxy`` on every node), so its stock
+  ``*Down`` alerts stay quiet; only ``up`` is simulated for them (every other stock rule over
+  their metrics then has no input and stays quiet too).
+
+The OOM kills (``payments/ledger``), the PVC crossing 70 % and the node going down come from the
+base simulation (and :mod:`.sim_api` serves their Events).
+
+The pods of these incidents exist only as kube-state-metrics series (and Events): the API
+emulation's pod list and metrics-server do not show them.
+
+Examples
+--------
+>>> from workbench.demo.params import SMALL
+>>> from workbench.demo.sim import Cluster
+>>> c = Cluster(SMALL, end_s=1_764_000_000)
+>>> gt = ground_truth(c)
+>>> len(gt["crash_loop"]["restart_times_s"]), gt["image_pull"]["duration_s"]
+(25, 5400.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._signal import DAY, hash64
+
+if TYPE_CHECKING:
+    from .model import Event
+    from .sim import Cluster, Target
+
+__all__ = ["FAMILIES", "TARGET_KINDS", "ground_truth", "ksm_series", "kube_events",
+           "target_series", "targets"]
+
+F = np.ndarray
+
+CRASH_AT = 0.30          # of the history span
+CRASH_DURATION_S = 2 * 3600.0
+CRASH_RUN_S = 30.0       # the container runs this long before exiting with an error
+BACKOFF_S = (10.0, 300.0)  # kubelet: 10 s doubling, capped at 5 min
+PULL_AT = 0.45
+PULL_DURATION_S = 90 * 60.0
+PULL_EVERY_S = 300.0
+FAILED_JOB_AT = 0.55
+FAILED_JOB_KEEP_S = 3600.0
+CONTROL_PLANE = ("apiserver", "kube-scheduler", "kube-controller-manager", "coredns")
+
+#: Target kinds this module simulates (``Target.key`` = ``<kind>/<name>``).
+TARGET_KINDS = frozenset({"control-plane", "kube-proxy"})
+
+#: metric family -> (type, help, write scale), merged into the simulation's catalogue.
+FAMILIES: dict[str, tuple[str, str, int]] = {
+    "kube_pod_container_status_waiting_reason": (
+        "gauge", "Describes the reason the container is currently in waiting state.", 1),
+    "kube_pod_container_status_waiting": (
+        "gauge", "Describes whether the container is currently in waiting state.", 1),
+    "kube_job_failed": ("gauge", "The job has failed its execution.", 1),
+    "kube_job_status_failed": ("gauge", "The number of pods which reached Phase Failed.", 1),
+}
+
+
+def _grid(c: Cluster, frac: float) -> float:
+    span = c.params.days * DAY
+    return math.floor((c.origin + frac * span) / c.interval) * c.interval
+
+
+def _name(*parts: object) -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    h = hash64(*parts)
+    out = []
+    for _ in range(5):
+        h, r = divmod(h, len(alphabet))
+        out.append(alphabet[r])
+    return "".join(out)
+
+
+def crash_loop(c: Cluster) -> dict[str, Any]:
+    """The crash-looping container: pod, window, crash and restart times."""
+    t0 = _grid(c, CRASH_AT)
+    t1 = t0 + CRASH_DURATION_S
+    crashes, restarts = [], []
+    start, k = t0, 0
+    while True:
+        crash = start + CRASH_RUN_S
+        restart = crash + min(BACKOFF_S[0] * 2**k, BACKOFF_S[1])
+        if crash >= t1:
+            break
+        crashes.append(crash)
+        if restart >= t1:
+            break
+        restarts.append(restart)
+        start, k = restart, k + 1
+    rs = f"refund-worker-{_name(c.seed, 'refund-rs')}f{_name(c.seed, 'rs2')}"
+    return {"namespace": "payments", "deployment": "refund-worker", "replicaset": rs,
+            "pod": f"{rs}-{_name(c.seed, 'refund-pod')}", "container": "refund-worker",
+            "image": "registry.example.com/payments/refund-worker:3.1.0",
+            "start_s": t0, "end_s": t1, "crash_times_s": crashes, "restart_times_s": restarts}
+
+
+def image_pull(c: Cluster) -> dict[str, Any]:
+    """The pod stuck on a missing image."""
+    t0 = _grid(c, PULL_AT)
+    rs = f"query-ui-{_name(c.seed, 'qui-rs')}d{_name(c.seed, 'qui2')}"
+    return {"namespace": "search", "deployment": "query-ui", "replicaset": rs,
+            "pod": f"{rs}-{_name(c.seed, 'qui-pod')}", "container": "query-ui",
+            "image": "registry.example.com/search/query-ui:2.0.0-rc1",
+            "start_s": t0, "end_s": t0 + PULL_DURATION_S}
+
+
+def failed_job(c: Cluster) -> dict[str, Any]:
+    """The failed Job's pod."""
+    t0 = _grid(c, FAILED_JOB_AT)
+    job = f"db-migrate-{int(t0 // 60)}"
+    return {"namespace": "batch", "job_name": job, "pod": f"{job}-{_name(c.seed, job)}",
+            "container": "migrate", "start_s": t0, "end_s": t0 + FAILED_JOB_KEEP_S}
+
+
+def _reason_at(t: F, p: dict[str, Any]) -> tuple[F, F]:
+    """Image pull: (is ErrImagePull, is ImagePullBackOff) at ``t``."""
+    alive = (t >= p["start_s"]) & (t < p["end_s"])
+    err = alive & (np.mod(t - p["start_s"], PULL_EVERY_S) < 30.0)
+    return err, alive & ~err
+
+
+def ksm_series(c: Cluster, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
+    """kube-state-metrics series of the three planted pods (NaN outside their lives)."""
+    nan = np.full_like(t, np.nan)
+
+    def during(p: dict[str, Any], v: F | float) -> F:
+        return np.where((t >= p["start_s"]) & (t < p["end_s"]), v, nan)
+
+    cl = crash_loop(c)
+    pl_ = {"namespace": cl["namespace"], "pod": cl["pod"], "uid": _uid(cl["pod"])}
+    cc = {**pl_, "container": cl["container"]}
+    restarts = np.searchsorted(np.asarray(cl["restart_times_s"]), t, side="right").astype(float)
+    crashes = np.asarray(cl["crash_times_s"])
+    n_crash = np.searchsorted(crashes, t, side="right")
+    waiting = (n_crash > restarts)  # crashed and not restarted yet: back-off
+    yield "kube_pod_owner", {**pl_, "owner_kind": "ReplicaSet", "owner_name": cl["replicaset"],
+                             "owner_is_controller": "true"}, during(cl, 1.0)
+    for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
+        yield "kube_pod_status_phase", {**pl_, "phase": phase}, during(
+            cl, 1.0 if phase == "Running" else 0.0)
+    yield "kube_pod_container_status_restarts_total", cc, during(cl, restarts)
+    yield "kube_pod_container_status_waiting", cc, during(cl, waiting.astype(float))
+    yield "kube_pod_container_status_waiting_reason", {**cc, "reason": "CrashLoopBackOff"}, \
+        np.where(waiting, during(cl, 1.0), nan)
+    yield "kube_pod_container_status_last_terminated_reason", {**cc, "reason": "Error"}, \
+        np.where(n_crash > 0, during(cl, 1.0), nan)
+
+    ip = image_pull(c)
+    pl_ = {"namespace": ip["namespace"], "pod": ip["pod"], "uid": _uid(ip["pod"])}
+    cc = {**pl_, "container": ip["container"]}
+    err, backoff = _reason_at(t, ip)
+    yield "kube_pod_owner", {**pl_, "owner_kind": "ReplicaSet", "owner_name": ip["replicaset"],
+                             "owner_is_controller": "true"}, during(ip, 1.0)
+    for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
+        yield "kube_pod_status_phase", {**pl_, "phase": phase}, during(
+            ip, 1.0 if phase == "Pending" else 0.0)
+    yield "kube_pod_container_status_restarts_total", cc, during(ip, 0.0)
+    yield "kube_pod_container_status_waiting", cc, during(ip, 1.0)
+    yield "kube_pod_container_status_waiting_reason", {**cc, "reason": "ErrImagePull"}, \
+        np.where(err, 1.0, nan)
+    yield "kube_pod_container_status_waiting_reason", {**cc, "reason": "ImagePullBackOff"}, \
+        np.where(backoff, 1.0, nan)
+
+    fj = failed_job(c)
+    pl_ = {"namespace": fj["namespace"], "pod": fj["pod"], "uid": _uid(fj["pod"])}
+    yield "kube_pod_owner", {**pl_, "owner_kind": "Job", "owner_name": fj["job_name"],
+                             "owner_is_controller": "true"}, during(fj, 1.0)
+    for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
+        yield "kube_pod_status_phase", {**pl_, "phase": phase}, during(
+            fj, 1.0 if phase == "Failed" else 0.0)
+    jl = {"namespace": fj["namespace"], "job_name": fj["job_name"]}
+    yield "kube_job_failed", {**jl, "condition": "true"}, during(fj, 1.0)
+    yield "kube_job_status_failed", jl, during(fj, 1.0)
+
+
+def _uid(name: str) -> str:
+    h = f"{hash64('uid', name):016x}{hash64('uid2', name):016x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def targets(c: Cluster) -> list[Target]:
+    """The control plane's scrape targets, labelled as kube-prometheus-stack labels them."""
+    from .sim import Target
+
+    out = []
+    for job in CONTROL_PLANE:
+        if job == "coredns":
+            for k in range(2):
+                ip = f"10.244.0.{200 + k}"
+                out.append(Target(f"control-plane/coredns-{k}", {
+                    "job": "coredns", "instance": f"{ip}:9153", "namespace": "kube-system",
+                    "service": "kps-coredns", "endpoint": "http-metrics",
+                    "pod": f"coredns-{_name(c.seed, 'coredns')}-{_name(c.seed, 'cd', k)}"}))
+            continue
+        port = {"apiserver": 443, "kube-scheduler": 10259, "kube-controller-manager": 10257}[job]
+        for k in range(2 if job == "apiserver" else 1):
+            ip = f"10.0.0.{10 + k}"
+            labels = {"job": job, "instance": f"{ip}:{port}", "endpoint": "https",
+                      "namespace": "default" if job == "apiserver" else "kube-system",
+                      "service": "kubernetes" if job == "apiserver" else f"kps-{job}"}
+            out.append(Target(f"control-plane/{job}-{k}", labels))
+    for node in c.nodes:
+        out.append(Target(f"kube-proxy/{node.name}", {
+            "job": "kube-proxy", "instance": f"{node.ip}:10249", "namespace": "kube-system",
+            "service": "kps-kube-proxy", "endpoint": "http-metrics",
+            "pod": f"kube-proxy-{_name(c.seed, 'kp', node.index)}"}, node.index))
+    return out
+
+
+def target_series(c: Cluster, kind: str, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
+    """Series of the control-plane targets besides ``up``: none (see the module docstring)."""
+    return iter(())
+
+
+def ground_truth(c: Cluster) -> dict[str, Any]:
+    """What this module planted (the ``workload_events`` key of ``ground_truth.json``)."""
+    cl, ip, fj = crash_loop(c), image_pull(c), failed_job(c)
+    pulls = [ip["start_s"] + k * PULL_EVERY_S for k in range(int(PULL_DURATION_S // PULL_EVERY_S))]
+    return {
+        "crash_loop": {**cl, "reason": "CrashLoopBackOff", "terminated_reason": "Error",
+                       "alertname": "KubePodCrashLooping"},
+        "image_pull": {**ip, "duration_s": PULL_DURATION_S, "pull_attempts_s": pulls,
+                       "reasons": ["ErrImagePull", "ImagePullBackOff"],
+                       "alertname": "KubePodNotReady"},
+        "failed_job": {**fj, "alertname": "KubeJobFailed"},
+        "control_plane": {"jobs": [*CONTROL_PLANE, "kube-proxy"]},
+    }
+
+
+def kube_events(c: Cluster, now_s: float, since_s: float) -> list[Event]:
+    """The core/v1 Events of these incidents last seen in ``[since_s, now_s]`` (the API server's
+    event TTL), for :mod:`.sim_api`."""
+    from .model import Event
+
+    out: list[Event] = []
+
+    def keep(times: list[float]) -> list[float]:
+        return [x for x in times if x <= now_s]
+
+    cl = crash_loop(c)
+    backoffs = keep(cl["crash_times_s"][1:])  # the kubelet backs off from the second exit on
+    if backoffs and backoffs[-1] >= since_s:
+        out.append(Event(cl["namespace"], "Pod", cl["pod"], "BackOff",
+                         f"Back-off restarting failed container {cl['container']} in pod "
+                         f"{cl['pod']}_{cl['namespace']}({_uid(cl['pod'])})",
+                         backoffs[0], backoffs[-1], count=len(backoffs), type="Warning"))
+    ip = image_pull(c)
+    pulls = keep(ground_truth(c)["image_pull"]["pull_attempts_s"])
+    if pulls and pulls[-1] >= since_s:
+        out.append(Event(ip["namespace"], "Pod", ip["pod"], "Failed",
+                         f'Failed to pull image "{ip["image"]}": rpc error: code = NotFound '
+                         f'desc = failed to pull and unpack image "{ip["image"]}": not found',
+                         pulls[0], pulls[-1], count=len(pulls), type="Warning"))
+        out.append(Event(ip["namespace"], "Pod", ip["pod"], "BackOff",
+                         f'Back-off pulling image "{ip["image"]}"', pulls[0] + 30,
+                         pulls[-1] + 30, count=len(pulls), type="Warning"))
+    fj = failed_job(c)
+    if since_s <= fj["start_s"] <= now_s:
+        out.append(Event(fj["namespace"], "Job", fj["job_name"], "BackoffLimitExceeded",
+                         "Job has reached the specified backoff limit", fj["start_s"],
+                         fj["start_s"], type="Warning", component="job-controller"))
+    return out
