@@ -23,12 +23,16 @@ from datetime import UTC, date, datetime, timedelta
 from ._errors import ConfigError
 
 __all__ = [
+    "MAX_POINTS_TOTAL",
+    "MAX_REQUESTS",
     "DurationLike",
     "TimeLike",
     "auto_step_ms",
+    "check_plan",
     "format_duration",
     "parse_duration_ms",
     "parse_time_ms",
+    "suggest_step_ms",
     "to_datetime",
 ]
 
@@ -214,6 +218,76 @@ def auto_step_ms(start_ms: int, end_ms: int, *, max_points: int = 1_000) -> int:
 
 #: Prometheus refuses a range query when (end - start) / step exceeds 11,000.
 MAX_POINTS_PER_SERIES = 11_000
+#: Default ceiling on the samples (rows) one range query may return, all series together.
+MAX_POINTS_TOTAL = 50_000_000
+#: Default ceiling on the requests (windows) one range query may be split into.
+MAX_REQUESTS = 10_000
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"{n:.2e}"
+
+
+def suggest_step_ms(span_ms: int, max_steps: int) -> int:
+    """The smallest nice step (see :func:`auto_step_ms`) giving at most ``max_steps`` steps.
+
+    Examples
+    --------
+    >>> format_duration(suggest_step_ms(3_600_000, 1_000))
+    '5s'
+    """
+    return auto_step_ms(0, span_ms, max_points=max(2, max_steps))
+
+
+def check_plan(start_ms: int, end_ms: int, step_ms: int, *, max_points: int = MAX_POINTS_PER_SERIES,
+               max_points_total: int = MAX_POINTS_TOTAL, max_requests: int = MAX_REQUESTS) -> int:
+    """Refuse a range plan that could never end well, before any request; return its steps.
+
+    A plan is refused when one series alone would exceed ``max_points_total`` samples, or when
+    it needs more than ``max_requests`` requests of ``max_points`` steps. The message says how
+    big the plan is and which step would fit.
+
+    Examples
+    --------
+    >>> check_plan(0, 3_600_000, 1_000)
+    3601
+    >>> check_plan(0, 3_600_000, 1, max_points_total=1_000_000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    workbench._errors.ConfigError: The range query would return 3,600,001 samples per series...
+    """
+    for name, limit in (("max_points", max_points), ("max_points_total", max_points_total),
+                        ("max_requests", max_requests)):
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            msg = f"{name} must be a positive whole number, got {limit!r}."
+            raise ConfigError(msg)
+    if step_ms <= 0:
+        msg = "step must be positive."
+        raise ConfigError(msg)
+    span = max(0, end_ms - start_ms)
+    steps = span // step_ms + 1
+    requests = -(-steps // max_points)
+    where = (f"{to_datetime(start_ms).isoformat() if abs(start_ms) < 2.5e14 else start_ms} to "
+             f"{to_datetime(end_ms).isoformat() if abs(end_ms) < 2.5e14 else end_ms} "
+             f"at step {format_duration(step_ms)}")
+    if requests > max_requests:
+        fit = suggest_step_ms(span, min(max_points_total, max_requests * max_points))
+        msg = (
+            f"The range query would need {_count(requests)} requests ({_count(steps)} steps per "
+            f"series, {where}, at most {max_points:,} per request), more than "
+            f"max_requests={max_requests:,}. Fix: use a bigger step (e.g. "
+            f"step={format_duration(fit)!r}) or a shorter range, or raise max_requests=."
+        )
+        raise ConfigError(msg)
+    if steps > max_points_total:
+        fit = suggest_step_ms(span, min(max_points_total, max_requests * max_points))
+        msg = (
+            f"The range query would return {_count(steps)} samples per series ({where}), more "
+            f"than max_points_total={max_points_total:,}. Fix: use a bigger step (e.g. "
+            f"step={format_duration(fit)!r}) or a shorter range, or raise max_points_total=."
+        )
+        raise ConfigError(msg)
+    return steps
 
 
 def plan_chunks(

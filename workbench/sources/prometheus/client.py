@@ -22,9 +22,13 @@ from ..._errors import ConfigError
 from ..._runtime import interactive
 from ..._time import (
     MAX_POINTS_PER_SERIES,
+    MAX_POINTS_TOTAL,
+    MAX_REQUESTS,
     DurationLike,
     TimeLike,
     auto_step_ms,
+    check_plan,
+    format_duration,
     parse_duration_ms,
     parse_time_ms,
     plan_chunks,
@@ -83,6 +87,12 @@ class Prometheus:
     progress
         ``True``/``False`` forces the progress bar; ``None`` shows it for long fetches when the
         output is a terminal or a notebook.
+    max_points_total
+        Refuse a range query that would return more samples than this, all series together
+        (default 50 million): up front when one series alone exceeds it, otherwise as soon as
+        the first window shows the result would (before the other windows are fetched).
+    max_requests
+        Refuse a range query that would need more requests (windows) than this (default 10,000).
     config_path
         Profile file to read instead of the default.
     now
@@ -114,6 +124,8 @@ class Prometheus:
         max_workers: int = 4,
         max_retries: int = 3,
         progress: bool | None = None,
+        max_points_total: int = MAX_POINTS_TOTAL,
+        max_requests: int = MAX_REQUESTS,
         config_path: str | os.PathLike[str] | None = None,
         now: Callable[[], int] | None = None,
     ) -> None:
@@ -146,6 +158,9 @@ class Prometheus:
             raise ConfigError(msg)
         self.transport = HttpTransport(self.config, session=session, max_retries=max_retries)
         self.cache = QueryCache(cache_dir) if cache_dir is not None else None
+        check_plan(0, 0, 1, max_points_total=max_points_total, max_requests=max_requests)
+        self.max_points_total = max_points_total
+        self.max_requests = max_requests
         self.max_workers = max_workers
         self.progress = progress
         self._now = now or (lambda: _time.time_ns() // 1_000_000)
@@ -254,6 +269,8 @@ class Prometheus:
         *,
         timeout: float | None = None,
         max_points: int = MAX_POINTS_PER_SERIES,
+        max_points_total: int | None = None,
+        max_requests: int | None = None,
     ) -> pl.DataFrame:
         """Evaluate a range query, split into windows the server accepts, fetched concurrently.
 
@@ -272,6 +289,13 @@ class Prometheus:
             Override the client timeout for each request.
         max_points
             Evaluation steps per request (Prometheus refuses more than 11,000 per series).
+        max_points_total, max_requests
+            Override the client's ceilings for this query (see :class:`Prometheus`).
+
+        Raises
+        ------
+        ConfigError
+            The plan is too big (the message says how big and which step would fit).
 
         Returns
         -------
@@ -290,11 +314,30 @@ class Prometheus:
         if step_ms <= 0:
             msg = f"step must be positive, got {step!r}."
             raise ConfigError(msg)
+        total = self.max_points_total if max_points_total is None else max_points_total
+        check_plan(start_ms, end_ms, step_ms, max_points=max_points, max_points_total=total,
+                   max_requests=self.max_requests if max_requests is None else max_requests)
         windows = plan_chunks(start_ms, end_ms, step_ms, max_points=max_points)
         fetch = self._window_fetcher(expr, step_ms, timeout)
         if len(windows) == 1:
             return fetch(windows[0])
-        frames = self._fetch_windows(fetch, windows)
+        first = fetch(windows[0])
+        steps_first = (windows[0][1] - windows[0][0]) // step_ms + 1
+        steps_all = (end_ms - start_ms) // step_ms + 1
+        projected = first.height * steps_all // steps_first
+        if projected > total:
+            series = first.select(pl.exclude(DATA_COLUMNS)).n_unique() if first.width > 2 else 1
+            fit = auto_step_ms(start_ms, end_ms, max_points=max(2, total // max(1, series)))
+            msg = (
+                f"The range query {expr[:200]!r} would return about {projected:,} samples "
+                f"({series:,} series over {steps_all:,} steps at step {format_duration(step_ms)}), "
+                f"more than max_points_total={total:,}; stopped after the first of "
+                f"{len(windows):,} requests. Fix: use a bigger step (e.g. "
+                f"step={format_duration(fit)!r}), a shorter range or a narrower selector, or "
+                "raise max_points_total=."
+            )
+            raise ConfigError(msg)
+        frames = [first, *self._fetch_windows(fetch, windows[1:])]
         frames = [f for f in frames if f.height]
         if not frames:
             return empty_frame()

@@ -240,8 +240,8 @@ class HttpTransport:
             doc = None
         if isinstance(doc, dict) and doc.get("status") == "error":
             raise QueryError(
-                url=self.config.url, query=query, error_type=str(doc.get("errorType", "")),
-                error=self._scrub(str(doc.get("error", ""))), status_code=status_code,
+                url=self.config.url, query=query, error_type=str(doc.get("errorType", ""))[:60],
+                error=_bounded(self._scrub(str(doc.get("error", "")))), status_code=status_code,
             )
         raise ServerHTTPError(
             url=self.config.url, status_code=status_code,
@@ -294,6 +294,14 @@ def _read_body(resp: requests.Response, deadline: float) -> bytes:
         chunks.append(chunk)
 
 
+#: Server texts (error bodies, warnings) quoted in our errors and warnings are cut to this.
+MAX_QUOTED = 500
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 3] + "..."
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc)
     for marker in ("Connection refused", "Name or service not known", "No route to host",
@@ -307,5 +315,6 @@ def _short(exc: BaseException) -> str:
 def emit_warnings(warns: list[str], query: str | None) -> None:
     """Surface API ``warnings`` as :class:`PrometheusWarning`."""
     for w in warns:
-        where = f" (query {query!r})" if query else ""
-        warnings.warn(f"Prometheus warning{where}: {w}", PrometheusWarning, stacklevel=4)
+        where = f" (query {query[:200]!r})" if query else ""
+        warnings.warn(f"Prometheus warning{where}: {_bounded(str(w))}", PrometheusWarning,
+                      stacklevel=4)
