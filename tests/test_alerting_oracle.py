@@ -308,7 +308,9 @@ def test_server_pinned_promtool_export(backfilled, tmp_path: Path) -> None:
     assert bt.summary()["alerts_fired"][0] > 0
     path = bt.to_promtool_test(tmp_path, window=90)    # runs promtool test rules itself
     text = path.read_text()
-    assert "workbench_pinned_input" in text and '"exp_annotations"' in text
+    assert "workbench_pinned_input" in text and "exp_annotations:" in text
+    # Block-style YAML: one line per item, no line longer than a reviewer's screen.
+    assert text.count("\n") > 100 and max(map(len, text.splitlines())) < 200
 
 
 def test_server_backtest_across_query_chunks(backfilled) -> None:
@@ -341,6 +343,6 @@ def test_server_promtool_export_of_a_selector_rule_uses_the_real_rule(backfilled
     path = bt.to_promtool_test(tmp_path, window=60, max_series=5)   # runs promtool itself
     rules_text = (tmp_path / "WbReal.rules.yml").read_text()
     assert f"expr: {METRIC} > 0.6" in rules_text and "workbench_pinned_input" not in rules_text
-    assert path.read_text().count('"series"') == 5
+    assert path.read_text().count("- series: ") == 5
     # the pinned window must contain at least one firing alert to be a meaningful test
-    assert '"exp_labels"' in path.read_text()
+    assert "exp_labels:" in path.read_text()

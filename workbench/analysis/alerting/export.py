@@ -5,7 +5,9 @@ Examples
 --------
 >>> series_values(np.array([1.0, 1.0, 1.0, np.nan, 2.0]), np.array([1, 1, 1, 1, 0], bool),
 ...               np.array([0, 0, 0, 0, 0], bool))
-'1x2 NaN'
+'1+0x2 NaN'
+>>> series_values(np.array([0.0, 60, 120, 180, 7]), np.ones(5, bool))
+'0+60x3 7'
 >>> series_values(np.array([0.5, 0, 0, 0, 0.7]), np.array([1, 0, 0, 0, 1], bool),
 ...               np.array([0, 1, 0, 0, 0], bool))
 '0.5 stale _x2 0.7'
@@ -20,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 import yaml
 
 from ..._errors import AlertRuleError
@@ -131,28 +132,55 @@ def _num(v: float) -> str:
     return format_threshold(v)
 
 
+def _progression(values: npt.NDArray[np.float64], kind: npt.NDArray[np.int_], i: int,
+                 n: int) -> tuple[int, float]:
+    """Longest run of samples from ``i`` that promtool's ``a+bxN`` reproduces exactly.
+
+    promtool expands ``a+bxN`` by repeated float64 addition (``v = a; v += b`` N times), so the
+    run is checked with the same additions; returns (end exclusive, b).
+    """
+    a = float(values[i])
+    if i + 1 >= n or kind[i + 1] != 1 or not math.isfinite(float(values[i + 1])):
+        return i + 1, 0.0
+    b = float(values[i + 1]) - a
+    if not math.isfinite(b):
+        return i + 1, 0.0
+    acc, j = a, i + 1
+    while j < n and kind[j] == 1:
+        acc += b
+        if float(values[j]) != acc:
+            break
+        j += 1
+    return j, b
+
+
 def series_values(values: npt.NDArray[np.float64], present: npt.NDArray[np.bool_],
                   stale: npt.NDArray[np.bool_] | None = None) -> str:
-    """Encode one series in promtool's expanding notation (``1x3 _x2 stale NaN``).
+    """Encode one series in promtool's expanding notation (``1+0x3 0+60x10 _x2 stale NaN``).
 
     ``present`` marks a sample at that step, ``stale`` a staleness marker; other steps are
-    ``_``. Runs of one finite value become ``vxN``, runs of gaps ``_xN`` (promtool's own
-    meanings: N+1 copies of v, N gaps).
+    ``_``. Runs of three or more samples that repeat a value or grow by a constant step become
+    ``a+bxN`` (promtool: N+1 samples ``a, a+b, ...``, computed by repeated float64 addition, and
+    only written when that reproduces every sample exactly); runs of gaps become ``_xN``.
     """
     st = np.zeros(len(values), bool) if stale is None else stale
     tokens: list[str] = []
     kind = np.where(present, 1, np.where(st, 2, 0))
     n = len(values)
     i = 0
-    while i < n:                     # run-length over at most n tokens, no per-step work inside
+    while i < n:                     # run-length over at most n tokens
         k = int(kind[i])
         j = i + 1
         if k == 1:
             v = float(values[i])
             if math.isfinite(v):
-                while j < n and kind[j] == 1 and values[j] == v:
-                    j += 1
-                tokens.append(_num(v) if j - i == 1 else f"{_num(v)}x{j - i - 1}")
+                end, b = _progression(values, kind, i, n)
+                if end - i >= 3:
+                    sign = "-" if b < 0 or (b == 0 and math.copysign(1, b) < 0) else "+"
+                    tokens.append(f"{_num(v)}{sign}{_num(abs(b))}x{end - i - 1}")
+                    j = end
+                else:
+                    tokens.append(_num(v))
             else:
                 tokens.append(_num(v))
         elif k == 2:
@@ -177,7 +205,8 @@ def promtool_test_document(
     name: str = "workbench backtest",
     evaluation_interval_ms: int | None = None,
 ) -> str:
-    """Build a ``promtool test rules`` file (JSON, which is valid YAML) in one test group.
+    """Build a ``promtool test rules`` file (block-style YAML a reviewer can diff) in one test
+    group.
 
     Parameters
     ----------
@@ -218,4 +247,4 @@ def promtool_test_document(
     doc = {"rule_files": list(rule_files),
            "evaluation_interval": dur(evaluation_interval_ms or interval_ms),
            "tests": [test]}
-    return orjson.dumps(doc).decode() + "\n"
+    return _dump(doc)
