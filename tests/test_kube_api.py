@@ -60,9 +60,10 @@ def _co(client: kubernetes.client.ApiClient) -> kubernetes.client.CustomObjectsA
 def test_discovery_and_version(api: KubeApiServer, client: kubernetes.client.ApiClient) -> None:
     assert kubernetes.client.VersionApi(client).get_code().major == "1"
     groups = kubernetes.client.ApisApi(client).get_api_versions().groups
-    assert [g.name for g in groups] == ["metrics.k8s.io"]
+    assert [g.name for g in groups] == ["apps", "apiregistration.k8s.io", "metrics.k8s.io"]
     api.metrics_api = "missing"
-    assert kubernetes.client.ApisApi(client).get_api_versions().groups == []
+    assert [g.name for g in kubernetes.client.ApisApi(client).get_api_versions().groups] == [
+        "apps", "apiregistration.k8s.io"]
 
 
 def test_typed_core_objects_match_the_cluster(cluster: StaticCluster,

@@ -62,6 +62,13 @@ from .._quantity import (
     format_go_duration,
     format_memory_bytes,
 )
+from .kube_tables import (
+    TABLE_KINDS,
+    apiservice_object,
+    snapshot_objects,
+    to_table,
+    wants_table,
+)
 from .model import ClusterSnapshot, ClusterSource, Container, Node, Pod
 
 __all__ = [
@@ -79,6 +86,22 @@ METRICS_GROUP = "metrics.k8s.io"
 METRICS_VERSION = "v1beta1"
 _METRICS_PREFIX = f"/apis/{METRICS_GROUP}/{METRICS_VERSION}"
 _UID_NS = uuid.UUID("6f1c4a52-8f0e-4d0c-9d7e-2b8a0c1e5a11")
+#: Resources beyond nodes/pods/namespaces (kubectl get): group -> resource -> (kind, namespaced)
+_EXTRA_RESOURCES: dict[str, dict[str, tuple[str, bool]]] = {
+    "": {"persistentvolumeclaims": ("PersistentVolumeClaim", True), "events": ("Event", True)},
+    "apps": {"deployments": ("Deployment", True), "replicasets": ("ReplicaSet", True),
+             "statefulsets": ("StatefulSet", True), "daemonsets": ("DaemonSet", True)},
+    "apiregistration.k8s.io": {"apiservices": ("APIService", False)},
+}
+_EXTRA_GROUPS = ("apps", "apiregistration.k8s.io")
+_SHORT = {"persistentvolumeclaims": ["pvc"], "events": ["ev"], "deployments": ["deploy"],
+          "replicasets": ["rs"], "statefulsets": ["sts"], "daemonsets": ["ds"]}
+
+
+def _resource_list(group: str) -> list[dict[str, Any]]:
+    return [{"name": r, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind,
+             "verbs": ["get", "list"], **({"shortNames": _SHORT[r]} if r in _SHORT else {})}
+            for r, (kind, namespaced) in _EXTRA_RESOURCES[group].items()]
 
 
 # -- label and field selectors ---------------------------------------------------------------------
@@ -552,6 +575,9 @@ class KubeApiServer:
             parts = urlsplit(raw_path)
             query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
             body = self._route(parts.path.rstrip("/") or "/", query)
+            if wants_table(headers.get("accept")) and isinstance(body, dict) and (
+                    "items" in body or body.get("kind") in TABLE_KINDS):
+                body = to_table(body, self.clock(), query.get("includeObject", "Metadata"))
             return 200, orjson.dumps(body)
         except _HttpError as exc:
             return exc.code, orjson.dumps(exc.body)
@@ -571,6 +597,9 @@ class KubeApiServer:
                                                     "serverAddress": self.url[7:]}]}
         if path == "/apis":
             groups = []
+            for group in _EXTRA_GROUPS:
+                gv = {"groupVersion": f"{group}/v1", "version": "v1"}
+                groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
             if self.metrics_api != "missing":
                 gv = {"groupVersion": f"{METRICS_GROUP}/{METRICS_VERSION}",
                       "version": METRICS_VERSION}
@@ -580,6 +609,8 @@ class KubeApiServer:
             return self._core(seg[2:], query)
         if seg[:2] == ["apis", METRICS_GROUP]:
             return self._metrics(seg[2:], query)
+        if len(seg) >= 2 and seg[0] == "apis" and seg[1] in _EXTRA_GROUPS:
+            return self._extra(seg[1], seg[2:], query)
         raise _HttpError(404, _status(404, "NotFound",
                                       "the server could not find the requested resource", {}))
 
@@ -594,12 +625,15 @@ class KubeApiServer:
                  "verbs": ["get", "list"], "shortNames": ["po"]},
                 {"name": "namespaces", "singularName": "namespace", "namespaced": False,
                  "kind": "Namespace", "verbs": ["get", "list"], "shortNames": ["ns"]},
+                *_resource_list(""),
             ]}
         now_s = self.clock()
         ns: str | None = None
         if seg[0] == "namespaces" and len(seg) >= 3:
             ns, seg = seg[1], seg[2:]
         resource, name = seg[0], (seg[1] if len(seg) > 1 else None)
+        if resource in _EXTRA_RESOURCES[""]:
+            return self._extra("", ["v1", *(["namespaces", ns] if ns else []), *seg], query)
         # Pods are namespaced: the API server has no /api/v1/pods/{name} (404, like here).
         if len(seg) > 2 or resource not in ("nodes", "pods", "namespaces") or (
                 resource != "pods" and ns is not None) or (
@@ -679,6 +713,55 @@ class KubeApiServer:
             403, "Forbidden",
             f'{what} is forbidden: User "{self.user}" cannot {verb} resource "{resource}" '
             f'in API group "{group}" {scope}', details))
+
+    # apps/v1, apiregistration.k8s.io/v1, and core PVCs and events (see kube_tables)
+
+    def _extra(self, group: str, seg: list[str], query: Mapping[str, str]) -> Any:
+        not_found = _HttpError(404, _status(404, "NotFound",
+                                            "the server could not find the requested resource", {}))
+        if not seg:
+            gv = {"groupVersion": f"{group}/v1", "version": "v1"}
+            return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv],
+                    "preferredVersion": gv}
+        if seg[0] != "v1":
+            raise not_found
+        seg = seg[1:]
+        if not seg:
+            return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/v1",
+                    "resources": _resource_list(group)}
+        ns: str | None = None
+        if seg[0] == "namespaces" and len(seg) >= 3:
+            ns, seg = seg[1], seg[2:]
+        resource, name = seg[0], (seg[1] if len(seg) > 1 else None)
+        namespaced = _EXTRA_RESOURCES[group].get(resource, (None, True))[1]
+        if len(seg) > 2 or resource not in _EXTRA_RESOURCES[group] or (
+                ns is not None and not namespaced) or (namespaced and ns is None and name):
+            raise not_found
+        self._check_forbidden(group, resource, "get" if name else "list", ns, name)
+        now_s = self.clock()
+        if group == "apiregistration.k8s.io":
+            items = [] if self.metrics_api == "missing" else [
+                apiservice_object(self.metrics_api, now_s - 30 * 86400)]
+        else:
+            items = snapshot_objects(self.source.snapshot(now_s))[resource]
+        if ns is not None:
+            items = [o for o in items if o["metadata"].get("namespace") == ns]
+        kind = _EXTRA_RESOURCES[group][resource][0]
+        api_version = f"{group}/v1" if group else "v1"
+        if name is not None:
+            for o in items:
+                if o["metadata"]["name"] == name:
+                    return o
+            raise _HttpError(404, _status(404, "NotFound", f'{resource} "{name}" not found',
+                                          {"name": name, "kind": resource}))
+        labels = parse_label_selector(query.get("labelSelector"))
+        fields = _parse_field_selector(query.get("fieldSelector"),
+                                       ("metadata.name", "metadata.namespace"))
+        items = [o for o in items if (not labels or match_labels(labels, o["metadata"].get(
+            "labels", {}))) and (not fields or _match_fields(fields, {
+                "metadata.name": o["metadata"]["name"],
+                "metadata.namespace": o["metadata"].get("namespace", "")}))]
+        return self._list(f"{kind}List", api_version, items, query, paged=True)
 
     # metrics.k8s.io
 

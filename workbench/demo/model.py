@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["ClusterSnapshot", "ClusterSource", "Container", "Node", "Pod", "Usage"]
+__all__ = ["Claim", "ClusterSnapshot", "ClusterSource", "Container", "Controller", "Event", "Node",
+           "Pod", "Usage"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,57 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Controller:
+    """A workload controller (``Deployment``, ``ReplicaSet``, ``StatefulSet``, ``DaemonSet``).
+
+    ``desired``/``current``/``ready`` are pod counts (a DaemonSet's desired is its node count);
+    ``selector`` is the pod label selector; ``owner_name`` a ReplicaSet's Deployment.
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    desired: int
+    current: int
+    ready: int
+    created_s: float
+    selector: Mapping[str, str] = field(default_factory=dict)
+    containers: tuple[Container, ...] = ()
+    owner_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A PersistentVolumeClaim (bound to ``volume``)."""
+
+    namespace: str
+    name: str
+    volume: str
+    capacity: str
+    storage_class: str
+    created_s: float
+    access_modes: tuple[str, ...] = ("ReadWriteOnce",)
+    phase: str = "Bound"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A core/v1 Event about ``kind``/``name`` (``namespace`` '' for cluster-scoped objects)."""
+
+    namespace: str
+    kind: str
+    name: str
+    reason: str
+    message: str
+    first_s: float
+    last_s: float
+    count: int = 1
+    type: str = "Normal"
+    component: str = "kubelet"
+    host: str = ""
+
+
+@dataclass(frozen=True)
 class ClusterSnapshot:
     """Specs plus the metrics-server view at one instant.
 
@@ -93,6 +145,9 @@ class ClusterSnapshot:
     pods: tuple[Pod, ...]
     node_usage: Mapping[str, Usage]
     container_usage: Mapping[tuple[str, str, str], Usage]
+    controllers: tuple[Controller, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    events: tuple[Event, ...] = ()
 
 
 class ClusterSource(Protocol):

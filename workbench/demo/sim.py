@@ -35,6 +35,7 @@ from . import capacity_sim, events_sim
 from ._signal import DAY, Wave, hash64, noise, uniform
 from .model import ClusterSnapshot, Container, Node, Pod, Usage
 from .params import APP_NAMESPACES, DemoParams
+from .sim_api import workload_view
 
 __all__ = ["Cluster", "Sample", "Target"]
 
@@ -1001,7 +1002,8 @@ class Cluster:
                 ws = self._working_set(p, c, t[1:])
                 usage[(p.namespace, p.name, c.name)] = Usage(
                     max(0.0, float((cpu[1] - cpu[0]) / window)), int(ws[0]))
-        return ClusterSnapshot(now_s, window, tuple(nodes), tuple(out_pods), node_usage, usage)
+        return ClusterSnapshot(now_s, window, tuple(nodes), tuple(out_pods), node_usage, usage,
+                               **workload_view(self, pods, now_s))
 
     def _container_history(self, pod: PodInst, now_s: float) -> dict[str, Any]:
         """Restart counts, container start times and last-termination reasons at ``now_s``."""
