@@ -18,7 +18,7 @@ import orjson
 import polars as pl
 import requests
 
-from ..._errors import ConfigError
+from ..._errors import ConfigError, ResponseDecodeError
 from ..._runtime import interactive
 from ..._time import (
     MAX_POINTS_PER_SERIES,
@@ -256,9 +256,20 @@ class Prometheus:
         if time is not None:
             params["time"] = _fmt_ts(parse_time_ms(time, now=self._now))
         body = self.transport.request("/api/v1/query", params, query=expr, timeout=timeout)
-        frame, warns = decode_result(body)
-        emit_warnings(warns, expr)
-        return frame
+        return self._result(body, expr)
+
+    def _result(self, body: bytes, expr: str) -> pl.DataFrame:
+        """Decode a query body; warnings are emitted, and errors raised, redacted."""
+        return self._result_and_warnings(body, expr)[0]
+
+    def _result_and_warnings(self, body: bytes, expr: str) -> tuple[pl.DataFrame, list[str]]:
+        try:
+            frame, warns = decode_result(body)
+        except ResponseDecodeError as exc:  # its preview of the body may echo a credential
+            raise ResponseDecodeError(self.transport.redact(str(exc)), url=self.config.url,
+                                      query=expr) from None
+        emit_warnings(warns, expr, self.transport.redact)
+        return frame, warns
 
     def query_range(
         self,
@@ -337,7 +348,7 @@ class Prometheus:
                 "raise max_points_total=."
             )
             raise ConfigError(msg)
-        frames = [first, *self._fetch_windows(fetch, windows[1:])]
+        frames = [first, *self._fetch_windows(fetch, windows[1:], done=1)]
         frames = [f for f in frames if f.height]
         if not frames:
             return empty_frame()
@@ -366,10 +377,9 @@ class Prometheus:
                     return hit
             params = {"query": expr, "start": _fmt_ts(s), "end": _fmt_ts(e),
                       "step": _fmt_ts(step_ms)}
-            frame, warns = decode_result(
-                self.transport.request("/api/v1/query_range", params, query=expr, timeout=timeout)
-            )
-            emit_warnings(warns, expr)
+            frame, warns = self._result_and_warnings(
+                self.transport.request("/api/v1/query_range", params, query=expr, timeout=timeout),
+                expr)
             # A window that came with warnings may be partial (Thanos/Mimir "partial response",
             # VictoriaMetrics isPartial): never keep it, or it would be served, silently, forever.
             if key is not None and cache is not None and not warns:
@@ -403,9 +413,10 @@ class Prometheus:
         return out
 
     def _fetch_windows(self, fetch: Callable[[tuple[int, int]], pl.DataFrame],
-                       windows: Sequence[tuple[int, int]]) -> list[pl.DataFrame]:
+                       windows: Sequence[tuple[int, int]], *,
+                       done: int = 0) -> list[pl.DataFrame]:
         show = self.progress if self.progress is not None else (
-            len(windows) >= PROGRESS_MIN_CHUNKS and interactive()
+            len(windows) + done >= PROGRESS_MIN_CHUNKS and interactive()
         )
         workers = min(self.max_workers, len(windows))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-fetch") as pool:
@@ -413,14 +424,19 @@ class Prometheus:
             if show:
                 from tqdm.auto import tqdm
 
-                results = tqdm(results, total=len(windows), desc="query_range", unit="window")
+                results = tqdm(results, total=len(windows) + done, initial=done,
+                               desc="query_range", unit="window")
             return list(results)
 
     # -- metadata endpoints ---------------------------------------------------------------------
 
     def _api(self, path: str, params: Any = None, *, method: str = "GET") -> Any:
-        resp = decode_api_response(self.transport.request(path, params, method=method))
-        emit_warnings(resp.warnings, None)
+        try:
+            resp = decode_api_response(self.transport.request(path, params, method=method))
+        except ResponseDecodeError as exc:
+            raise ResponseDecodeError(self.transport.redact(str(exc)),
+                                      url=self.config.url) from None
+        emit_warnings(resp.warnings, None, self.transport.redact)
         return resp.data
 
     def _range_params(self, start: TimeLike | None, end: TimeLike | None) -> list[tuple[str, str]]:

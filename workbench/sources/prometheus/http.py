@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 import requests
@@ -29,6 +29,7 @@ from ..._errors import (
     QueryTimeoutError,
     ServerHTTPError,
     ServerUnreachableError,
+    WorkbenchError,
 )
 from .config import PromConfig
 
@@ -115,34 +116,86 @@ class HttpTransport:
         headers = {"Accept": "application/json", "User-Agent": "observability-workbench"}
         headers.update(self.config.headers)
         for name, value in self.config.headers.items():
-            if not isinstance(value, str) or not _VALID_HEADER_VALUE.match(value):
+            if not isinstance(value, str) or not _VALID_HEADER_VALUE.match(value) \
+                    or not _latin1(value):
                 msg = (
-                    f"The header {name!r} has a value that cannot be sent (a line break, a NUL "
-                    "or leading blanks). Fix: remove them from the configured header value."
+                    f"The header {name!r} has a value that cannot be sent (a line break, a NUL, "
+                    "leading blanks or characters outside Latin-1). Fix: correct the configured "
+                    "header value (it is not shown here)."
                 )
                 raise ConfigError(msg)
         if self.config.token is not None:
             # A token read with open(...).read() or copied from a terminal often ends in a
             # newline; a bearer token never contains blanks, so surrounding ones are dropped.
             token = self.config.token.get().strip()
-            if not _VALID_HEADER_VALUE.match(token) or any(c.isspace() for c in token):
+            if not _VALID_HEADER_VALUE.match(token) or any(c.isspace() for c in token) \
+                    or not token.isascii():
                 msg = (
-                    f"The bearer token ({self.config.token.source}) contains blanks, line breaks "
-                    "or control characters, so it cannot be sent. Fix: check the token's value "
-                    "(it is not shown here)."
+                    f"The bearer token ({self.config.token.source}) contains blanks, line breaks, "
+                    "control or non-ASCII characters, so it cannot be sent. Fix: check the "
+                    "token's value (it is not shown here)."
                 )
                 raise ConfigError(msg)
             headers["Authorization"] = f"Bearer {token}"
+        if self.config.username is not None:
+            # Built here, UTF-8 encoded (RFC 7617; what Go servers compare): requests would encode
+            # as Latin-1 and fail on other characters with an error quoting the password.
+            pw = self.config.password.get() if self.config.password is not None else ""
+            headers["Authorization"] = _basic(self.config.username, pw)
         return headers
+
+    def _secrets(self) -> list[str]:
+        """Every credential this transport sends, in the forms a server could echo it."""
+        cfg, found = self.config, []
+        found += [v for k, v in cfg.headers.items() if k.lower() in _SENSITIVE]
+        found += [str(v) for k, v in self.session.headers.items()
+                  if str(k).lower() in _SENSITIVE and v]
+        auth = self.session.auth
+        if isinstance(auth, tuple) and len(auth) == 2:
+            found += [str(auth[1]), _basic(str(auth[0]), str(auth[1]))[6:]]
+        for proxy in (self.session.proxies or {}).values():
+            if isinstance(proxy, str) and "@" in proxy:
+                found.append(proxy.split("//", 1)[-1].split("@", 1)[0])
+        try:
+            if cfg.token is not None:
+                found.append(cfg.token.get().strip())
+            if cfg.username is not None:
+                pw = cfg.password.get() if cfg.password is not None else ""
+                found += [_basic(cfg.username, pw)[6:], pw]
+        except WorkbenchError:  # an unreadable token file: nothing was sent from it
+            pass
+        for value in list(found):  # a value after "Bearer "/"Basic ", JSON- or URL-escaped
+            found += [value.split(" ", 1)[-1], orjson.dumps(value).decode()[1:-1],
+                      quote(value, safe="")]
+        return sorted({v for v in found if v}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every credential this client sends replaced by ``<hidden>``.
+
+        The one redaction used for everything the Prometheus client raises, warns or logs with
+        server-provided text in it (error bodies, error JSON, warnings, decode errors): tokens,
+        passwords, the basic-auth base64, sensitive header values (``Authorization``,
+        ``Cookie``, ``X-Api-Key``, ...), a shared session's credentials, and their JSON- and
+        URL-escaped forms.
+
+        Examples
+        --------
+        >>> from workbench.sources.prometheus.config import Secret
+        >>> t = HttpTransport(PromConfig(url="http://h:9090", username="u",
+        ...                               password=Secret("hunter2-pw")))
+        >>> t.redact('denied "Basic dTpodW50ZXIyLXB3" for hunter2-pw')
+        'denied "Basic <hidden>" for <hidden>'
+        """
+        text = str(text)
+        for secret in self._secrets():
+            text = text.replace(secret, "<hidden>")
+        return text
 
     def _kwargs(self, timeout: float | None) -> dict[str, Any]:
         kw: dict[str, Any] = {
             "headers": self._headers(),
             "timeout": timeout or self.config.timeout,
         }
-        if self.config.username is not None:
-            pw = self.config.password.get() if self.config.password is not None else ""
-            kw["auth"] = (self.config.username, pw)
         if not self.config.verify:
             kw["verify"] = False
         elif self.config.ca_bundle:
@@ -198,13 +251,14 @@ class HttpTransport:
                     url=self.config.url, query=query, timeout=float(kw["timeout"]))
             except requests.exceptions.SSLError as exc:
                 failure = ServerUnreachableError(
-                    url=self.config.url, query=query, cause=f"TLS failure ({_short(exc)})")
+                    url=self.config.url, query=query,
+                    cause=self.redact(f"TLS failure ({_short(exc)})"))
             except (requests.exceptions.ConnectionError,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 reset = _is_reset(exc) and attempt < self.max_retries
                 if not reset:
                     failure = ServerUnreachableError(
-                        url=self.config.url, query=query, cause=_short(exc))
+                        url=self.config.url, query=query, cause=self.redact(_short(exc)))
             if failure is not None:
                 raise failure
             if reset:
@@ -241,28 +295,12 @@ class HttpTransport:
         if isinstance(doc, dict) and doc.get("status") == "error":
             raise QueryError(
                 url=self.config.url, query=query, error_type=str(doc.get("errorType", ""))[:60],
-                error=_bounded(self._scrub(str(doc.get("error", "")))), status_code=status_code,
+                error=_bounded(self.redact(str(doc.get("error", "")))), status_code=status_code,
             )
         raise ServerHTTPError(
             url=self.config.url, status_code=status_code,
-            body=self._scrub(body.decode("utf-8", "replace")), query=query,
+            body=self.redact(body.decode("utf-8", "replace")), query=query,
         )
-
-    def _scrub(self, text: str) -> str:
-        """Hide the credentials this client sent if the server echoes them: vmauth 1.79 answers
-        a wrong password with 'cannot find the provided auth token "Basic <base64 user:pw>"'."""
-        cfg = self.config
-        secrets = [v for k, v in cfg.headers.items() if k.lower() in _SENSITIVE]
-        if cfg.token is not None:
-            secrets.append(cfg.token.get().strip())
-        if cfg.username is not None:
-            pw = cfg.password.get() if cfg.password is not None else ""
-            secrets.append(base64.b64encode(f"{cfg.username}:{pw}".encode()).decode())
-            if pw:
-                secrets.append(pw)
-        for secret in sorted(filter(None, secrets), key=len, reverse=True):
-            text = text.replace(secret, "<hidden>")
-        return text
 
 
 def _read_body(resp: requests.Response, deadline: float) -> bytes:
@@ -302,6 +340,18 @@ def _bounded(text: str) -> str:
     return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 3] + "..."
 
 
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc)
     for marker in ("Connection refused", "Name or service not known", "No route to host",
@@ -312,9 +362,11 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-def emit_warnings(warns: list[str], query: str | None) -> None:
-    """Surface API ``warnings`` as :class:`PrometheusWarning`."""
+def emit_warnings(warns: list[str], query: str | None,
+                  redact: Callable[[str], str] | None = None) -> None:
+    """Surface API ``warnings`` as :class:`PrometheusWarning` (through ``redact`` when given)."""
     for w in warns:
+        w = redact(str(w)) if redact is not None else w
         where = f" (query {query[:200]!r})" if query else ""
         warnings.warn(f"Prometheus warning{where}: {_bounded(str(w))}", PrometheusWarning,
                       stacklevel=4)

@@ -1,0 +1,97 @@
+"""Credentials never reach our exceptions, warnings or logs, whatever the server echoes.
+
+The stub is a real HTTP server on 127.0.0.1 that echoes the ``Authorization`` header it got
+(as a vmauth or a misconfigured proxy does) in a 401 body, an error JSON, a warning, or a
+200 page that is not JSON."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import traceback
+import warnings
+
+import orjson
+import pytest
+
+from workbench import ConfigError, Prometheus, WorkbenchError
+
+from .httpstub import Seen, http_stub
+
+TOKEN = "tok-3cr3t-ABCDEFGHIJ-0123456789"
+USER, PASSWORD = "alice", "pw-s3cr3t-Zz9!\"\\ü"
+API_KEY = "key-0123456789-SECRET"
+
+
+def _echo(kind: str):  # type: ignore[no-untyped-def]
+    def handler(req: Seen, n: int) -> tuple[int, dict[str, str], bytes]:
+        auth = req.headers.get("Authorization", "")
+        key = req.headers.get("X-Api-Key", "")
+        raw = auth.split(" ", 1)[-1]
+        decoded = base64.b64decode(raw).decode() if auth.startswith("Basic") else raw
+        echo = f"got {auth!s} ({decoded}) key={key}"
+        if kind == "401":
+            return 401, {}, f"Unauthorized: {echo}".encode()
+        if kind == "error-json":
+            return 422, {}, orjson.dumps({"status": "error", "errorType": "bad_data",
+                                          "error": echo})
+        if kind == "warning":
+            return 200, {}, orjson.dumps({"status": "success", "warnings": [echo], "data": {
+                "resultType": "vector", "result": []}})
+        if kind == "escaped-json":  # the echo JSON-escaped inside a non-Prometheus JSON body
+            return 403, {}, orjson.dumps({"message": echo})
+        return 200, {}, f"<html>{echo}</html>".encode()  # not JSON: the decode error previews it
+    return handler
+
+
+SECRETS = [TOKEN, PASSWORD, API_KEY, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+           orjson.dumps(PASSWORD).decode()[1:-1]]
+
+
+@pytest.mark.parametrize("kind", ["401", "error-json", "warning", "escaped-json", "html"])
+@pytest.mark.parametrize("auth", ["token", "basic"])
+def test_echoed_credentials_are_hidden_everywhere(kind: str, auth: str,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    creds = {"token": TOKEN} if auth == "token" else {"username": USER, "password": PASSWORD}
+    texts: list[str] = []
+    with http_stub(_echo(kind)) as stub, warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        prom = Prometheus(stub.url, headers={"X-Api-Key": API_KEY}, max_retries=0, **creds)
+        for call in (lambda: prom.query("up"), lambda: prom.query_range("up", 0, 60, step=15),
+                     lambda: prom.labels()):
+            try:
+                call()
+            except WorkbenchError as exc:
+                texts += [str(exc), repr(exc), "".join(traceback.format_exception(exc)),
+                          repr(vars(exc))]
+    texts += [str(w.message) for w in seen] + [caplog.text]
+    # The server really got (and echoed) the credential.
+    sent = stub.requests[0].headers["Authorization"]
+    assert sent == (f"Bearer {TOKEN}" if auth == "token"
+                    else "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+    joined = "\n".join(texts)
+    assert "<hidden>" in joined
+    for secret in SECRETS:
+        assert secret not in joined
+
+
+@pytest.mark.parametrize("field", ["token", "password", "header"])
+def test_non_latin1_credentials_raise_without_the_secret(field: str) -> None:
+    secret = "s3cr3t-ünïcödé-☃-€-0123456789"
+    kw: dict = {"token": secret} if field == "token" else (
+        {"username": "bob", "password": secret} if field == "password"
+        else {"headers": {"X-Api-Key": secret}})
+    with http_stub(lambda req, n: (200, {}, b'{"status":"success","data":{"resultType":'
+                                            b'"vector","result":[]}}')) as stub:
+        prom = Prometheus(stub.url, **kw)
+        if field == "password":  # RFC 7617 UTF-8: sent, not an error
+            assert prom.query("up").height == 0
+            raw = stub.requests[0].headers["Authorization"].split()[1]
+            assert base64.b64decode(raw).decode() == f"bob:{secret}"
+            return
+        with pytest.raises(ConfigError) as ei:
+            prom.query("up")
+    text = "".join(traceback.format_exception(ei.value)) + repr(ei.value)
+    assert secret not in text and "☃" not in text and "Fix:" in str(ei.value)
+    assert stub.requests == []
