@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..._errors import CapacityDataError
+from ..._errors import CapacityDataError, WorkbenchError
 from ..._time import (
     TimeLike,
     auto_step_ms,
@@ -27,6 +27,7 @@ from ..._time import (
 from ...frames import TIMESTAMP
 from . import queries as q
 from .usage import (
+    KEYS,
     CapacityUsage,
     containers_frame,
     hpa_frame,
@@ -77,6 +78,7 @@ def fetch_usage(
     prometheus_job: str = 'job="prometheus"',
     metrics_server: Any = None,
     max_workers: int = 4,
+    max_pods_per_query: int = 400,
 ) -> CapacityUsage:
     """Read requests, limits, usage, owners, quotas and allocatable for one window.
 
@@ -101,6 +103,9 @@ def fetch_usage(
         (optional).
     max_workers
         Queries sent at the same time.
+    max_pods_per_query
+        CPU and memory samples are fetched for namespaces holding at most this many pods (in
+        the window) at a time, which bounds memory (a larger namespace goes alone).
 
     Returns
     -------
@@ -128,33 +133,44 @@ def fetch_usage(
     trend_ms = max(step_ms, auto_step_ms(start_ms, end_ms, max_points=TREND_POINTS))
     t = format_duration(trend_ms)
     instant = {
-        "cpu": q.cpu_stats(sel, w, s, percentiles),
-        "memory": q.memory_stats(sel, w, s, percentiles),
         "events": q.events(sel, w),
         "specs": q.specs(sel, w),
         "owners": q.owners(sel, w),
         "hpa": q.hpa(sel, w),
         "quotas": q.quotas(sel),
-        "nodes": q.nodes(sel, w, s),
+        "nodes": q.nodes(sel, w),
         "storage": q.storage(sel, w),
     }
     jobs: dict[str, Callable[[], pl.DataFrame]] = {
         k: partial(prom.query, e, e_s) for k, e in instant.items()}
-    jobs["trend"] = partial(prom.query_range, q.trend(sel, t), start_ms / 1000, e_s,
-                            trend_ms / 1000)
-    jobs["storage_trend"] = partial(prom.query_range, q.storage_trend(sel), start_ms / 1000,
-                                    e_s, trend_ms / 1000)
+    s0, s1 = start_ms / 1000, e_s
+    jobs["trend"] = partial(prom.query_range, q.trend(sel, t), s0, s1, trend_ms / 1000)
+    jobs["node_usage"] = partial(prom.query_range, q.node_usage(sel, t), s0, s1, trend_ms / 1000)
+    jobs["storage_trend"] = partial(prom.query_range, q.storage_trend(sel), s0, s1,
+                                    trend_ms / 1000)
     with ThreadPoolExecutor(max_workers=max(1, max_workers),
                             thread_name_prefix="workbench-capacity") as pool:
         futures = {k: pool.submit(fn) for k, fn in jobs.items()}
         r = {k: f.result() for k, f in futures.items()}
-    _require(prom, r, sel, start_ms, end_ms)
+        _require(prom, r, sel, start_ms, end_ms)
+        # CPU and memory samples on the subquery grid, aggregated here, a batch of namespaces at
+        # a time (memory stays bounded; see docs/capacity.md for why not quantile_over_time)
+        g0, g1 = grid(start_ms, end_ms, step_ms, _prometheus_major(prom))
+        batches = namespace_batches(r["owners"], max_pods=max_pods_per_query)
+        futs = [(fam, pool.submit(_series_stats, prom, expr, g0, g1, step_ms, percentiles))
+                for b in batches
+                for fam, expr in (("cpu", q.cpu_rate(sel.batch(b), s)),
+                                  ("memory", q.memory_gauge(sel.batch(b))))]
+        r["cpu"] = _concat([f.result() for fam, f in futs if fam == "cpu"])
+        r["memory"] = _concat([f.result() for fam, f in futs if fam == "memory"])
+    if r["cpu"].height == 0:
+        _no_cadvisor(prom, sel, start_ms, end_ms)
     containers = containers_frame(r["cpu"], r["memory"], r["events"], r["specs"], r["owners"],
                                   percentiles)
     hpa = hpa_frame(r["hpa"])
-    nodes = nodes_frame(r["nodes"])
+    nodes = nodes_frame(r["nodes"], r["node_usage"])
     quotas = quotas_frame(r["quotas"])
-    top = _top_metrics(prom)
+    top = _top_metrics(prom, e_s)
     ms = None if metrics_server is None else metrics_server_frame(metrics_server, containers)
     return CapacityUsage(
         containers=containers, workloads=workloads_frame(containers, hpa),
@@ -193,12 +209,83 @@ def _require(prom: Prometheus, r: dict[str, pl.DataFrame], sel: q.Selectors, sta
             msg = (f"No kube-state-metrics series (kube_pod_owner{{{sel.ks()}}}) {span}. Fix: "
                    "install kube-state-metrics, or pass ksm='job=\"...\"' with its job label.")
         raise CapacityDataError(msg)
-    if r["cpu"].height == 0:
-        msg = (f"No cAdvisor series (container_cpu_usage_seconds_total{{{sel.cad()}}}) {span}. "
-               "Fix: pass cadvisor='job=\"...\"' (kube-prometheus-stack: job=\"kubelet\", "
-               "metrics_path=\"/metrics/cadvisor\"; the kubernetes-mixin default: "
-               "job=\"cadvisor\"), or widen the window.")
-        raise CapacityDataError(msg)
+
+
+def _no_cadvisor(prom: Prometheus, sel: q.Selectors, start_ms: int, end_ms: int) -> None:
+    span = f"between {to_datetime(start_ms)} and {to_datetime(end_ms)} at {prom.config.url}"
+    msg = (f"No cAdvisor series (container_cpu_usage_seconds_total{{{sel.cad()}}}) {span}. "
+           "Fix: pass cadvisor='job=\"...\"' (kube-prometheus-stack: job=\"kubelet\", "
+           "metrics_path=\"/metrics/cadvisor\"; the kubernetes-mixin default: "
+           "job=\"cadvisor\"), or widen the window.")
+    raise CapacityDataError(msg)
+
+
+def _prometheus_major(prom: Prometheus) -> int:
+    try:
+        version = prom.build_info()["version"][0]
+        return int(str(version).split(".")[0])
+    except (WorkbenchError, KeyError, IndexError, ValueError, pl.exceptions.PolarsError):
+        return 2
+
+
+def grid(start_ms: int, end_ms: int, step_ms: int, major: int = 2) -> tuple[int, int]:
+    """First and last evaluation time (ms) of the subquery ``[end - start : step]`` at ``end``.
+
+    Prometheus aligns subquery steps on the epoch: the multiples of ``step`` in the window;
+    Prometheus 2 includes a multiple falling exactly on the window's start, Prometheus 3 (whose
+    ranges are left-open) does not.
+
+    >>> grid(1_000, 1_000_000, 300_000)
+    (300000, 900000)
+    >>> grid(0, 900_000, 300_000, major=2), grid(0, 900_000, 300_000, major=3)
+    ((0, 900000), (300000, 900000))
+    """
+    first = -(-start_ms // step_ms) * step_ms
+    if major >= 3 and first == start_ms:
+        first += step_ms
+    return first, end_ms // step_ms * step_ms
+
+
+def namespace_batches(owners: pl.DataFrame, max_pods: int = 400) -> list[list[str]]:
+    """Namespaces (from the owners answer) grouped so a group holds at most ``max_pods`` pods.
+
+    >>> o = pl.DataFrame({"rel": ["pod"] * 5, "namespace": ["a", "a", "b", "c", "c"],
+    ...                   "pod": list("vwxyz")})
+    >>> namespace_batches(o, max_pods=3)
+    [['a', 'b'], ['c']]
+    """
+    counts = (owners.filter(pl.col("rel") == "pod").group_by("namespace")
+              .agg(pl.col("pod").n_unique()).sort("namespace"))
+    out: list[list[str]] = []
+    size = 0
+    for ns, n in counts.iter_rows():
+        if not out or size + n > max_pods:
+            out.append([])
+            size = 0
+        out[-1].append(ns)
+        size += n
+    return out
+
+
+def _series_stats(prom: Prometheus, expr: str, g0: int, g1: int, step_ms: int,
+                  percentiles: tuple[float, ...]) -> pl.DataFrame:
+    """Range query on the grid, then per (namespace, pod, container): mean, percentiles (linear
+    interpolation, as ``quantile_over_time``), max and the number of samples, long by ``stat``."""
+    f = prom.query_range(expr, g0 / 1000, g1 / 1000, step_ms / 1000)
+    if f.height == 0:
+        return pl.DataFrame(schema={**dict.fromkeys(KEYS, pl.String), "stat": pl.String,
+                                    "value": pl.Float64})
+    v = pl.col("value")
+    aggs = [v.mean().alias("mean"), v.max().alias("max"), v.len().cast(pl.Float64).alias("points"),
+            *[v.quantile(p / 100, "linear").alias(f"p{p:g}") for p in percentiles]]
+    wide = f.filter(v.is_not_nan()).group_by(KEYS).agg(aggs)
+    return wide.unpivot(index=KEYS, variable_name="stat", value_name="value")
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    frames = [f for f in frames if f.height]
+    return pl.concat(frames) if frames else pl.DataFrame(
+        schema={**dict.fromkeys(KEYS, pl.String), "stat": pl.String, "value": pl.Float64})
 
 
 def _long(frame: pl.DataFrame) -> pl.DataFrame:
@@ -218,16 +305,28 @@ def _trend(frame: pl.DataFrame) -> pl.DataFrame:
                         "value").sort("resource", "series", "timestamp")
 
 
-def nodes_frame(raw: pl.DataFrame) -> pl.DataFrame:
-    """One row per node: allocatable, active requests/limits, pods, usage mean/p95."""
+def nodes_frame(raw: pl.DataFrame, usage: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per node: allocatable, active requests/limits, pods, usage mean/p95 (of the
+    trend step's means, from the ``node_usage`` range answer)."""
     if raw.height and "resource" in raw.columns:
         raw = raw.with_columns(pl.when(pl.col("resource").is_not_null())
                                .then(pl.col("stat") + "_" + pl.col("resource"))
                                .otherwise(pl.col("stat")).alias("stat"))
     names = ["allocatable_cpu", "allocatable_memory", "allocatable_pods", "requests_cpu",
-             "requests_memory", "limits_cpu", "limits_memory", "pods", "control_plane",
-             "cpu_mean", "cpu_p95", "memory_mean", "memory_p95"]
+             "requests_memory", "limits_cpu", "limits_memory", "pods", "control_plane"]
     wide = stat_wide(raw, ["node"], names=names).filter(pl.col("node").is_not_null())
+    use_cols = {"node": pl.String, "cpu_mean": pl.Float64, "cpu_p95": pl.Float64,
+                "memory_mean": pl.Float64, "memory_p95": pl.Float64}
+    if usage is not None and usage.height and "node" in usage.columns:
+        v = pl.col("value")
+        u = (usage.filter(v.is_not_nan()).group_by("node", "stat")
+             .agg(v.mean().alias("mean"), v.quantile(0.95, "linear").alias("p95"))
+             .unpivot(index=["node", "stat"], variable_name="s")
+             .with_columns((pl.col("stat") + "_" + pl.col("s")).alias("stat")))
+        u = stat_wide(u, ["node"], names=list(use_cols)[1:])
+    else:
+        u = pl.DataFrame(schema=use_cols)
+    wide = wide.join(u, on="node", how="left")
     return wide.select(
         "node",
         pl.col("allocatable_cpu").alias("cpu_allocatable"),
@@ -286,11 +385,17 @@ def namespaces_frame(containers: pl.DataFrame, quotas: pl.DataFrame) -> pl.DataF
     return out.join(qmax, on="namespace", how="left").sort("namespace")
 
 
-def _top_metrics(prom: Prometheus, n: int = 15) -> pl.DataFrame:
+def _top_metrics(prom: Prometheus, end_s: float, n: int = 15) -> pl.DataFrame:
+    """The metrics with most series: the head's ``tsdb_status``, or when the head is empty (a
+    server just started on old blocks) a count by metric name at the window's end."""
     st = prom.tsdb_status()
-    return (st.filter(pl.col("section") == "seriesCountByMetricName")
-            .select(pl.col("name").alias("metric"), pl.col("value").alias("series"))
-            .sort("series", descending=True).head(n))
+    top = (st.filter(pl.col("section") == "seriesCountByMetricName")
+           .select(pl.col("name").alias("metric"), pl.col("value").alias("series")))
+    if top.height == 0:
+        f = prom.query(f'topk({n}, count by (__name__) ({{__name__=~".+"}}))', end_s)
+        if f.height and "__name__" in f.columns:
+            top = f.select(pl.col("__name__").alias("metric"), pl.col("value").alias("series"))
+    return top.sort("series", descending=True).head(n)
 
 
 def metrics_server_frame(ms: Any, containers: pl.DataFrame) -> pl.DataFrame:

@@ -17,7 +17,8 @@ max by (namespace, pod, container) (rate(container_cpu_usage_seconds_total
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 __all__ = [
     "Selectors",
@@ -27,6 +28,7 @@ __all__ = [
     "hpa",
     "memory_gauge",
     "memory_stats",
+    "node_usage",
     "nodes",
     "owners",
     "quotas",
@@ -53,9 +55,22 @@ class Selectors:
         ns = f',namespace=~"{self.namespace}"' if namespaced and self.namespace else ""
         return f'{self.cadvisor},container!="",container!="POD"{ns}'
 
+    def batch(self, namespaces: list[str]) -> Selectors:
+        """The same selectors restricted to exactly these namespaces."""
+        return replace(self, namespace="|".join(_literal(n) for n in namespaces))
+
     def ks(self, *, namespaced: bool = True) -> str:
         ns = f',namespace=~"{self.namespace}"' if namespaced and self.namespace else ""
         return f"{self.ksm}{ns}"
+
+
+def _literal(name: str) -> str:
+    r"""A regex matching ``name`` only, written for a PromQL double-quoted string.
+
+    >>> print(_literal("kube-system"), _literal("a.b"))
+    kube-system a\\.b
+    """
+    return re.sub(r"([.\\+*?^$()\[\]{}|])", r"\\\\\1", name)
 
 
 def stat_union(parts: dict[str, str], label: str = "stat") -> str:
@@ -158,12 +173,9 @@ def _active_specs(sel: Selectors, kind: str, by: str) -> str:
             f'{{{sel.ks(namespaced=False)},phase=~"Pending|Running"}}) == 1))')
 
 
-def nodes(sel: Selectors, window: str, step: str) -> str:
-    """Per node: allocatable, active requests/limits and pods at the end, usage over the window."""
+def nodes(sel: Selectors, window: str) -> str:
+    """Per node: allocatable, and the active requests, limits and pods at the window's end."""
     k = sel.ks(namespaced=False)
-    cad = sel.cad(namespaced=False)
-    cpu = (f"sum by (node) (rate(container_cpu_usage_seconds_total{{{cad}}}[{step}]))")
-    mem = f"sum by (node) (container_memory_working_set_bytes{{{cad}}})"
     return stat_union({
         "allocatable": f'max by (node, resource) (kube_node_status_allocatable{{{k},'
                        f'resource=~"cpu|memory|pods"}})',
@@ -173,10 +185,16 @@ def nodes(sel: Selectors, window: str, step: str) -> str:
                 f"(namespace, pod) group_left () (max by (namespace, pod) (kube_pod_status_phase"
                 f'{{{k},phase=~"Pending|Running"}}) == 1))',
         "control_plane": f'count by (node) (kube_node_role{{{k},role=~"control-plane|master"}})',
-        "cpu_mean": f"avg_over_time(({cpu})[{window}:{step}])",
-        "cpu_p95": f"quantile_over_time(0.95, ({cpu})[{window}:{step}])",
-        "memory_mean": f"avg_over_time(({mem})[{window}:{step}])",
-        "memory_p95": f"quantile_over_time(0.95, ({mem})[{window}:{step}])",
+    })
+
+
+def node_usage(sel: Selectors, step: str) -> str:
+    """Per node over time (a range query at ``step``): CPU cores (the step's mean) and working set
+    of every container (cAdvisor carries the kubelet's ``node`` label)."""
+    cad = sel.cad(namespaced=False)
+    return stat_union({
+        "cpu": f"sum by (node) (rate(container_cpu_usage_seconds_total{{{cad}}}[{step}]))",
+        "memory": f"sum by (node) (container_memory_working_set_bytes{{{cad}}})",
     })
 
 
