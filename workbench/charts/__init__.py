@@ -1,5 +1,6 @@
 """Altair chart builders (``*_chart``, returning charts, never displaying them), report tables,
-the registered ``workbench`` theme and the offline ``workbench`` renderer.
+the registered ``workbench`` theme and the offline ``workbench`` renderer
+(:func:`enable_offline`: one call makes any altair chart render without network).
 
 Importing this package imports altair; ``import workbench`` does not.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from ._render import (
     bundle_html,
     chart_html,
+    enable_offline,
     enable_renderer,
     javascript_bundle,
     safe_json,
@@ -24,6 +26,7 @@ __all__ = [
     "availability_chart",
     "bundle_html",
     "chart_html",
+    "enable_offline",
     "enable_renderer",
     "enable_theme",
     "fs_forecast_chart",

@@ -19,8 +19,8 @@ import re
 import uuid
 from typing import Any
 
-__all__ = ["RENDERER", "bundle_html", "chart_html", "enable_renderer", "javascript_bundle",
-           "safe_json", "script_safe"]
+__all__ = ["RENDERER", "bundle_html", "chart_html", "enable_offline", "enable_renderer",
+           "javascript_bundle", "safe_json", "script_safe"]
 
 RENDERER = "workbench"
 
@@ -112,3 +112,43 @@ def enable_renderer() -> None:
     if RENDERER not in alt.renderers.names():
         alt.renderers.register(RENDERER, _renderer)
     alt.renderers.enable(RENDERER)
+
+
+_BUNDLE_SHOWN = False
+
+
+def enable_offline(*, again: bool = False) -> None:
+    """Make every altair chart of this notebook render offline: in JupyterLab and in the
+    notebook exported as HTML (``jupyter nbconvert --to html``).
+
+    Enables the ``workbench`` theme and renderer and, inside a notebook kernel, displays the vega
+    bundle (about 1 MB, no network) once, as this cell's output: charts displayed after it find
+    it on the page. Keep that output (clearing it and exporting leaves the charts without vega);
+    ``again=True`` displays it once more (after clearing outputs). ``import workbench.notebook``
+    calls this.
+
+    Examples
+    --------
+    >>> enable_offline()  # outside a notebook kernel: renderer and theme only
+    >>> import altair as alt
+    >>> alt.renderers.active, alt.theme.active
+    ('workbench', 'workbench')
+    """
+    global _BUNDLE_SHOWN
+    from ._theme import enable_theme
+
+    enable_theme()
+    enable_renderer()
+    if _BUNDLE_SHOWN and not again:
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    shell = get_ipython()
+    if shell is None or not getattr(shell, "kernel", None):
+        return  # plain Python or a terminal IPython: nothing renders HTML
+    from IPython.display import HTML, display
+
+    display(HTML(bundle_html()))
+    _BUNDLE_SHOWN = True
