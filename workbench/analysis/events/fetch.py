@@ -23,7 +23,10 @@ terminations        restarts in a step (``restarts_total - restarts_total offset
 ==================  =====================================================================  =========
 
 A restart is dated at the first step whose sample shows it, so times are exact to one ``step``
-(the scrape interval at most, when ``step`` equals it).
+(the scrape interval at most, when ``step`` equals it). Conditions read the last sample of the
+step (``last_over_time(x[step - 1ms])``), not the 5-minute lookback, so a series that ends
+without a staleness marker (a backfill, a remote-write gap) is not seen after its last sample.
+``step`` must therefore be at least the scrape interval (the default 1m suits 15-60 s scrapes).
 """
 
 from __future__ import annotations
@@ -43,16 +46,17 @@ __all__ = ["QUERIES", "fetch_workload_events", "pvc_usage"]
 
 _POD = ["namespace", "pod", "container"]
 
-#: The PromQL behind each kind of event (``{step}`` and ``{threshold}`` filled in).
+#: The PromQL behind each kind of event (``{step}``, ``{fresh}`` and ``{threshold}`` filled in).
 QUERIES = {
-    "waiting": "kube_pod_container_status_waiting_reason == 1",
+    "waiting": "last_over_time(kube_pod_container_status_waiting_reason[{fresh}]) == 1",
     "restarts": (
         "(kube_pod_container_status_restarts_total - kube_pod_container_status_restarts_total "
         "offset {step}) > 0"),
-    "terminated": "kube_pod_container_status_last_terminated_reason == 1",
-    "phase": 'kube_pod_status_phase{{phase=~"Failed|Pending"}} == 1',
-    "pvc": ("max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes / "
-            "kubelet_volume_stats_capacity_bytes) > {threshold}"),
+    "terminated": "last_over_time(kube_pod_container_status_last_terminated_reason[{fresh}]) == 1",
+    "phase": 'last_over_time(kube_pod_status_phase{{phase=~"Failed|Pending"}}[{fresh}]) == 1',
+    "pvc": ("max by (namespace, persistentvolumeclaim) ("
+            "last_over_time(kubelet_volume_stats_used_bytes[{fresh}]) / "
+            "last_over_time(kubelet_volume_stats_capacity_bytes[{fresh}])) > {threshold}"),
     "pvc_usage": ("max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes / "
                   "kubelet_volume_stats_capacity_bytes)"),
 }
@@ -105,7 +109,8 @@ def fetch_workload_events(
     step_ms = parse_duration_ms(step)
     out = []
 
-    waiting = _range(prom, QUERIES["waiting"], s, e, step_ms)
+    fresh = f"{step_ms - 1}ms"  # the samples of this step only, on 2.x closed windows too
+    waiting = _range(prom, QUERIES["waiting"].format(fresh=fresh), s, e, step_ms)
     if waiting.height and "reason" in waiting.columns:
         occ = occurrences(waiting, [*_POD, "reason"], step_ms=step_ms)
         out.append(fold(occ, source="kube-state-metrics", reason=pl.col("reason"), kind="Pod",
@@ -117,7 +122,7 @@ def fetch_workload_events(
 
     restarts = _range(prom, QUERIES["restarts"].format(step=f"{step_ms}ms"), s, e, step_ms)
     if restarts.height and "pod" in restarts.columns:
-        reasons = _range(prom, QUERIES["terminated"], s, e, step_ms)
+        reasons = _range(prom, QUERIES["terminated"].format(fresh=fresh), s, e, step_ms)
         term = _terminations(restarts, reasons)
         occ = occurrences(term, [*_POD, "reason"], step_ms=step_ms, gap_ms=0)
         out.append(fold(occ, source="kube-state-metrics", reason=pl.col("reason"), kind="Pod",
@@ -138,7 +143,7 @@ def fetch_workload_events(
                             pl.lit(f" restarted {burst_restarts}+ times within {burst_window}"),
                             pl.lit(" ("), pl.col("count").cast(pl.String), pl.lit(" bursts)"))))
 
-    phase = _range(prom, QUERIES["phase"].format(), s, e, step_ms)
+    phase = _range(prom, QUERIES["phase"].format(fresh=fresh), s, e, step_ms)
     if phase.height and "phase" in phase.columns:
         occ = occurrences(phase, ["namespace", "pod", "phase"], step_ms=step_ms)
         long_enough = ((pl.col("phase") == "Failed")
@@ -151,7 +156,8 @@ def fetch_workload_events(
                             pl.lit("Pod "), pl.col("_ns"), pl.lit("/"), pl.col("_name"),
                             pl.lit(" "), pl.col("_reason").str.slice(3).str.to_lowercase())))
 
-    pvc = _range(prom, QUERIES["pvc"].format(threshold=repr(float(pvc_threshold))), s, e, step_ms)
+    pvc = _range(prom, QUERIES["pvc"].format(threshold=repr(float(pvc_threshold)), fresh=fresh),
+                 s, e, step_ms)
     if pvc.height and "persistentvolumeclaim" in pvc.columns:
         occ = occurrences(pvc, ["namespace", "persistentvolumeclaim"], step_ms=step_ms)
         out.append(fold(occ, source="kubelet", reason="PVCUsageHigh",

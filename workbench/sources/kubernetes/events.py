@@ -66,12 +66,10 @@ def empty_events() -> pl.DataFrame:
 
 def _time(ev: dict[str, Any], *keys: str) -> str | None:
     for k in keys:
-        v = ev.get(k)
+        v = (ev.get("series") or {}).get("lastObservedTime") if k == "series" else ev.get(k)
         if isinstance(v, str) and v:
             return v
-    series = ev.get("series") or {}
-    v = series.get("lastObservedTime")
-    return v if isinstance(v, str) and v else None
+    return None
 
 
 def decode_events(bodies: list[bytes]) -> pl.DataFrame:
@@ -84,7 +82,7 @@ def decode_events(bodies: list[bytes]) -> pl.DataFrame:
             meta = ev.get("metadata") or {}
             m = _FIELD_CONTAINER.search(obj.get("fieldPath") or "")
             first = _time(ev, "firstTimestamp", "eventTime", "lastTimestamp")
-            last = _time(ev, "lastTimestamp", "eventTime", "firstTimestamp")
+            last = _time(ev, "lastTimestamp", "series", "eventTime", "firstTimestamp")
             series = ev.get("series") or {}
             count = ev.get("count") or series.get("count") or 1
             rows.append({
@@ -117,7 +115,7 @@ def fetch_kube_events(ms: MetricsServer, namespace: str | None = None, *,
     field_selector
         Passed to the API server, e.g. ``"involvedObject.kind=Pod"``.
     warnings_only
-        Only ``type=Warning`` events (added to the field selector).
+        Only ``type=Warning`` events (filtered here: not every server supports the field).
 
     Raises
     ------
@@ -126,13 +124,13 @@ def fetch_kube_events(ms: MetricsServer, namespace: str | None = None, *,
     """
     from kubernetes.client import CoreV1Api
 
-    sel = ",".join(s for s in (field_selector, "type=Warning" if warnings_only else None) if s)
     api = CoreV1Api(ms.api_client)
     common: dict[str, Any] = {"verb": "list", "resource": "events", "group": "",
                               "namespace": namespace, "limit": ms.chunk_size,
-                              "field_selector": sel or None}
+                              "field_selector": field_selector}
     if namespace:
         bodies = ms._fetch(lambda **kw: api.list_namespaced_event(namespace, **kw), **common)
     else:
         bodies = ms._fetch(api.list_event_for_all_namespaces, **common)
-    return decode_events(bodies)
+    out = decode_events(bodies)
+    return out.filter(pl.col("type") == "Warning") if warnings_only else out
