@@ -44,8 +44,17 @@ class _Dumper(yaml.SafeDumper):
     """Block-style YAML with multi-line strings as ``|`` blocks."""
 
 
+#: Characters a YAML reader takes as line breaks (NEL, LS, PS): written raw, in a plain or block
+#: scalar, they come back changed (U+0085 became a space or a newline). Such strings are written
+#: double-quoted, where they are escapes (``\N``, ``\L``, ``\P``) and survive a round trip.
+_YAML_BREAKS = frozenset("\x85\u2028\u2029")
+
+
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    style = "|" if "\n" in data else None
+    if not _YAML_BREAKS.isdisjoint(data):
+        style: str | None = '"'
+    else:
+        style = "|" if "\n" in data else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
@@ -87,6 +96,8 @@ def prometheus_rule_text(rules: Sequence[Rule], *, name: str, namespace: str,
     """
     _check_k8s_name(name, "name", _DNS_SUBDOMAIN, 253)
     _check_k8s_name(namespace, "namespace", _DNS_LABEL, 63)
+    for key, value in (labels or {}).items():
+        _check_k8s_label(key, value)
     spec = {"groups": [_group(rules, group or name, interval)]}
     if check:
         from .promtool import check_rules_text
@@ -99,12 +110,39 @@ def prometheus_rule_text(rules: Sequence[Rule], *, name: str, namespace: str,
                   "metadata": meta, "spec": spec})
 
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Used with fullmatch only: "$" would also match before a trailing newline.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# Kubernetes label names (after an optional "prefix/") and values: 63 characters at most,
+# alphanumerics at both ends, "-", "_" and "." inside; a value may also be empty.
+_LABEL_PART = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+
+
+def _check_k8s_label(key: object, value: object) -> None:
+    """Refuse a metadata label the API server would reject (``validation.IsQualifiedName`` for
+    the key, ``IsValidLabelValue`` for the value)."""
+    fix = ("Fix: use keys like 'team' or 'example.com/team' and values of at most 63 letters, "
+           "digits, '-', '_' or '.', starting and ending with a letter or digit")
+    if not isinstance(key, str) or not isinstance(value, str):
+        msg = f"PrometheusRule label {key!r}: {value!r}: keys and values must be strings. {fix}."
+        raise AlertRuleError(msg)
+    prefix, _, name = key.rpartition("/")
+    ok_key = (len(name) <= 63 and _LABEL_PART.fullmatch(name) is not None
+              and (not key.count("/") or (len(prefix) <= 253
+                                          and _DNS_SUBDOMAIN.fullmatch(prefix) is not None))
+              and key.count("/") <= 1)
+    if not ok_key:
+        msg = f"PrometheusRule label key {key!r} is not valid in Kubernetes. {fix}."
+        raise AlertRuleError(msg)
+    if value and (len(value) > 63 or _LABEL_PART.fullmatch(value) is None):
+        msg = (f"PrometheusRule label {key!r} has the value {value!r}, which Kubernetes rejects. "
+               f"{fix}.")
+        raise AlertRuleError(msg)
 
 
 def _check_k8s_name(value: str, what: str, pattern: re.Pattern[str], limit: int) -> None:
-    if len(value) > limit or not pattern.match(value):
+    if not isinstance(value, str) or len(value) > limit or not pattern.fullmatch(value):
+        value = str(value)
         suggestion = re.sub(r"[^a-z0-9.-]+", "-", value.lower()).strip("-.") or "workbench-rules"
         msg = (
             f"PrometheusRule {what} {value!r} is not a valid Kubernetes {what} (lowercase letters, "
