@@ -17,7 +17,7 @@ The HTTP client for a running Alertmanager is :class:`workbench.sources.alertman
 
 from __future__ import annotations
 
-from .config import AlertmanagerConfig, InhibitRule, Integration, Receiver
+from .config import AlertmanagerConfig, InhibitRule, Integration, Receiver, fetch_config
 from .matchers import Matcher, parse_matchers
 from .route import Route
 from .simulate import NOTIFICATION_SCHEMA, messages_per_day, simulate, what_if
@@ -30,6 +30,7 @@ __all__ = [
     "Matcher",
     "Receiver",
     "Route",
+    "fetch_config",
     "messages_per_day",
     "parse_matchers",
     "simulate",

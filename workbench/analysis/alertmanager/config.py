@@ -51,7 +51,8 @@ from .route import (
 from .timeintervals import TimeInterval, parse_time_interval
 from .yamlpos import PosDict, PosList, load
 
-__all__ = ["AlertmanagerConfig", "InhibitRule", "Integration", "Receiver", "parse_go_duration_ms"]
+__all__ = ["AlertmanagerConfig", "InhibitRule", "Integration", "Receiver", "fetch_config",
+           "parse_go_duration_ms"]
 
 _DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?"
                        r"(?:(\d+)ms)?")
@@ -451,3 +452,12 @@ class _Parser:
                                         "see Alertmanager's time_interval syntax") from None
                 out[name] = parsed
         return out
+
+
+def fetch_config(client: Any) -> AlertmanagerConfig:
+    """The configuration a running Alertmanager uses, parsed (``client``: a
+    :class:`workbench.sources.alertmanager.Alertmanager`).
+
+    >>> fetch_config(Alertmanager("http://127.0.0.1:9093"))  # doctest: +SKIP
+    """
+    return AlertmanagerConfig.from_yaml(client.config_text(), source=f"{client.url}/api/v2/status")

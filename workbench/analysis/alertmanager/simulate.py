@@ -402,24 +402,26 @@ def simulate(
               else (max(times) if times else 0) + retention + longest)
     sim = _Simulator(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url)
     # next active_at of the same identity (a resolved alert stops being re-sent then)
-    order = sorted(range(episodes.height), key=lambda i: (labels_rows[i], active[i] or 0))
+    idents = [tuple(v or "" for v in row) for row in labels_rows]    # absent = empty label
+    order = sorted(range(episodes.height), key=lambda i: (idents[i], active[i] or 0))
     next_active: dict[int, int | None] = {}
-    for a, b in zip(order, [*order[1:], None], strict=True):
-        same = b is not None and labels_rows[b] == labels_rows[a]
+    for a, b in zip(order, [*order[1:], -1], strict=True):
+        same = b >= 0 and idents[b] == idents[a]
         next_active[a] = active[b] if same else None
     for i in range(episodes.height):
-        if fired[i] is None:
+        fired_i, resolved_i = fired[i], resolved[i]
+        if fired_i is None:
             continue
         labels = {c: v for c, v in zip(label_cols, labels_rows[i], strict=True) if v}
         ann = {c.removeprefix("annotation_"): v
                for c, v in zip(ann_cols, ann_rows[i], strict=True) if v is not None}
         fp = fingerprint(labels)
-        fsends, rsends = _episode_sends(fired[i], resolved[i], next_active[i], end_ms,
+        fsends, rsends = _episode_sends(fired_i, resolved_i, next_active[i], end_ms,
                                         interval, resend, retention)
         for t in fsends:
-            sim.push(t, _PUT, _Alert(fp, labels, ann, fired[i], _FOREVER, t))
+            sim.push(t, _PUT, _Alert(fp, labels, ann, fired_i, _FOREVER, t))
         for t in rsends:
-            sim.push(t, _PUT, _Alert(fp, labels, ann, fired[i], resolved[i], t))
+            sim.push(t, _PUT, _Alert(fp, labels, ann, fired_i, resolved_i or t, t))
     sim.run()
     return pl.DataFrame(sim.rows, schema=NOTIFICATION_SCHEMA, orient="row") if sim.rows \
         else pl.DataFrame(schema=NOTIFICATION_SCHEMA)

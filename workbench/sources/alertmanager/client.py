@@ -10,7 +10,8 @@ Frames
 ``suppressed``, ``unprocessed``), ``starts_at``, ``ends_at``, ``updated_at``
 (:data:`~workbench.frames.TIMESTAMP`), ``receivers`` (list), ``silenced_by``, ``inhibited_by``
 (lists of ids/fingerprints), ``generator_url``, then one ``String`` column per label (sorted,
-``alertname`` first; a label named like a fixed column gets a ``label_`` prefix) and one
+``alertname`` first; a label named like a fixed column, or ``timestamp``/``value`` as in
+:func:`~workbench.frames.label_column`, gets a ``label_`` prefix) and one
 ``annotation_<name>`` column per annotation.
 
 :meth:`Alertmanager.silences`: ``id``, ``state``, ``matchers`` (``{a="b",c=~"d"}``),
@@ -42,7 +43,7 @@ from ..._errors import (
     ServerHTTPError,
     ServerUnreachableError,
 )
-from ...frames import TIMESTAMP
+from ...frames import TIMESTAMP, label_column
 from ..prometheus.config import PromConfig, Secret
 from ..prometheus.http import HttpTransport
 
@@ -239,8 +240,9 @@ def alerts_frame(items: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     ann_names = sorted({k for a in items for k in a.get("annotations", {})})
 
     def col(name: str) -> str:
+        name = label_column(name)
         return f"label_{name}" if name in ALERT_COLUMNS or name.startswith(
-            ("annotation_", "label_")) else name
+            "annotation_") else name
 
     rows = []
     for a in items:
