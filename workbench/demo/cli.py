@@ -35,9 +35,13 @@ def demo() -> None:
                    "forbidden (403).")
 @click.option("--max-hole", "max_hole_h", type=float, default=6.0, show_default=True,
               help="Reuse the stored history if its data ends at most this many hours ago.")
+@click.option("--backend", type=click.Choice(["prometheus", "victoriametrics"]),
+              default="prometheus", show_default=True,
+              help="Where the history lives: Prometheus (promtool blocks) or VictoriaMetrics "
+                   "(import API; regenerated on every up).")
 def up(dir_: str | None, nodes: int | None, namespaces: int | None, pods: int | None,
        days: float | None, interval_s: int | None, seed: int | None, big: bool,
-       metrics_api: str, max_hole_h: float) -> None:
+       metrics_api: str, max_hole_h: float, backend: str) -> None:
     """Start the stack (idempotent): generate/backfill the history if needed, then serve it live."""
     from .stack import up as _up
 
@@ -46,7 +50,12 @@ def up(dir_: str | None, nodes: int | None, namespaces: int | None, pods: int | 
                                      "interval_s": interval_s, "seed": seed}.items() if v is not None}
     params: DemoParams = base.with_options(**changes)
     t0 = time.perf_counter()
-    eps = _up(dir_, params, max_hole_s=max_hole_h * 3600, metrics_api=metrics_api)
+    if backend == "victoriametrics":
+        from .vm_backend import up as _vm_up
+
+        eps = _vm_up(dir_, params, metrics_api=metrics_api)
+    else:
+        eps = _up(dir_, params, max_hole_s=max_hole_h * 3600, metrics_api=metrics_api)
     click.echo(f"demo up in {time.perf_counter() - t0:.1f}s")
     _print_endpoints(eps)
 
@@ -91,8 +100,8 @@ def down(dir_: str | None) -> None:
 
 
 def _print_endpoints(eps: dict[str, str]) -> None:
-    for k in ("prometheus", "alertmanager", "webhook_sink", "kubernetes_api", "kubeconfig",
-              "ground_truth", "state_dir"):
+    for k in ("prometheus", "rules_prometheus", "alertmanager", "webhook_sink", "kubernetes_api",
+              "kubeconfig", "ground_truth", "state_dir"):
         if k in eps:
             click.echo(f"  {k:<15} {eps[k]}")
     if "kubeconfig" in eps:
