@@ -2,7 +2,7 @@
 
 Truth: the StaticCluster each server is built from (usage is whole nanocores and bytes, so the
 frames must match it exactly), ``kubernetes.utils.parse_quantity`` for spec quantities, and
-hand-computed ``kubectl top`` cells. kubectl's rules (CAPACITY_NODE.md §1.4-1.5, from kubectl
+hand-computed ``kubectl top`` cells. kubectl's rules (from kubectl
 ``pkg/metricsutil/metrics_printer.go`` and ``pkg/cmd/top/top_node.go``):
 
 * CPU cell = ``quantity.MilliValue()`` + "m": rounded **up** to a millicore;
@@ -133,7 +133,7 @@ def test_top_nodes_hand_cases(ms: MetricsServer) -> None:
     # the same for 29Mi / 100Mi. An exact-rational implementation would say 29.
     assert float(29) / float(100) * 100 < 29
     assert (rows["node-b"]["cpu_percent"], rows["node-b"]["memory_percent"]) == (28, 28)
-    # node-d: allocatable cpu 0 -> 0 (CAPACITY_NODE.md §1.4); memory 512Mi / 1Gi = 50
+    # node-d: allocatable cpu 0 -> 0 (kubectl's rule); memory 512Mi / 1Gi = 50
     assert (rows["node-d"]["cpu_percent"], rows["node-d"]["memory_percent"]) == (0, 50)
     c = rows["node-c"]
     assert c["cpu_cores"] is None and c["cpu_percent"] is None and c["timestamp"] is None

@@ -1,7 +1,7 @@
 """Render altair charts as self-contained HTML that needs no network.
 
 altair's ``default``/``html`` renderers load vega from a CDN, ``template="inline"`` breaks with
-a second chart on a page, and the ``mimetype`` renderer fails papermill (see NOTEBOOKS.md). The
+a second chart on a page, and the ``mimetype`` renderer fails papermill. The
 ``workbench`` renderer writes each chart as a ``<div>`` plus a function-scoped script that waits
 for ``window.vegaEmbed``; the vega/vega-lite/vega-embed bundle from vl-convert is put on the
 page once: by :func:`workbench.reports.export_html` in the ``<head>`` of a report, or by

@@ -7,7 +7,7 @@ live scrape targets after it (:meth:`Cluster.samples` at ``now``) without a seam
 Kubernetes API emulation (:meth:`Cluster.snapshot`, the :class:`~workbench.demo.model.ClusterSource`
 protocol).
 
-Series carry the label sets kube-prometheus-stack stores (see ``CAPACITY_NODE.md``): node-exporter
+Series carry the label sets kube-prometheus-stack stores: node-exporter
 (``job="node-exporter"``, ``instance="<node ip>:9100"``, no ``node``), cAdvisor via the kubelet
 (``job="kubelet"``, ``metrics_path="/metrics/cadvisor"``), kubelet volume stats
 (``metrics_path="/metrics"``), kube-state-metrics v2, and ``up`` for every target.

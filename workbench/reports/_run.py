@@ -220,6 +220,22 @@ def _quiet_progress() -> Iterator[None]:
         os.environ.pop("WORKBENCH_PROGRESS", None)
 
 
+def _ipc_kernel_manager() -> type:
+    """A kernel manager talking to the kernel over local IPC sockets instead of TCP ports.
+
+    A kernel on TCP without CurveZMQ keys prints "Kernel is running over TCP without encryption"
+    to stderr on every run (cron mails it); over IPC the sockets are files only this user can
+    open, no port is taken, and the kernel says nothing.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return IpcKernelManager
+
+
 def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout: float | None,
              kernel_name: str, start_timeout: float, now: Callable[[], datetime]) -> RunResult:
     import nbformat
@@ -240,7 +256,7 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
                     str(spec.path), str(partial), parameters=values, kernel_name=kernel_name,
                     language="python", cwd=str(work), execution_timeout=timeout,
                     start_timeout=start_timeout, progress_bar=False, log_output=False,
-                    report_mode=False)
+                    report_mode=False, kernel_manager_class=_ipc_kernel_manager())
         except pm.PapermillExecutionError as exc:
             status = "failed"
             error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"

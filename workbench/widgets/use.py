@@ -18,6 +18,7 @@ from ..analysis.nodes.analysis import (
     resource_frame,
     use_summary,
 )
+from ._slider import slider
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -104,8 +105,10 @@ def use_tuner(use: NodeUse, thresholds: UseThresholds | None = None, *,
     """Sliders for every threshold over the live report: moving one recomputes the flags, the
     summary and the charts.
 
-    The returned box has ``.sliders`` (name -> FloatSlider), ``.output`` (the Output widget) and
-    ``.state`` (a dict whose ``"thresholds"`` and ``"summary"`` follow the sliders).
+    The returned box has ``.sliders`` (name -> FloatSlider), ``.output`` (the Output widget),
+    ``.state`` (a dict whose ``"thresholds"`` and ``"summary"`` follow the sliders) and
+    ``.notes`` (what was said about values outside a slider's usual range: the range is widened
+    to the value, never the value clamped, and the note is shown above the sliders).
     """
     import ipywidgets as w
     from IPython.display import display
@@ -114,13 +117,15 @@ def use_tuner(use: NodeUse, thresholds: UseThresholds | None = None, *,
     state: dict[str, Any] = {"thresholds": th}
     output = w.Output()
     sliders: dict[str, w.FloatSlider] = {}
+    notes: list[str] = []
     for f in fields(UseThresholds):
         lo, hi, step = SLIDERS[f.name]
-        value = float(getattr(th, f.name))
-        sliders[f.name] = w.FloatSlider(
-            value=value, min=min(lo, value), max=max(hi, value), step=step,
-            description=f.name, continuous_update=False, readout_format=".4g",
-            style={"description_width": "140px"}, layout=w.Layout(width="420px"))
+        sliders[f.name], note = slider(
+            f.name, float(getattr(th, f.name)), lo, hi, step, continuous_update=False,
+            readout_format=".4g", style={"description_width": "140px"},
+            layout=w.Layout(width="420px"))
+        if note:
+            notes.append(note)
 
     def redraw(_: Any = None) -> None:
         current = UseThresholds(**{n: s.value for n, s in sliders.items()})
@@ -133,13 +138,17 @@ def use_tuner(use: NodeUse, thresholds: UseThresholds | None = None, *,
     for s in sliders.values():
         s.observe(redraw, names="value")
     redraw()
+    import html
+
     box = w.VBox([w.HTML("<b>Thresholds</b> (flags and charts follow the sliders)"),
+                  *[w.HTML(f'<span style="color:#b35c00">{html.escape(n)}</span>') for n in notes],
                   w.GridBox(list(sliders.values()),
                             layout=w.Layout(grid_template_columns="repeat(2, 440px)")),
                   output])
     box.sliders = sliders
     box.output = output
     box.state = state
+    box.notes = notes
     return box
 
 
