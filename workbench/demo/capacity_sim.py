@@ -5,9 +5,11 @@
 (:func:`target_series`), extra kube-state-metrics series (:func:`ksm_series`) and the ground truth
 (:func:`ground_truth`). What is planted:
 
-* ``data/reporting-replica``: requests 2 cores / 4 GiB, uses ~0.02 cores (idle, over-provisioned);
+* ``data/reporting-replica``: requests 1 core / 4 GiB, uses ~0.02 cores (idle, over-provisioned);
 * ``batch/csv-exporter``: pods without any request or limit (BestEffort);
-* ``search/autocomplete``: a Deployment with a CPU HorizontalPodAutoscaler;
+* ``search/autocomplete``: a Deployment with a CPU HorizontalPodAutoscaler that adds a replica
+  every fifth of the history (2 at the start, 6 at the end): cluster requests trend upwards and
+  cross the N-1 line some days after the history ends;
 * ``payments``: a ResourceQuota used at about 93 % (``requests.cpu``) and 90 % (``requests.memory``);
 * ``batch/nightly-report``: the simulation's Jobs, now owned by a CronJob (``kube_job_owner``);
 * ``data/ingest-agent``: a DaemonSet sized so the cluster's CPU requests sit at about 92 % of the
@@ -43,8 +45,8 @@ from ._signal import DAY
 if TYPE_CHECKING:
     from .sim import Cluster, PodInst, Target, Workload
 
-__all__ = ["FAMILIES", "TARGET_KINDS", "extra_workloads", "ground_truth", "ksm_series",
-           "target_series", "targets"]
+__all__ = ["FAMILIES", "SCALED", "TARGET_KINDS", "extra_workloads", "ground_truth",
+           "ksm_series", "scaled_instances", "target_series", "targets"]
 
 F = np.ndarray
 MI = 1024**2
@@ -85,6 +87,10 @@ FAMILIES: dict[str, tuple[str, str, int]] = {
     "prometheus_tsdb_wal_storage_size_bytes": ("gauge", "Size of the write log directory.", 1),
 }
 
+#: Deployments whose replicas an HPA raises over the history (:func:`scaled_instances`).
+SCALED = ("autocomplete",)
+HPA_MIN_REPLICAS = 2
+
 #: Target kinds (first part of a target key) whose series :func:`target_series` produces.
 TARGET_KINDS = ("prometheus",)
 
@@ -117,12 +123,12 @@ def extra_workloads(cluster: Cluster, wl: list[Workload]) -> list[Workload]:
             _cs("prometheus", "quay.io/prometheus/prometheus:v2.53.2", 500, 2048, None, 4096,
                 0.3, 1500),), node=0),
         Workload("data", "reporting-replica", "Deployment", 1, (
-            _cs("reporting-replica", f"{img}/data/reporting-replica:3.1.0", 2000, 4096, None,
+            _cs("reporting-replica", f"{img}/data/reporting-replica:3.1.0", 1000, 4096, None,
                 None, 0.02, 300),)),
         Workload("batch", "csv-exporter", "Deployment", 2, (
             _cs("csv-exporter", f"{img}/batch/csv-exporter:0.4.2", None, None, None, None,
                 0.05, 150),)),
-        Workload("search", "autocomplete", "Deployment", 3, (
+        Workload("search", "autocomplete", "Deployment", 6, (
             _cs("autocomplete", f"{img}/search/autocomplete:2.2.0", 300, 256, None, 512,
                 0.15, 180),)),
     ]
@@ -142,6 +148,35 @@ def extra_workloads(cluster: Cluster, wl: list[Workload]) -> list[Workload]:
     out.append(Workload("data", "ingest-agent", "DaemonSet", 1, (
         _cs("ingest-agent", f"{img}/data/ingest-agent:1.0.3", cpu_m, mem_mi, None, mem_mi * 2,
             min(0.25 * cpu_m / 1000, 0.3), 0.2 * mem_mi),)))
+    return out
+
+
+def scaled_instances(cluster: Cluster, w: Workload) -> Iterator[PodInst]:
+    """The HPA-scaled Deployment's pods: one ReplicaSet, ``HPA_MIN_REPLICAS`` from long before the
+    history, then one more replica every ``days / (replicas - 1)``, up to ``w.replicas``."""
+    from .sim import PodInst, _q
+
+    rs = f"{w.name}-{_q(w.name, 0, 'rs')}"
+    span = cluster.end_s - cluster.origin
+    extra = w.replicas - HPA_MIN_REPLICAS
+    for r in range(w.replicas):
+        start = (cluster.origin - 10 * DAY if r < HPA_MIN_REPLICAS
+                 else cluster.origin + span * (r - HPA_MIN_REPLICAS + 1) / (extra + 1))
+        name = f"{rs}-{_q(rs, r, 'pod')}"
+        node = cluster._place(rs, r)
+        yield PodInst(w, name, node, start, math.inf, math.inf, "ReplicaSet", rs, rs,
+                      cluster._ip(node, name))
+
+
+def requests_series(cluster: Cluster, t: F) -> F:
+    """Cluster CPU requests (cores) of the Pending/Running pods at each time of ``t``."""
+    out = np.zeros_like(t)
+    for w in cluster.workloads:
+        cpu = sum((c.cpu_req_m or 0) / 1000 for c in w.containers)
+        if not cpu:
+            continue
+        for p in cluster._instances(w, float(t[0]), float(t[-1]) + 1):
+            out += cpu * ((t >= p.start) & (t < p.run_end))
     return out
 
 
@@ -240,7 +275,7 @@ def ksm_series(cluster: Cluster, t: F, pods: list[PodInst]
     yield "kube_horizontalpodautoscaler_spec_target_metric", {
         **hpa, "metric_name": "cpu", "metric_target_type": "utilization"}, \
         one * HPA_TARGET_UTILIZATION
-    yield "kube_horizontalpodautoscaler_spec_min_replicas", hpa, one * 2
+    yield "kube_horizontalpodautoscaler_spec_min_replicas", hpa, one * HPA_MIN_REPLICAS
     yield "kube_horizontalpodautoscaler_spec_max_replicas", hpa, one * 6
     hard_cpu, hard_mem = _quota_hard(cluster)
     ql = {"namespace": QUOTA_NAMESPACE, "resourcequota": QUOTA_NAME}
@@ -284,6 +319,11 @@ def ground_truth(cluster: Cluster) -> dict[str, Any]:
     app = appended(cluster, t)
     rate = float(app[1] - app[0]) / (end - start)
     per_day = rate * PROM_BYTES_PER_SAMPLE * DAY
+    # the trend of CPU requests, fitted as the report fits it (least squares over the history)
+    grid = np.arange(start, end + 1, 3600.0)
+    slope, icpt = np.polyfit(grid - grid[-1], requests_series(cluster, grid), 1)
+    n1_line = alloc_cpu - big_cpu
+    days_n1 = (n1_line - icpt) / (slope * DAY) if icpt < n1_line and slope > 0 else 0.0
     kinds: dict[str, int] = {}
     for w in cluster.workloads:
         k = "CronJob" if w.kind == "Job" else w.kind
@@ -298,7 +338,8 @@ def ground_truth(cluster: Cluster) -> dict[str, Any]:
         "no_requests": {**_container(wl[("batch", "csv-exporter")]),
                         "flags": ["no_requests", "no_memory_limit"]},
         "hpa": {**_container(wl[("search", "autocomplete")]), "horizontalpodautoscaler":
-                "autocomplete", "metric": "cpu", "target_utilization": HPA_TARGET_UTILIZATION},
+                "autocomplete", "metric": "cpu", "target_utilization": HPA_TARGET_UTILIZATION,
+                "replicas_at_start": HPA_MIN_REPLICAS},
         "cronjob": {"namespace": "batch", "cronjob": "nightly-report", "workload_kind": "CronJob",
                     "container": "report", "jobs_in_window": len(jobs)},
         "quota": {"namespace": QUOTA_NAMESPACE, "resourcequota": QUOTA_NAME,
@@ -311,7 +352,9 @@ def ground_truth(cluster: Cluster) -> dict[str, Any]:
             "cpu_overcommit_cores": cpu - (alloc_cpu - big_cpu),
             "memory_requests_bytes": mem, "memory_allocatable_bytes": alloc_mem,
             "memory_largest_node_bytes": big_mem, "memory_ratio": mem / (alloc_mem - big_mem),
-            "daemonset": "data/ingest-agent"},
+            "daemonset": "data/ingest-agent",
+            "cpu_requests_slope_per_day": float(slope * DAY),
+            "days_to_cpu_n_minus_1": float(days_n1)},
         "prometheus": {
             "job": "prometheus", "instance": f"{prom.ip}:9090", "pod": prom.name,
             "head_series_end": float(np.floor(head_series(cluster, np.array([end]))[0])),

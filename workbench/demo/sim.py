@@ -501,6 +501,9 @@ class Cluster:
                 yield PodInst(w, name, node, start, end, run_end, "Job", job, None,
                               self._ip(node, name))
             return
+        if w.name in capacity_sim.SCALED:  # an HPA adding replicas over the history
+            yield from capacity_sim.scaled_instances(self, w)
+            return
         # Deployments: one ReplicaSet generation per rollout period
         if math.isinf(w.rollout_period_s):
             gens = [(0, self.origin - DAY * (10 + 30 * self._u("age", w.name)), INF)]

@@ -145,6 +145,7 @@ def fetch_usage(
         k: partial(prom.query, e, e_s) for k, e in instant.items()}
     s0, s1 = start_ms / 1000, e_s
     jobs["trend"] = partial(prom.query_range, q.trend(sel, t), s0, s1, trend_ms / 1000)
+    jobs["throttling"] = partial(prom.query_range, q.throttling(sel, t), s0, s1, trend_ms / 1000)
     jobs["node_usage"] = partial(prom.query_range, q.node_usage(sel, t), s0, s1, trend_ms / 1000)
     jobs["storage_trend"] = partial(prom.query_range, q.storage_trend(sel), s0, s1,
                                     trend_ms / 1000)
@@ -177,7 +178,8 @@ def fetch_usage(
         namespaces=namespaces_frame(containers, quotas), quotas=quotas, nodes=nodes,
         cluster=cluster_frame(nodes), trend=_trend(r["trend"]), hpa=hpa,
         storage=storage_frame(r["storage"]),
-        storage_trend=_long(r["storage_trend"]), top_metrics=top, metrics_server=ms,
+        storage_trend=_long(r["storage_trend"]),
+        throttling=throttling_frame(r["throttling"], containers), top_metrics=top, metrics_server=ms,
         start=to_datetime(start_ms), end=to_datetime(end_ms), step_s=step_ms / 1000,
         percentiles=percentiles, namespace=namespace)
 
@@ -342,6 +344,21 @@ def nodes_frame(raw: pl.DataFrame, usage: pl.DataFrame | None = None) -> pl.Data
         pl.col("memory_mean").alias("memory_usage_mean"),
         pl.col("memory_p95").alias("memory_usage_p95"),
     ).filter(pl.col("cpu_allocatable").is_not_null()).sort("node")
+
+
+def throttling_frame(raw: pl.DataFrame, containers: pl.DataFrame) -> pl.DataFrame:
+    """Throttled ratio over time per (namespace, workload, container): the worst pod per step."""
+    schema = {"timestamp": TIMESTAMP, "namespace": pl.String, "workload": pl.String,
+              "container": pl.String, "value": pl.Float64}
+    if raw.height == 0 or "pod" not in raw.columns:
+        return pl.DataFrame(schema=schema)
+    wl = containers.select(*KEYS, "workload").unique(KEYS)
+    return (raw.select(pl.col("timestamp").cast(TIMESTAMP), *KEYS, "value")
+            .join(wl, on=KEYS, how="left")
+            .with_columns(pl.coalesce("workload", "pod").alias("workload"))
+            .group_by("timestamp", "namespace", "workload", "container")
+            .agg(pl.col("value").max()).select(list(schema)).sort(
+                "namespace", "workload", "container", "timestamp"))
 
 
 def cluster_frame(nodes: pl.DataFrame) -> pl.DataFrame:

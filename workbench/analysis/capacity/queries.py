@@ -36,6 +36,7 @@ __all__ = [
     "stat_union",
     "storage",
     "storage_trend",
+    "throttling",
     "trend",
 ]
 
@@ -122,6 +123,15 @@ def events(sel: Selectors, window: str) -> str:
         "restarts": f"max by ({_C}) (increase(kube_pod_container_status_restarts_total"
                     f"{{{sel.ks()}}}[{window}]))",
     })
+
+
+def throttling(sel: Selectors, step: str, top: int = 20) -> str:
+    """The most throttled containers over time (a range query): throttled/total CFS periods per
+    step, the ``top`` highest at each step (at most ``top`` rows per step)."""
+    thr = (f"sum by ({_C}) (increase(container_cpu_cfs_throttled_periods_total{{{sel.cad()}}}"
+           f"[{step}])) / sum by ({_C}) (increase(container_cpu_cfs_periods_total"
+           f"{{{sel.cad()}}}[{step}]))")
+    return f"topk({top}, {thr} > 0.01)"
 
 
 def specs(sel: Selectors, window: str) -> str:

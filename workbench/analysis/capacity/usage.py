@@ -10,7 +10,10 @@ Frames (one row per ...):
   requests/limits, the statistics' maximum over pods, summed points and events, ``hpa``;
 * ``namespaces``: active requests/limits and mean usage, with ResourceQuota use (``quotas`` too);
 * ``nodes``: allocatable, active requests/limits, pods, usage mean/p95;
-* ``cluster``: one row of totals; ``trend``: cluster totals over time (long).
+* ``cluster``: one row of totals; ``trend``: cluster totals over time (long);
+* ``throttling``: the most throttled workload containers' throttled ratio over time;
+* ``storage``/``storage_trend``: Prometheus's own TSDB figures; ``top_metrics``: series per
+  metric name; ``metrics_server``: metrics-server's "now" beside Prometheus's view (optional).
 
 Examples
 --------
@@ -57,6 +60,7 @@ class CapacityUsage:
     hpa: pl.DataFrame
     storage: pl.DataFrame
     storage_trend: pl.DataFrame
+    throttling: pl.DataFrame
     top_metrics: pl.DataFrame
     metrics_server: pl.DataFrame | None
     start: datetime

@@ -1,0 +1,298 @@
+"""Chart builders for the capacity report. They return altair charts; never display.
+
+Every builder keeps its marks readable at 50 nodes and 2,000 pods: the ``top`` entries and one
+"others" row, or a capped number of points chosen by how far they are from the diagonal.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ..analysis.capacity.recommend import GIB
+from ..frames import TIMESTAMP
+from ._theme import PALETTE
+from .table import HtmlTable, html_table, num, pct
+
+if TYPE_CHECKING:
+    import altair as alt
+
+__all__ = ["forecast_chart", "namespace_chart", "node_allocation_chart", "request_usage_chart",
+           "rightsizing_table", "storage_chart", "throttling_chart", "top_with_others"]
+
+_MEASURE_COLORS = {"requests": PALETTE["line"], "limits": PALETTE["muted"],
+                   "usage (mean)": PALETTE["ok"], "usage (p95)": PALETTE["warn"]}
+
+
+def top_with_others(frame: pl.DataFrame, key: str, by: str, top: int,
+                    agg: str = "sum") -> pl.DataFrame:
+    """The ``top`` rows by ``by`` and one ``others (n)`` row aggregating the rest (numeric
+    columns summed, or averaged with ``agg="mean"``).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"k": ["a", "b", "c"], "v": [3.0, 2.0, 1.0]})
+    >>> top_with_others(f, "k", "v", 1).rows()
+    [('a', 3.0), ('others (2)', 3.0)]
+    """
+    f = frame.sort(by, descending=True, nulls_last=True)
+    if f.height <= top + 1:
+        return f
+    head, rest = f.head(top), f.slice(top)
+    nums = [c for c, t in rest.schema.items() if t.is_numeric() and c != key]
+    fn = (lambda c: pl.col(c).sum()) if agg == "sum" else (lambda c: pl.col(c).mean())
+    other = rest.select(pl.lit(f"others ({rest.height})").alias(key), *[fn(c) for c in nums])
+    return pl.concat([head, other], how="diagonal_relaxed")
+
+
+def namespace_chart(namespaces: pl.DataFrame, *, top: int = 15) -> alt.HConcatChart:
+    """Requests, limits and mean usage per namespace (CPU cores, memory GiB), largest first."""
+    import altair as alt
+
+    ns = top_with_others(namespaces.select(
+        "namespace", "cpu_requests", "cpu_limits", "cpu_usage_mean", "memory_requests",
+        "memory_limits", "memory_usage_mean"), "namespace", "cpu_requests", top)
+    order = ns["namespace"].to_list()
+    panels = []
+    for res, unit, scale in (("cpu", "cores", 1.0), ("memory", "GiB", GIB)):
+        long = ns.select("namespace", *[pl.col(f"{res}_{m}").fill_null(0.0).truediv(scale)
+                                        .alias(label) for m, label in (
+            ("requests", "requests"), ("limits", "limits"), ("usage_mean", "usage (mean)"))]
+        ).unpivot(index="namespace", variable_name="measure")
+        panels.append(alt.Chart(long).mark_bar().encode(
+            y=alt.Y("namespace:N", sort=order, title=None),
+            yOffset=alt.YOffset("measure:N", sort=list(_MEASURE_COLORS)),
+            x=alt.X("value:Q", title=f"{res} ({unit})"),
+            color=alt.Color("measure:N", scale=alt.Scale(
+                domain=["requests", "limits", "usage (mean)"],
+                range=[_MEASURE_COLORS[k] for k in ("requests", "limits", "usage (mean)")]),
+                legend=alt.Legend(orient="top", title=None)),
+            tooltip=["namespace", "measure", alt.Tooltip("value:Q", format=".3~f")],
+        ).properties(width=300, height=alt.Step(7), title=f"{res.upper()} per namespace"))
+    return alt.hconcat(*panels).resolve_scale(color="shared")
+
+
+def node_allocation_chart(nodes: pl.DataFrame, *, top: int = 30) -> alt.HConcatChart:
+    """Per node, requests and p95 usage as a share of allocatable (the ``top`` most requested
+    nodes and the mean of the others), with the 100 % line."""
+    import altair as alt
+
+    n = nodes.with_columns(
+        (pl.col("cpu_requests") / pl.col("cpu_allocatable")).alias("cpu_req"),
+        (pl.col("cpu_usage_p95") / pl.col("cpu_allocatable")).alias("cpu_use"),
+        (pl.col("memory_requests") / pl.col("memory_allocatable")).alias("memory_req"),
+        (pl.col("memory_usage_p95") / pl.col("memory_allocatable")).alias("memory_use"),
+    ).select("node", "pods", "cpu_req", "cpu_use", "memory_req", "memory_use")
+    n = top_with_others(n, "node", "cpu_req", top, agg="mean")
+    order = n["node"].to_list()
+    panels = []
+    for res in ("cpu", "memory"):
+        long = n.select("node", pl.col(f"{res}_req").alias("requests"),
+                        pl.col(f"{res}_use").alias("usage (p95)")).unpivot(
+            index="node", variable_name="measure")
+        bars = alt.Chart(long).mark_bar().encode(
+            y=alt.Y("node:N", sort=order, title=None),
+            yOffset=alt.YOffset("measure:N"),
+            x=alt.X("value:Q", title=f"{res} share of allocatable", axis=alt.Axis(format="%")),
+            color=alt.Color("measure:N", scale=alt.Scale(
+                domain=["requests", "usage (p95)"],
+                range=[_MEASURE_COLORS["requests"], _MEASURE_COLORS["usage (p95)"]]),
+                legend=alt.Legend(orient="top", title=None)),
+            tooltip=["node", "measure", alt.Tooltip("value:Q", format=".1%")])
+        rule = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(
+            color=PALETTE["bad"], strokeDash=[4, 3]).encode(x="x:Q")
+        panels.append((bars + rule).properties(width=300, height=alt.Step(7),
+                                               title=f"{res.upper()} allocation per node"))
+    return alt.hconcat(*panels)
+
+
+def request_usage_chart(workloads: pl.DataFrame, *, percentile: float = 95,
+                        max_points: int = 400) -> alt.HConcatChart:
+    """Request vs p95 usage per workload container, log-log with the diagonal (points above it
+    use more than they request). At most ``max_points`` per panel: the farthest from the
+    diagonal; containers without a request are left out (the flags list them)."""
+    import altair as alt
+
+    col = f"p{percentile:g}"
+    panels = []
+    for res, unit, scale in (("cpu", "cores", 1.0), ("memory", "GiB", GIB)):
+        f = workloads.select(
+            "namespace", "workload", "container",
+            (pl.col(f"{res}_request") / scale).alias("request"),
+            (pl.col(f"{res}_{col}") / scale).alias("usage"),
+        ).filter(pl.col("request") > 0, pl.col("usage") > 0).with_columns(
+            (pl.col("usage") / pl.col("request")).alias("ratio"),
+            pl.when(pl.col("usage") > pl.col("request")).then(pl.lit("above request"))
+            .when(pl.col("usage") < 0.1 * pl.col("request")).then(pl.lit("idle (< 10 %)"))
+            .otherwise(pl.lit("within")).alias("state"))
+        f = f.sort(pl.col("ratio").log().abs(), descending=True).head(max_points)
+        lo = min(f["request"].min() or 1e-3, f["usage"].min() or 1e-3) / 1.5  # type: ignore[operator]
+        hi = max(f["request"].max() or 1.0, f["usage"].max() or 1.0) * 1.5  # type: ignore[operator]
+        diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
+            color=PALETTE["muted"], strokeDash=[4, 3]).encode(x="x:Q", y="y:Q")
+        dom = [lo, hi]
+        pts = alt.Chart(f).mark_circle(size=36, opacity=0.75).encode(
+            x=alt.X("request:Q", scale=alt.Scale(type="log", domain=dom),
+                    title=f"{res} request ({unit})"),
+            y=alt.Y("usage:Q", scale=alt.Scale(type="log", domain=dom),
+                    title=f"{res} {col} usage ({unit})"),
+            color=alt.Color("state:N", scale=alt.Scale(
+                domain=["above request", "within", "idle (< 10 %)"],
+                range=[PALETTE["bad"], PALETTE["line"], PALETTE["warn"]]),
+                legend=alt.Legend(orient="top", title=None)),
+            tooltip=["namespace", "workload", "container",
+                     alt.Tooltip("request:Q", format=".3~f"),
+                     alt.Tooltip("usage:Q", format=".3~f"), alt.Tooltip("ratio:Q", format=".2f")])
+        panels.append((diag + pts).properties(width=320, height=280,
+                                              title=f"{res.upper()}: request vs {col} usage"))
+    return alt.hconcat(*panels)
+
+
+def throttling_chart(throttling: pl.DataFrame, *, top: int = 20,
+                     threshold: float = 0.25) -> alt.Chart:
+    """Heat map of the throttled ratio over time for the ``top`` most throttled workload
+    containers (cells above ``threshold`` are what CPUThrottlingHigh fires on)."""
+    import altair as alt
+
+    f = throttling.with_columns(pl.format("{}/{} · {}", "namespace", "workload", "container")
+                                .alias("container_of"))
+    worst = (f.group_by("container_of").agg(pl.col("value").mean()).sort(
+        "value", descending=True).head(top)["container_of"])
+    f = f.filter(pl.col("container_of").is_in(worst.implode()))
+    if f.height == 0:
+        f = pl.DataFrame(schema={"timestamp": TIMESTAMP, "container_of": pl.String,
+                                 "value": pl.Float64})
+    return alt.Chart(f.select("timestamp", "container_of", "value")).mark_rect().encode(
+        x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%b %d")),
+        y=alt.Y("container_of:N", sort=worst.to_list(), title=None),
+        color=alt.Color("value:Q", title="throttled", scale=alt.Scale(
+            domain=[0, threshold, 1], range=["#f7fbff", PALETTE["warn"], PALETTE["bad"]]),
+            legend=alt.Legend(format="%")),
+        tooltip=["container_of", alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("value:Q", format=".1%")],
+    ).properties(width=900, height=alt.Step(16),
+                 title=f"CFS throttling, most throttled containers (> {threshold:.0%} flags)")
+
+
+def _projection(t_end: Any, now: float, slope: float, days: float) -> list[dict[str, Any]]:
+    return [{"timestamp": t_end, "value": now},
+            {"timestamp": t_end + timedelta(days=days), "value": now + slope * days}]
+
+
+def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
+                   horizon_days: float | None = None) -> alt.HConcatChart:
+    """Cluster requests and usage over the window, their linear trends projected forward, the
+    allocatable and N-1 lines, and the crossing dates within the horizon (default: as long as
+    the window)."""
+    import altair as alt
+
+    panels = []
+    for res, unit, scale in (("cpu", "cores", 1.0), ("memory", "GiB", GIB)):
+        tr = trend.filter(pl.col("resource") == res, pl.col("series").is_in(["requests", "usage"]))
+        if tr.height == 0:
+            continue
+        t0, t1 = tr["timestamp"].min(), tr["timestamp"].max()
+        span = (t1 - t0).total_seconds() / 86400 if t0 and t1 else 7.0  # type: ignore[operator]
+        horizon = horizon_days or max(span, 7.0)
+        fc = forecast.filter(pl.col("resource") == res)
+        proj: list[dict[str, Any]] = []
+        for r in fc.filter(pl.col("line") == "allocatable").iter_rows(named=True):
+            if r["slope_per_day"] is not None:
+                for p in _projection(t1, r["now"], r["slope_per_day"], horizon):
+                    proj.append({**p, "series": r["series"]})
+        lines = {r["line"]: r["limit"] for r in fc.iter_rows(named=True)}
+        hist = tr.select("timestamp", "series", (pl.col("value") / scale).alias("value"))
+        pj = pl.DataFrame(proj, schema={"timestamp": TIMESTAMP, "value": pl.Float64,
+                                        "series": pl.String}).with_columns(
+            pl.col("value") / scale)
+        color = alt.Color("series:N", scale=alt.Scale(
+            domain=["requests", "usage"], range=[PALETTE["line"], PALETTE["ok"]]),
+            legend=alt.Legend(orient="top", title=None))
+        layers = [alt.Chart(hist).mark_line().encode(
+            x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%b %d")),
+            y=alt.Y("value:Q", title=f"{res} ({unit})"), color=color,
+            tooltip=["series", alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
+                     alt.Tooltip("value:Q", format=".3~f")]),
+            alt.Chart(pj).mark_line(strokeDash=[5, 4]).encode(
+                x="timestamp:T", y="value:Q", color=alt.Color(
+                    "series:N", scale=color.scale, legend=None))]
+        rules = pl.DataFrame({"line": ["allocatable", "N-1 (largest node lost)"],
+                              "value": [lines.get("allocatable", math.nan) / scale,
+                                        lines.get("n_minus_1", math.nan) / scale]})
+        layers.append(alt.Chart(rules).mark_rule(strokeDash=[2, 2]).encode(
+            y="value:Q", color=alt.Color("line:N", scale=alt.Scale(
+                domain=["allocatable", "N-1 (largest node lost)"],
+                range=[PALETTE["muted"], PALETTE["bad"]]), legend=alt.Legend(
+                orient="bottom", title=None)), tooltip=["line", alt.Tooltip("value:Q",
+                                                                            format=".3~f")]))
+        cross = fc.filter(pl.col("crossing").is_not_null(), pl.col("days") > 0,
+                          pl.col("days") <= horizon)
+        if cross.height:
+            pts = cross.select("crossing", "series", "line",
+                               (pl.col("limit") / scale).alias("value"),
+                               pl.col("crossing").dt.strftime("%Y-%m-%d").alias("date"))
+            layers.append(alt.Chart(pts).mark_point(shape="diamond", size=90, filled=True,
+                                                    color=PALETTE["bad"]).encode(
+                x="crossing:T", y="value:Q", tooltip=["series", "line", "date"]))
+            layers.append(alt.Chart(pts).mark_text(dy=-10, fontSize=10).encode(
+                x="crossing:T", y="value:Q", text="date:N"))
+        panels.append(alt.layer(*layers).resolve_scale(color="independent").properties(
+            width=400, height=200, title=f"{res.upper()}: requests and usage, trend and lines"))
+    return alt.hconcat(*panels)
+
+
+def storage_chart(storage_trend: pl.DataFrame, storage: dict[str, Any]) -> alt.LayerChart:
+    """Prometheus's persisted blocks over time, projected at today's growth to the retention
+    size (the date it is reached is marked)."""
+    import altair as alt
+
+    b = storage_trend.filter(pl.col("series") == "blocks_bytes").select(
+        "timestamp", (pl.col("value") / GIB).alias("GiB"))
+    layers = [alt.Chart(b.with_columns(pl.lit("blocks").alias("what"))).mark_line(
+        color=PALETTE["line"]).encode(
+        x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%b %d")),
+        y=alt.Y("GiB:Q", title="TSDB blocks (GiB)"),
+        tooltip=[alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("GiB:Q", format=".2f")])]
+    size = storage.get("retention_size") or 0.0
+    per_day = storage.get("growth_bytes_per_day")
+    if b.height and per_day:
+        t1 = b["timestamp"].max()
+        now = float(b["GiB"][-1])
+        days = max(0.0, (size / GIB - now) / (per_day / GIB)) if size else 30.0
+        pj = pl.DataFrame({"timestamp": [t1, t1 + timedelta(days=days)],  # type: ignore[operator]
+                           "GiB": [now, now + per_day / GIB * days]},
+                          schema={"timestamp": TIMESTAMP, "GiB": pl.Float64})
+        layers.append(alt.Chart(pj).mark_line(strokeDash=[5, 4], color=PALETTE["line"]).encode(
+            x="timestamp:T", y="GiB:Q"))
+        if size:
+            layers.append(alt.Chart(pl.DataFrame({"GiB": [size / GIB],
+                                                  "label": [f"retentionSize {size / GIB:g} GiB"]})
+                                    ).mark_rule(color=PALETTE["bad"], strokeDash=[2, 2]).encode(
+                y="GiB:Q", tooltip=["label"]))
+    return alt.layer(*layers).properties(
+        width=600, height=200, title="Prometheus storage: blocks on disk, growth projected")
+
+
+_REC_FORMATS = {
+    "cpu_request": num, "cpu_request_rec": num, "cpu_saving": num,
+    "memory_request": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
+    "memory_request_rec": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
+    "memory_limit": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
+    "memory_limit_rec": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
+    "memory_saving": lambda v: "" if v is None else f"{v / GIB:,.2f} Gi",
+    "throttled": pct,
+}
+
+
+def rightsizing_table(recs: pl.DataFrame, *, top: int = 60) -> HtmlTable:
+    """The recommendations sorted by saving (cores, then GiB / 4), missing ones last."""
+    cols = ["namespace", "workload_kind", "workload", "container", "pods_now", "cpu_request",
+            "cpu_request_rec", "memory_request", "memory_request_rec", "memory_limit",
+            "memory_limit_rec", "cpu_saving", "memory_saving", "points", "note"]
+    return html_table(recs.select(cols), formats=_REC_FORMATS, max_rows=top,
+                      caption="Right-sizing (krr-simple), largest saving first; negative "
+                              "saving = the request is too small")
