@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .matchers import Matcher, matches_all
 
@@ -86,7 +87,7 @@ class Route:
     path: tuple[int, ...] = ()
     line: int | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Alertmanager's route key: the parent's key, ``/``, this node's matchers."""
         own = "{" + ",".join(str(m) for m in self.matchers) + "}"

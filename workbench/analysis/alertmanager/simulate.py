@@ -51,11 +51,7 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
-import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -63,9 +59,7 @@ import polars as pl
 from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
 from ...frames import TIMESTAMP
 from .config import AlertmanagerConfig
-from .matchers import matches_all
-from .route import Route, label_set_string
-from .templates import TemplateError, render, template_data
+from .dispatcher import PUT, Alert, Dispatcher, alert_order
 
 __all__ = ["NOTIFICATION_SCHEMA", "fingerprint", "messages_per_day", "simulate", "what_if",
            "with_overrides"]
@@ -80,9 +74,7 @@ NOTIFICATION_SCHEMA: dict[str, Any] = {
 }
 _NOT_LABELS = {"active_at", "fired_at", "resolved_at", "pending_s", "firing_s"}
 _RESOLVED_RETENTION_MS = 15 * 60_000
-_MAINTENANCE_MS = 30_000
 _FOREVER = 2**62
-_PUT, _TICK, _GC = 0, 1, 2
 
 
 def fingerprint(labels: Mapping[str, str]) -> str:
@@ -98,37 +90,6 @@ def fingerprint(labels: Mapping[str, str]) -> str:
                 h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
             h = ((h ^ 0xFF) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return f"{h:016x}"
-
-
-@dataclass
-class _Alert:
-    fp: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    starts_at: int
-    ends_at: int
-    updated_at: int
-
-    def resolved(self, now: int) -> bool:
-        return self.ends_at <= now
-
-
-@dataclass
-class _Group:
-    route: Route
-    labels: dict[str, str]
-    key: str
-    alerts: dict[str, _Alert] = field(default_factory=dict)
-    next_tick: int = 0
-    has_flushed: bool = False
-    alive: bool = True
-
-
-@dataclass
-class _Entry:
-    firing: frozenset[str]
-    resolved: frozenset[str]
-    timestamp: int
 
 
 def _episode_sends(fired: int, resolved: int | None, next_active: int | None, end: int,
@@ -151,179 +112,6 @@ def _to_ms(col: pl.Series) -> list[int | None]:
     if col.dtype == pl.Datetime or isinstance(col.dtype, pl.Datetime):
         return col.dt.epoch("ms").to_list()
     return col.cast(pl.Int64).to_list()
-
-
-class _Simulator:
-    def __init__(self, cfg: AlertmanagerConfig, end: int, maintenance_phase: int,
-                 external_url: str) -> None:
-        self.cfg = cfg
-        self.end = end
-        self.queue: list[tuple[int, int, int, Any]] = []
-        self.seq = 0
-        self.store: dict[str, _Alert] = {}           # the provider: latest alert per fingerprint
-        self.groups: dict[tuple[int, str], _Group] = {}
-        self.nflog: dict[tuple[str, str, str], _Entry] = {}
-        self.rows: list[dict[str, Any]] = []
-        self.external_url = external_url
-        self.routes_cache: dict[tuple[tuple[str, str], ...], list[Route]] = {}
-        self.maintenance_phase = maintenance_phase
-
-    def push(self, t: int, kind: int, payload: Any) -> None:
-        self.seq += 1
-        heapq.heappush(self.queue, (t, kind, self.seq, payload))
-
-    # -- Alertmanager ----------------------------------------------------------------------
-    def put(self, now: int, new: _Alert) -> None:
-        old = self.store.get(new.fp)
-        if old is not None and ((old.starts_at < new.ends_at < old.ends_at)
-                                or (old.starts_at < new.starts_at < old.ends_at)):
-            merged = dataclasses.replace(new, starts_at=min(old.starts_at, new.starts_at))
-            if new.resolved(now):
-                if old.resolved(now) and old.ends_at > new.ends_at:
-                    merged.ends_at = old.ends_at
-            elif old.ends_at > new.ends_at:
-                merged.ends_at = old.ends_at
-            new = merged
-        self.store[new.fp] = new
-        key = tuple(sorted(new.labels.items()))
-        routes = self.routes_cache.get(key)
-        if routes is None:
-            routes = self.routes_cache[key] = self.cfg.route(new.labels)
-        for route in routes:
-            glabels = route.group_labels(new.labels)
-            gid = (id(route), label_set_string(glabels))
-            group = self.groups.get(gid)
-            if group is None:
-                group = _Group(route, glabels, f"{route.key}:{gid[1]}")
-                self.groups[gid] = group
-                group.next_tick = now + route.group_wait_ms
-                self.push(group.next_tick, _TICK, (gid, group, group.next_tick))
-            group.alerts[new.fp] = dataclasses.replace(new)
-            if not group.has_flushed and new.starts_at + route.group_wait_ms < now:
-                group.next_tick = now
-                self.push(now, _TICK, (gid, group, now))
-
-    def muted(self, alert: _Alert, now: int) -> bool:
-        for rule in self.cfg.inhibit_rules:
-            if not matches_all(rule.target, alert.labels):
-                continue
-            two_sided = matches_all(rule.source, alert.labels)
-            for src in self.store.values():
-                if src.resolved(now) or not matches_all(rule.source, src.labels):
-                    continue
-                if any((src.labels.get(n) or "") != (alert.labels.get(n) or "")
-                       for n in rule.equal):
-                    continue
-                if two_sided and matches_all(rule.target, src.labels):
-                    continue
-                return True
-        return False
-
-    def time_blocked(self, route: Route, now: int) -> bool:
-        when = datetime.fromtimestamp(now / 1000, tz=UTC)
-
-        def inside(names: Sequence[str]) -> bool:
-            return any(ti.contains(when) for n in names for ti in self.cfg.time_intervals[n])
-
-        if route.active_time_intervals and not inside(route.active_time_intervals):
-            return True
-        return bool(route.mute_time_intervals) and inside(route.mute_time_intervals)
-
-    def tick(self, now: int, gid: tuple[int, str], group: _Group, due: int) -> None:
-        if not group.alive or group.next_tick != due:
-            return
-        route = group.route
-        group.next_tick = now + route.group_interval_ms
-        self.push(group.next_tick, _TICK, (gid, group, group.next_tick))
-        group.has_flushed = True
-        if not group.alerts:
-            return
-        snapshot = [dataclasses.replace(a) for a in group.alerts.values()]
-        kept = [a for a in snapshot if not self.muted(a, now)]
-        if kept and not self.time_blocked(route, now):
-            self.notify(now, group, kept)
-        for a in snapshot:
-            cur = group.alerts.get(a.fp)
-            if a.resolved(now) and cur is not None and cur.updated_at == a.updated_at:
-                del group.alerts[a.fp]
-
-    def notify(self, now: int, group: _Group, alerts: list[_Alert]) -> None:
-        route = group.route
-        receiver = self.cfg.receivers[route.receiver]
-        firing = frozenset(a.fp for a in alerts if not a.resolved(now))
-        resolved = frozenset(a.fp for a in alerts if a.resolved(now))
-        for integ in receiver.integrations:
-            nkey = (group.key, receiver.name, integ.name)
-            entry = self.nflog.get(nkey)
-            reason = None
-            if entry is None:
-                reason = "new" if firing else None
-            elif not firing <= entry.firing:
-                reason = "new"
-            elif not firing:
-                reason = "resolved" if entry.firing else None
-            elif integ.send_resolved and not resolved <= entry.resolved:
-                reason = "resolved"
-            elif now - entry.timestamp > route.repeat_interval_ms:
-                reason = "repeat"
-            if reason is None:
-                continue
-            self.nflog[nkey] = _Entry(firing, resolved, now)
-            if not integ.send_resolved and not firing:
-                continue                      # logged, nothing sent
-            sent = alerts if integ.send_resolved else [a for a in alerts if not a.resolved(now)]
-            self.rows.append(self.row(now, group, integ, reason, sent))
-
-    def row(self, now: int, group: _Group, integ: Any, reason: str,
-            sent: list[_Alert]) -> dict[str, Any]:
-        sent = sorted(sent, key=lambda a: (tuple(sorted(a.labels.items())), a.starts_at))
-        status = "firing" if any(not a.resolved(now) for a in sent) else "resolved"
-        title = text = None
-        if integ.kind == "slack":
-            data = template_data(group.route.receiver, [
-                {"status": "resolved" if a.resolved(now) else "firing", "labels": a.labels,
-                 "annotations": a.annotations, "fingerprint": a.fp} for a in sent],
-                group.labels, self.external_url)
-            title = _render(integ.title, '{{ template "slack.default.title" . }}', data)
-            text = _render(integ.text, '{{ template "slack.default.text" . }}', data)
-        return {"time": now, "receiver": group.route.receiver, "integration": integ.name,
-                "route": group.route.key, "group_key": group.key,
-                "group_labels": label_set_string(group.labels), "status": status,
-                "reason": reason,
-                "firing": sum(not a.resolved(now) for a in sent),
-                "resolved": sum(a.resolved(now) for a in sent),
-                "alerts": [a.fp for a in sent],
-                "alertnames": sorted({a.labels.get("alertname", "") for a in sent}),
-                "title": title, "text": text}
-
-    def gc(self) -> None:
-        for gid in [g for g, grp in self.groups.items() if not grp.alerts]:
-            self.groups.pop(gid).alive = False
-
-    def run(self) -> None:
-        first = self.queue[0][0] if self.queue else 0
-        phase = self.maintenance_phase % _MAINTENANCE_MS
-        m = first - (first - phase) % _MAINTENANCE_MS + _MAINTENANCE_MS
-        self.push(m, _GC, None)
-        while self.queue:
-            now, kind, _, payload = heapq.heappop(self.queue)
-            if now > self.end:
-                break
-            if kind == _PUT:
-                self.put(now, payload)
-            elif kind == _TICK:
-                self.tick(now, *payload)
-            else:
-                self.gc()
-                if len(self.queue) > 0:
-                    self.push(now + _MAINTENANCE_MS, _GC, None)
-
-
-def _render(template: str | None, default: str, data: Mapping[str, Any]) -> str:
-    try:
-        return render(default if template is None else template, data)
-    except TemplateError as exc:
-        return f"<template not rendered: {exc}>"
 
 
 def simulate(
@@ -400,7 +188,7 @@ def simulate(
     retention = parse_duration_ms(resolved_retention)
     end_ms = (parse_time_ms(end) if end is not None
               else (max(times) if times else 0) + retention + longest)
-    sim = _Simulator(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url)
+    sim = Dispatcher(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url)
     # next active_at of the same identity (a resolved alert stops being re-sent then)
     idents = [tuple(v or "" for v in row) for row in labels_rows]    # absent = empty label
     order = sorted(range(episodes.height), key=lambda i: (idents[i], active[i] or 0))
@@ -415,16 +203,17 @@ def simulate(
         labels = {c: v for c, v in zip(label_cols, labels_rows[i], strict=True) if v}
         ann = {c.removeprefix("annotation_"): v
                for c, v in zip(ann_cols, ann_rows[i], strict=True) if v is not None}
-        fp = fingerprint(labels)
+        fp, order = fingerprint(labels), alert_order(labels)
         fsends, rsends = _episode_sends(fired_i, resolved_i, next_active[i], end_ms,
                                         interval, resend, retention)
         for t in fsends:
-            sim.push(t, _PUT, _Alert(fp, labels, ann, fired_i, _FOREVER, t))
+            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, _FOREVER, t, order))
         for t in rsends:
-            sim.push(t, _PUT, _Alert(fp, labels, ann, fired_i, resolved_i or t, t))
+            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, resolved_i or t, t, order))
     sim.run()
-    return pl.DataFrame(sim.rows, schema=NOTIFICATION_SCHEMA, orient="row") if sim.rows \
-        else pl.DataFrame(schema=NOTIFICATION_SCHEMA)
+    schema = {**NOTIFICATION_SCHEMA, "alerts": pl.String, "alertnames": pl.String}
+    return pl.DataFrame(sim.rows, schema=schema).with_columns(
+        pl.col("alerts").str.split(","), pl.col("alertnames").str.split("\x00"))
 
 
 def with_overrides(cfg: AlertmanagerConfig, *, group_wait: DurationLike | None = None,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["DEFAULT_TEMPLATES", "TemplateError", "render", "template_data"]
@@ -173,7 +174,21 @@ def _parse(tokens: list[tuple[str, str]], i: int, stop: tuple[str, ...]) -> tupl
     return nodes, i
 
 
+@lru_cache(maxsize=512)
+def _compiled(template: str) -> list[Any]:
+    return _parse(_tokens(template), 0, ())[0]
+
+
+@lru_cache(maxsize=4096)
+def _lex_cached(expr: str) -> tuple[str, ...]:
+    return tuple(_lex_raw(expr))
+
+
 def _lex(expr: str) -> list[str]:
+    return list(_lex_cached(expr))
+
+
+def _lex_raw(expr: str) -> list[str]:
     lexer = shlex.shlex(expr.replace("(", " ( ").replace(")", " ) ").replace("|", " | "),
                         posix=False)
     lexer.whitespace_split = True
@@ -282,7 +297,7 @@ class _Eval:
                     if name not in self.templates:
                         msg = f'no such template "{name}"'
                         raise TemplateError(msg)
-                    self.run(_parse(_tokens(self.templates[name]), 0, ())[0], arg, out)
+                    self.run(_compiled(self.templates[name]), arg, out)
                 else:
                     out.append(_text(self.pipeline(toks, dot)))
             else:
@@ -316,7 +331,7 @@ def render(template: str, data: Mapping[str, Any],
 
     Raises :class:`TemplateError` for constructs outside the supported subset.
     """
-    nodes, _ = _parse(_tokens(template), 0, ())
+    nodes = _compiled(template)
     out: list[str] = []
     try:
         _Eval(templates).run(nodes, data, out)

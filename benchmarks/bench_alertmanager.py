@@ -1,0 +1,96 @@
+"""Alertmanager notification simulation speed on a month of alert history.
+
+Input: 5,000 alert identities (``alertname`` x ``job`` x ``instance``, 50 jobs) over 30 days on a
+1m evaluation grid, each with episodes of random length (median ~20 min) separated by random
+quiet spells (``--quick``: 1,000 identities x 7 days). Routed through the seed's routing
+(``group_by: [job]``, 10s / 1m / 5m, one Slack receiver with ``send_resolved``) and through
+kube-prometheus's timers (30s / 5m / 12h) with :func:`what_if`; messages per day per receiver
+follow. Target: simulation under 10 s at full size (history extraction is separate, in
+``workbench.alert_history``).
+
+Run: ``python -m benchmarks alertmanager [--quick]``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import polars as pl
+
+from workbench.analysis.alertmanager import (
+    AlertmanagerConfig,
+    messages_per_day,
+    simulate,
+    what_if,
+)
+
+T0_MS = 1_767_225_600_000
+MIN_MS = 60_000
+CONFIG = """
+global: {slack_api_url: "http://127.0.0.1:1/slack"}
+route:
+  receiver: slack
+  group_by: [job]
+  group_wait: 10s
+  group_interval: 1m
+  repeat_interval: 5m
+  routes:
+    - matchers: ['severity="critical"']
+      receiver: pager
+      continue: true
+receivers:
+  - name: slack
+    slack_configs:
+      - send_resolved: true
+        title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}'
+        text: "*Description:* {{ .CommonAnnotations.description }}"
+  - name: pager
+    webhook_configs: [{url: "http://127.0.0.1:1/pager"}]
+"""
+
+
+def make_episodes(n_ident: int, days: int, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    span = days * 1440
+    rows: dict[str, list[object]] = {k: [] for k in ("alertname", "job", "instance", "severity",
+                                                     "active_at", "fired_at", "resolved_at")}
+    names = [f"Alert{i}" for i in range(40)]
+    for i in range(n_ident):
+        t = int(rng.integers(0, 1440))
+        mean_gap = float(rng.choice([600, 2000, 8000]))
+        while t < span:
+            length = int(rng.lognormal(3.0, 1.0)) + 1
+            fire = t + 5
+            if fire < span:
+                end = fire + length
+                rows["alertname"].append(names[i % 40])
+                rows["job"].append(f"job{i % 50}")
+                rows["instance"].append(f"host{i}")
+                rows["severity"].append("critical" if i % 10 == 0 else "warning")
+                rows["active_at"].append(T0_MS + t * MIN_MS)
+                rows["fired_at"].append(T0_MS + fire * MIN_MS)
+                rows["resolved_at"].append(T0_MS + end * MIN_MS if end < span else None)
+                t = end
+            t += int(rng.exponential(mean_gap)) + 1
+    return pl.DataFrame(rows).with_columns(
+        pl.col("active_at", "fired_at", "resolved_at").cast(pl.Datetime("ms", "UTC")))
+
+
+def main(quick: bool = False) -> None:
+    n_ident, days = (1_000, 7) if quick else (5_000, 30)
+    ep = make_episodes(n_ident, days)
+    cfg = AlertmanagerConfig.from_yaml(CONFIG)
+    print(f"input: {n_ident:,} identities x {days} days, {ep.height:,} episodes")
+    t0 = time.perf_counter()
+    seed = simulate(ep, cfg)
+    t_seed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    kube = what_if(ep, cfg, group_wait="30s", group_interval="5m", repeat_interval="12h")
+    t_kube = time.perf_counter() - t0
+    per_day = messages_per_day(seed)
+    print(f"simulate (seed 10s/1m/5m): {t_seed:.2f} s, {seed.height:,} messages "
+          f"({per_day['messages'].mean():.0f} per receiver-day)")
+    print(f"what_if (kube-prometheus 30s/5m/12h): {t_kube:.2f} s, {kube.height:,} messages")
+    target = "met" if t_seed < 10 else "MISSED"
+    print(f"target simulate < 10 s at full size: {target if not quick else 'n/a (quick)'}")

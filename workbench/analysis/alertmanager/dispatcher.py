@@ -1,0 +1,318 @@
+"""The event engine behind :func:`~workbench.analysis.alertmanager.simulate`: Alertmanager 0.25's
+alert store, dispatcher, aggregation groups, inhibition, time intervals, dedup stage and
+notification log, driven by the alerts Prometheus posts.
+
+Lazy ticks: a group's flush timer fires every ``group_interval`` from its first flush (the Go
+timer is reset before each flush), but a tick where nothing changed can only send a repeat.
+So a tick is scheduled only when it can matter: the first one (``group_wait``, or at once when
+the alert started long ago), the next grid tick after an alert enters the group or after an
+inhibiting alert changes, and the grid tick where ``repeat_interval`` has passed. Routes with
+time intervals tick on every grid point. Empty groups are deleted by the 30 s cleanup ticker.
+This gives the same messages as ticking every interval, at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .config import AlertmanagerConfig, Integration
+from .matchers import matches_all
+from .route import Route, label_set_string
+from .templates import TemplateError, render, template_data
+
+__all__ = ["COLUMNS", "PUT", "Alert", "Dispatcher", "alert_order"]
+
+#: The message columns :class:`Dispatcher` fills (``rows``: one list per column).
+COLUMNS = ("time", "receiver", "integration", "route", "group_key", "group_labels", "status",
+           "reason", "firing", "resolved", "alerts", "alertnames", "title", "text")
+
+
+def alert_order(labels: dict[str, str]) -> tuple[Any, ...]:
+    """Alertmanager's ``AlertSlice`` order: ``job``, then ``instance`` (missing last), then
+    the whole label set."""
+    key: list[Any] = []
+    for name in ("job", "instance"):
+        value = labels.get(name)
+        key.append((value is None, value or ""))
+    key.append(tuple(sorted(labels.items())))
+    return tuple(key)
+
+MAINTENANCE_MS = 30_000
+PUT, TICK, GC = 0, 1, 2          # order of events at the same millisecond
+
+
+@dataclass
+class Alert:
+    """An alert as Alertmanager stores it (times in Unix ms; never mutated once stored)."""
+
+    fp: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: int
+    ends_at: int
+    updated_at: int
+    order: tuple[Any, ...] = ()
+
+    def resolved(self, now: int) -> bool:
+        return self.ends_at <= now
+
+
+@dataclass
+class _Group:
+    route: Route
+    labels: dict[str, str]
+    key: str
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    scheduled: int | None = None
+    origin: int | None = None           # first flush: later ticks at origin + k * interval
+    alive: bool = True
+
+    def next_grid(self, t: int, *, strict: bool) -> int:
+        assert self.origin is not None
+        gi = self.route.group_interval_ms
+        k = -(-(t - self.origin) // gi)
+        tick = self.origin + k * gi
+        return tick + gi if strict and tick <= t else tick
+
+
+@dataclass
+class _Entry:
+    firing: frozenset[str]
+    resolved: frozenset[str]
+    timestamp: int
+
+
+class Dispatcher:
+    """Feed :meth:`push` ``(time, PUT, Alert)`` events, then :meth:`run`; messages in ``rows``."""
+
+    def __init__(self, cfg: AlertmanagerConfig, end: int, maintenance_phase: int,
+                 external_url: str) -> None:
+        self.cfg = cfg
+        self.end = end
+        self.queue: list[tuple[int, int, int, Any]] = []
+        self.seq = 0
+        self.store: dict[str, Alert] = {}            # the provider: latest alert per fingerprint
+        self.sources: dict[str, Alert] = {}          # stored alerts matching an inhibit source
+        self.groups: dict[tuple[int, str], _Group] = {}
+        self.target_groups: set[tuple[int, str]] = set()
+        self.empties: set[tuple[int, str]] = set()
+        self.gc_at: int | None = None
+        self.nflog: dict[tuple[str, str, str], _Entry] = {}
+        self.rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+        self.rendered: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.group_ids: dict[tuple[int, tuple[tuple[str, str], ...]],
+                             tuple[tuple[int, str], dict[str, str]]] = {}
+        self.external_url = external_url
+        self.routes_cache: dict[tuple[tuple[str, str], ...], list[Route]] = {}
+        self.phase = maintenance_phase % MAINTENANCE_MS
+        self.rules = cfg.inhibit_rules
+
+    def push(self, t: int, kind: int, payload: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, (t, kind, self.seq, payload))
+
+    def _schedule(self, group: _Group, gid: tuple[int, str], t: int) -> None:
+        if group.scheduled is None or t < group.scheduled:
+            group.scheduled = t
+            self.push(t, TICK, (gid, group, t))
+
+    # -- alerts in ---------------------------------------------------------------------------
+    def put(self, now: int, new: Alert) -> None:
+        old = self.store.get(new.fp)
+        if old is not None and ((old.starts_at < new.ends_at < old.ends_at)
+                                or (old.starts_at < new.starts_at < old.ends_at)):
+            ends = new.ends_at
+            if new.resolved(now):
+                if old.resolved(now) and old.ends_at > new.ends_at:
+                    ends = old.ends_at
+            elif old.ends_at > new.ends_at:
+                ends = old.ends_at
+            new = Alert(new.fp, new.labels, new.annotations,
+                        min(old.starts_at, new.starts_at), ends, new.updated_at)
+        self.store[new.fp] = new
+        if self.rules and any(matches_all(r.source, new.labels) for r in self.rules):
+            self.sources[new.fp] = new
+            for gid in list(self.target_groups):          # muting may change: re-check
+                group = self.groups.get(gid)
+                if group is None or not group.alerts:
+                    self.target_groups.discard(gid)
+                elif group.origin is not None:
+                    self._schedule(group, gid, group.next_grid(now, strict=False))
+        key = tuple(sorted(new.labels.items()))
+        routes = self.routes_cache.get(key)
+        if routes is None:
+            routes = self.routes_cache[key] = self.cfg.route(new.labels)
+        for route in routes:
+            cached = self.group_ids.get((id(route), key))
+            if cached is None:
+                glabels = route.group_labels(new.labels)
+                cached = self.group_ids[(id(route), key)] = (
+                    (id(route), label_set_string(glabels)), glabels)
+            gid, glabels = cached
+            group = self.groups.get(gid)
+            if group is None:
+                group = _Group(route, glabels, f"{route.key}:{gid[1]}")
+                self.groups[gid] = group
+                self._schedule(group, gid, now + route.group_wait_ms)
+            group.alerts[new.fp] = new
+            self.empties.discard(gid)
+            if self.rules and any(matches_all(r.target, new.labels) for r in self.rules):
+                self.target_groups.add(gid)
+            if group.origin is None:
+                if new.starts_at + route.group_wait_ms < now:
+                    group.scheduled = None               # Reset(0): flush now
+                    self._schedule(group, gid, now)
+            else:
+                self._schedule(group, gid, group.next_grid(now, strict=False))
+
+    # -- flushes -----------------------------------------------------------------------------
+    def muted(self, alert: Alert, now: int) -> bool:
+        for rule in self.rules:
+            if not matches_all(rule.target, alert.labels):
+                continue
+            two_sided = matches_all(rule.source, alert.labels)
+            for src in self.sources.values():
+                if src.resolved(now) or not matches_all(rule.source, src.labels):
+                    continue
+                if any((src.labels.get(n) or "") != (alert.labels.get(n) or "")
+                       for n in rule.equal):
+                    continue
+                if two_sided and matches_all(rule.target, src.labels):
+                    continue
+                return True
+        return False
+
+    def time_blocked(self, route: Route, now: int) -> bool:
+        when = datetime.fromtimestamp(now / 1000, tz=UTC)
+
+        def inside(names: tuple[str, ...]) -> bool:
+            return any(ti.contains(when) for n in names for ti in self.cfg.time_intervals[n])
+
+        if route.active_time_intervals and not inside(route.active_time_intervals):
+            return True
+        return bool(route.mute_time_intervals) and inside(route.mute_time_intervals)
+
+    def tick(self, now: int, gid: tuple[int, str], group: _Group, due: int) -> None:
+        if not group.alive or group.scheduled != due:
+            return
+        group.scheduled = None
+        if group.origin is None:
+            group.origin = now
+        route = group.route
+        timed = bool(route.mute_time_intervals or route.active_time_intervals)
+        if timed:
+            self._schedule(group, gid, group.next_grid(now, strict=True))
+        if not group.alerts:
+            return
+        snapshot = list(group.alerts.values())
+        kept = [a for a in snapshot if not self.muted(a, now)] if self.rules else snapshot
+        if kept and not (timed and self.time_blocked(route, now)):
+            self.notify(now, group, kept)
+        for a in snapshot:
+            if a.resolved(now) and group.alerts.get(a.fp) is a:
+                del group.alerts[a.fp]
+        if not group.alerts:
+            self.empties.add(gid)
+            if self.gc_at is None:
+                self.gc_at = now - (now - self.phase) % MAINTENANCE_MS
+                if self.gc_at < now:
+                    self.gc_at += MAINTENANCE_MS
+                self.push(self.gc_at, GC, None)
+        elif kept and not timed and any(not a.resolved(now) for a in kept):
+            # nothing changes until an alert arrives, except the repeat
+            receiver = self.cfg.receivers[route.receiver]
+            stamps = [e.timestamp for i in receiver.integrations
+                      if (e := self.nflog.get((group.key, receiver.name, i.name))) is not None]
+            if stamps:
+                due = group.next_grid(min(stamps) + route.repeat_interval_ms, strict=True)
+                self._schedule(group, gid, max(due, group.next_grid(now, strict=True)))
+
+    def notify(self, now: int, group: _Group, alerts: list[Alert]) -> None:
+        route = group.route
+        receiver = self.cfg.receivers[route.receiver]
+        firing = frozenset(a.fp for a in alerts if not a.resolved(now))
+        resolved = frozenset(a.fp for a in alerts if a.resolved(now))
+        for integ in receiver.integrations:
+            nkey = (group.key, receiver.name, integ.name)
+            entry = self.nflog.get(nkey)
+            reason = None
+            if entry is None:
+                reason = "new" if firing else None
+            elif not firing <= entry.firing:
+                reason = "new"
+            elif not firing:
+                reason = "resolved" if entry.firing else None
+            elif integ.send_resolved and not resolved <= entry.resolved:
+                reason = "resolved"
+            elif now - entry.timestamp > route.repeat_interval_ms:
+                reason = "repeat"
+            if reason is None:
+                continue
+            self.nflog[nkey] = _Entry(firing, resolved, now)
+            if not integ.send_resolved and not firing:
+                continue                      # logged, nothing sent
+            sent = alerts if integ.send_resolved else [a for a in alerts if not a.resolved(now)]
+            self.add_row(now, group, integ, reason, sent)
+
+    def add_row(self, now: int, group: _Group, integ: Integration, reason: str,
+                sent: list[Alert]) -> None:
+        state = tuple(sorted((a.order, a.fp, a.resolved(now)) for a in sent))
+        ckey = (group.key, group.route.receiver, integ.name, state)
+        done = self.rendered.get(ckey)
+        if done is None:
+            ordered = sorted(sent, key=lambda a: a.order)
+            n_firing = sum(not a.resolved(now) for a in sent)
+            title = text = None
+            if integ.kind == "slack":
+                data = template_data(group.route.receiver, [
+                    {"status": "resolved" if a.resolved(now) else "firing", "labels": a.labels,
+                     "annotations": a.annotations, "fingerprint": a.fp} for a in ordered],
+                    group.labels, self.external_url)
+                title = _render(integ.title or '{{ template "slack.default.title" . }}', data)
+                text = _render(integ.text or '{{ template "slack.default.text" . }}', data)
+            done = self.rendered[ckey] = (
+                group.route.receiver, integ.name, group.route.key, group.key,
+                label_set_string(group.labels), "firing" if n_firing else "resolved",
+                n_firing, len(sent) - n_firing, ",".join(a.fp for a in ordered),
+                "\x00".join(sorted({a.labels.get("alertname", "") for a in sent})), title, text)
+        (receiver, iname, route, gkey, glabels, status, n_firing, n_resolved, fps, names,
+         title, text) = done
+        rows = self.rows
+        for col, value in (("time", now), ("receiver", receiver), ("integration", iname),
+                           ("route", route), ("group_key", gkey), ("group_labels", glabels),
+                           ("status", status), ("reason", reason), ("firing", n_firing),
+                           ("resolved", n_resolved), ("alerts", fps), ("alertnames", names),
+                           ("title", title), ("text", text)):
+            rows[col].append(value)
+
+    def gc(self) -> None:
+        self.gc_at = None
+        for gid in self.empties:
+            group = self.groups.get(gid)
+            if group is not None and not group.alerts:
+                del self.groups[gid]
+                group.alive = False
+        self.empties.clear()
+
+    def run(self) -> None:
+        """Process every event up to ``end``."""
+        while self.queue:
+            now, kind, _, payload = heapq.heappop(self.queue)
+            if now > self.end:
+                break
+            if kind == PUT:
+                self.put(now, payload)
+            elif kind == TICK:
+                self.tick(now, *payload)
+            else:
+                self.gc()
+
+
+def _render(template: str, data: Any) -> str:
+    try:
+        return render(template, data)
+    except TemplateError as exc:
+        return f"<template not rendered: {exc}>"
