@@ -11,13 +11,15 @@ One concern per module:
 * :mod:`.lookback` — instant-selector lookback (2.x closed / 3.x open) from raw samples;
 * :mod:`.backtest` — :func:`backtest` and :class:`BacktestResult`;
 * :mod:`.sweep` — :func:`sweep`;
-* :mod:`.incidents` — rules scored against incident windows;
+* :mod:`.incidents` — rules scored against incident windows; :mod:`.tuning` — fetch once,
+  recompute candidates locally (the threshold tuner); :mod:`.audit` — the rules audit;
 * :mod:`.advice` — review notes; :mod:`.export` — rule files, PrometheusRule, test files;
 * :mod:`.promtool` — ``promtool check/test rules``; :mod:`.promtool_test` — pinned tests.
 """
 
 from __future__ import annotations
 
+from .audit import rules_audit
 from .backtest import BacktestResult, backtest, backtest_matrix, evaluation_grid
 from .batch import backtest_rules
 from .incidents import IncidentScore, incident_score, incidents_from_ground_truth, load_incidents
@@ -42,6 +44,7 @@ __all__ = [
     "incidents_from_ground_truth",
     "load_incidents",
     "load_rules",
+    "rules_audit",
     "sweep",
     "sweep_matrix",
     "threshold_rule",

@@ -1,0 +1,105 @@
+"""The rules audit: findings per rule from a :func:`~workbench.alerting.backtest_rules` frame,
+sorted by how much attention each rule needs (pure).
+
+Findings and their weight in the ``attention`` score:
+
+* ``error`` (100): the rule could not be backtested (bad PromQL, unsupported label template,
+  duplicate alert identities) — it probably fails on the server too;
+* ``noisy`` (20 + alerts per day): more than ``noisy_per_day`` alerts a day;
+* ``flapping`` (15 + identities): alerts that fired again within the flap gap of resolving;
+* ``mostly firing`` (10): firing more than ``firing_share`` of the window (an alert nobody acts
+  on; a ``Watchdog``-style rule is expected to be here);
+* ``never fired`` (8): no alert in the window — a dead rule, a wrong selector, or just a quiet
+  period (check the expression);
+* ``short for`` (5): ``for`` shorter than two evaluation intervals (one noisy evaluation pages);
+* ``no severity`` (5), ``no summary`` (3): routing and notification text suffer.
+
+Examples
+--------
+>>> f = pl.DataFrame({"alert": ["A", "B"], "alerts_fired": [0, 300], "fired_per_day": [0.0, 43.0],
+...                   "firing_share": [0.0, 0.1], "flapping": [0, 2], "for_s": [300.0, 0.0],
+...                   "interval_s": [60.0, 60.0], "severity": ["warning", None],
+...                   "has_summary": [True, False], "error": [None, None]})
+>>> out = rules_audit(f)
+>>> out.select("alert", "attention").rows()
+[('B', 93.0), ('A', 8.0)]
+>>> for note in out["findings"][0]:
+...     print(note)
+noisy: 43 alerts/day
+flapping: 2 alert identities
+short for: 0s < 2 x 1m
+no severity
+no summary
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ..._time import format_duration
+
+__all__ = ["rules_audit"]
+
+
+def _findings(row: dict[str, object], noisy: float, share: float) -> tuple[list[str], float]:
+    notes: list[str] = []
+    score = 0.0
+    if row.get("error"):
+        return [f"error: {row['error']}"], 100.0
+    per_day = float(row.get("fired_per_day") or 0)
+    if per_day > noisy:
+        notes.append(f"noisy: {per_day:.3g} alerts/day")
+        score += 20 + per_day
+    flapping = int(row.get("flapping") or 0)                      # type: ignore[call-overload]
+    if flapping:
+        notes.append(f"flapping: {flapping} alert identit{'y' if flapping == 1 else 'ies'}")
+        score += 15 + flapping
+    fs = float(row.get("firing_share") or 0)                      # type: ignore[arg-type]
+    if fs > share:
+        notes.append(f"mostly firing: {fs:.0%} of the window")
+        score += 10
+    if int(row.get("alerts_fired") or 0) == 0:                    # type: ignore[call-overload]
+        notes.append("never fired")
+        score += 8
+    interval = float(row.get("interval_s") or 0)                  # type: ignore[arg-type]
+    for_s = float(row.get("for_s") or 0)                          # type: ignore[arg-type]
+    if interval and for_s < 2 * interval:
+        notes.append(f"short for: {format_duration(round(for_s * 1000))} < 2 x "
+                     f"{format_duration(round(interval * 1000))}")
+        score += 5
+    if not row.get("severity"):
+        notes.append("no severity")
+        score += 5
+    if row.get("has_summary") is False:
+        notes.append("no summary")
+        score += 3
+    return notes, score
+
+
+def rules_audit(rules: pl.DataFrame, *, noisy_per_day: float = 5.0,
+                firing_share: float = 0.5) -> pl.DataFrame:
+    """Add ``findings`` (list of notes) and ``attention`` (a score) to a
+    :func:`~workbench.alerting.backtest_rules` frame and sort it, most attention first (then
+    most alerts per day, then group and alert name).
+
+    Parameters
+    ----------
+    rules
+        One row per rule (``alert``, ``alerts_fired``, ``fired_per_day``, ``firing_share``,
+        ``flapping``, ``for_s``, ``interval_s``, ``severity``, ``has_summary``, ``error``).
+    noisy_per_day
+        More alerts a day than this is ``noisy``.
+    firing_share
+        Firing longer than this share of the window is ``mostly firing``.
+    """
+    found = [_findings(r, noisy_per_day, firing_share) for r in rules.iter_rows(named=True)]
+    out = rules.with_columns(
+        findings=pl.Series([f for f, _ in found], dtype=pl.List(pl.String)),
+        attention=pl.Series([s for _, s in found], dtype=pl.Float64))
+    keys = ["attention", "fired_per_day"]
+    desc = [True, True]
+    for extra in ("group", "alert"):
+        if extra in out.columns:
+            keys.append(extra)
+            desc.append(False)
+    return out.sort(keys, descending=desc, nulls_last=True)

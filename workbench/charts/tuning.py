@@ -1,0 +1,183 @@
+"""Chart builders for threshold tuning and the rules audit. They return altair charts; never display.
+
+* :func:`tuning_chart` — the rule's expression over time, the threshold as a line, pending and
+  firing alerts as shaded bands;
+* :func:`heatmap_chart` — alerts per day over a threshold x ``for`` grid (a sweep);
+* :func:`rules_audit_table` — the audit frame as an HTML table.
+
+Inputs come from :mod:`workbench.analysis.alerting.tuning` (``Tuning.series``,
+``episode_bands``) and are already bounded in rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ._theme import PALETTE
+from .table import HtmlTable, duration, html_table, num, pct
+from .use import NUMBER_LABEL, PAGE_WIDTH
+
+if TYPE_CHECKING:
+    import altair as alt
+
+__all__ = ["heatmap_chart", "rules_audit_table", "tuning_chart"]
+
+STATE_COLOURS = {"pending": PALETTE["warn"], "firing": PALETTE["bad"]}
+
+
+def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float | None,
+                 title: str, width: int = PAGE_WIDTH, height: int = 260) -> alt.LayerChart:
+    """The expression per series, the threshold line and the pending/firing bands.
+
+    Parameters
+    ----------
+    series
+        ``timestamp``, ``series``, ``value`` (see ``Tuning.series``).
+    bands
+        ``start``, ``end``, ``state``, ``alert`` (see ``episode_bands``).
+    threshold
+        Where to draw the threshold (``None``: a full-expression rule, no line).
+    title
+        Chart title.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> t = [datetime(2026, 1, 1, h, tzinfo=UTC) for h in range(3)]
+    >>> s = pl.DataFrame({"timestamp": t, "series": ["a"] * 3, "value": [1.0, 5.0, 2.0]})
+    >>> b = pl.DataFrame({"start": t[1:2], "end": t[2:3], "state": ["firing"], "alert": ["a"]})
+    >>> spec = tuning_chart(s, b, threshold=4, title="x").to_dict()
+    >>> [layer["mark"]["type"] for layer in spec["layer"]]
+    ['rect', 'line', 'rule']
+    """
+    import altair as alt
+
+    x_scale = alt.Scale(domain=[_iso(series["timestamp"].min() if series.height else None,
+                                     bands["start"].min() if bands.height else None, min),
+                                _iso(series["timestamp"].max() if series.height else None,
+                                     bands["end"].max() if bands.height else None, max)])
+    state_scale = alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))
+    rect = alt.Chart(bands if bands.height else _empty_bands()).mark_rect(opacity=0.22).encode(
+        x=alt.X("start:T", title=None, scale=x_scale),
+        x2="end:T",
+        color=alt.Color("state:N", scale=state_scale, title="alert state",
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("alert:N"), alt.Tooltip("state:N"),
+                 alt.Tooltip("start:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("end:T", format="%Y-%m-%d %H:%M")],
+    )
+    line = alt.Chart(series).mark_line(strokeWidth=1.2).encode(
+        x=alt.X("timestamp:T", title=None, scale=x_scale),
+        y=alt.Y("value:Q", title=None, axis=alt.Axis(labelExpr=NUMBER_LABEL)),
+        color=alt.Color("series:N", title="series", legend=alt.Legend(orient="bottom",
+                                                                     columns=4, labelLimit=280)),
+        tooltip=[alt.Tooltip("series:N"), alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("value:Q", format=".4~g")],
+    )
+    layers: list[Any] = [rect, line]
+    if threshold is not None:
+        layers.append(alt.Chart(pl.DataFrame({"threshold": [float(threshold)]})).mark_rule(
+            color=PALETTE["bad"], strokeDash=[6, 3], strokeWidth=1.5).encode(
+            y="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", format=".4~g")]))
+    return alt.layer(*layers).resolve_scale(color="independent").properties(
+        title=title, width=width, height=height)
+
+
+def _iso(a: Any, b: Any, pick: Any) -> str | None:
+    vals = [v for v in (a, b) if v is not None]
+    return pick(vals).isoformat() if vals else None
+
+
+def _empty_bands() -> pl.DataFrame:
+    from ..frames import TIMESTAMP
+
+    return pl.DataFrame(schema={"start": TIMESTAMP, "end": TIMESTAMP, "state": pl.String,
+                                "alert": pl.String})
+
+
+def _for_label(seconds: float) -> str:
+    s = round(seconds)
+    if s == 0:
+        return "0s"
+    if s % 3600 == 0:
+        return f"{s // 3600}h"
+    if s % 60 == 0:
+        return f"{s // 60}m"
+    return f"{s}s"
+
+
+def heatmap_chart(sweep: pl.DataFrame, *, current: tuple[float, float] | None = None,
+                  value: str = "fired_per_day", title: str = "Alerts per day",
+                  width: int = 520, height: int = 260) -> alt.LayerChart:
+    """Alerts per day (or another sweep column) over threshold x ``for``.
+
+    Parameters
+    ----------
+    sweep
+        A :func:`~workbench.sweep` frame (``threshold``, ``for_s``, ``value``).
+    current
+        ``(threshold, for_s)`` of the candidate shown above, outlined.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"threshold": [1.0, 1.0, 2.0, 2.0], "for_s": [0.0, 60, 0, 60],
+    ...                   "fired_per_day": [9.0, 4, 2, 1]})
+    >>> spec = heatmap_chart(f, current=(2.0, 60.0)).to_dict()
+    >>> [layer["mark"]["type"] for layer in spec["layer"]]
+    ['rect', 'text', 'rect']
+    """
+    import altair as alt
+
+    f = sweep.select("threshold", "for_s", value).with_columns(
+        for_=pl.col("for_s").map_elements(_for_label, return_dtype=pl.String),
+        thr=pl.col("threshold").map_elements(lambda v: f"{v:.4g}", return_dtype=pl.String),
+        label=pl.col(value).map_elements(lambda v: "" if v is None else f"{v:.3g}",
+                                         return_dtype=pl.String))
+    for_order = [_for_label(s) for s in sorted(set(f["for_s"].to_list()))]
+    thr_order = [f"{v:.4g}" for v in sorted(set(f["threshold"].to_list()), reverse=True)]
+    base = alt.Chart(f).encode(
+        x=alt.X("for_:N", sort=for_order, title="for"),
+        y=alt.Y("thr:N", sort=thr_order, title="threshold"))
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", title=value.replace("_", " "),
+                        scale=alt.Scale(scheme="orangered", type="sqrt")),
+        tooltip=[alt.Tooltip("thr:N", title="threshold"), alt.Tooltip("for_:N", title="for"),
+                 alt.Tooltip(f"{value}:Q", format=".3g")])
+    text = base.mark_text(fontSize=10).encode(
+        text="label:N",
+        color=alt.condition(f"datum['{value}'] > {_midpoint(f[value])}", alt.value("white"),
+                            alt.value("#222")))
+    layers: list[Any] = [cells, text]
+    cur = pl.DataFrame({"for_": [_for_label(current[1]) if current else "0s"],
+                        "thr": [f"{current[0]:.4g}" if current and current[0] is not None
+                                else ""]})
+    layers.append(alt.Chart(cur).mark_rect(fill=None, stroke="#111", strokeWidth=2).encode(
+        x=alt.X("for_:N", sort=for_order), y=alt.Y("thr:N", sort=thr_order),
+        opacity=alt.value(1 if current else 0)))
+    return alt.layer(*layers).properties(title=title, width=width, height=height)
+
+
+def _midpoint(col: pl.Series) -> float:
+    v = col.drop_nulls()
+    return float(v.max()) / 2 if v.len() else 0.0  # type: ignore[arg-type]
+
+
+_AUDIT_FORMATS = {"fired_per_day": num, "firing_share": pct, "for_s": duration,
+                  "interval_s": duration, "attention": lambda v: "" if v is None else f"{v:.0f}"}
+_AUDIT_LABELS = {"fired_per_day": "fired / day", "firing_share": "firing share",
+                 "alerts_fired": "alerts fired", "still_firing": "still firing",
+                 "for_s": "for", "interval_s": "interval"}
+
+
+def rules_audit_table(audit: pl.DataFrame, *, caption: str | None = None,
+                      max_rows: int = 500) -> HtmlTable:
+    """The rules audit (see ``workbench.alerting.audit.rules_audit``) as an HTML table; rows
+    with findings are highlighted."""
+    cols = [c for c in ("attention", "group", "alert", "severity", "alerts_fired",
+                        "fired_per_day", "firing_share", "flapping", "still_firing", "for_s",
+                        "interval_s", "findings") if c in audit.columns]
+    return html_table(audit.select(cols), formats=_AUDIT_FORMATS, flag_column="findings",
+                      caption=caption, max_rows=max_rows, labels=_AUDIT_LABELS,
+                      wrap=("findings",))
