@@ -52,8 +52,10 @@ def test_restart_gap_with_the_same_active_at_is_one_episode() -> None:
 def test_resolve_and_refire_with_a_new_active_at_are_two_episodes() -> None:
     lab = {"alertname": "A", "job": "x"}
     rows = [(0, "firing", lab), (1, "firing", lab), (3, "firing", lab), (4, "firing", lab)]
+    rows += [(m, "firing", {"alertname": "Watchdog"}) for m in range(5)]  # the server was up
     a = _alerts(rows)
-    ep = ah.episodes_from_samples(a, _for_state(a, [0, 0, 3, 3]), end_ms=T0 + 30 * M)
+    ep = ah.episodes_from_samples(a, _for_state(a, [0, 0, 3, 3] + [0] * 5), end_ms=T0 + 30 * M)
+    ep = ep.filter(pl.col("alertname") == "A").drop("job").with_columns(job=pl.lit("x"))
     assert _times(ep) == [(0, 0, 2), (3, 3, 5)]
     s = ah.alert_summary(ep)
     assert s.select("episodes", "fired", "flapping", "mttr_s").row(0) == (2, 2, 1, 120.0)
@@ -124,3 +126,18 @@ def test_no_samples_is_an_empty_frame() -> None:
     assert ep.height == 0
     assert ah.alert_summary(ep).height == 0
     assert ah.heatmap(ep)["fired"].sum() == 0
+
+
+def test_restart_that_reset_active_at_is_not_a_resolve() -> None:
+    """Prometheus restarted (nothing written for 3 minutes) and did not restore active_at: one
+    episode. The same gap while another alert kept firing is a resolve and a new alert."""
+    a_lab, w_lab = {"alertname": "A"}, {"alertname": "Watchdog"}
+    rows = [(m, "firing", a_lab) for m in (0, 1, 2, 6, 7)]
+    a = _alerts(rows)
+    ep = ah.episodes_from_samples(a, _for_state(a, [0, 0, 0, 6, 6]), end_ms=T0 + 30 * M)
+    assert _times(ep) == [(0, 0, 8)]
+    rows += [(m, "firing", w_lab) for m in range(8)]
+    a = _alerts(rows)
+    ep = ah.episodes_from_samples(a, _for_state(a, [0, 0, 0, 6, 6] + [0] * 8),
+                                  end_ms=T0 + 30 * M)
+    assert _times(ep.filter(pl.col("alertname") == "A")) == [(0, 0, 3), (6, 6, 8)]

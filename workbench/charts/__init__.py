@@ -17,23 +17,37 @@ from ._render import (
     script_safe,
 )
 from ._theme import PALETTE, enable_theme
+from .alerts import (
+    alert_heatmap_chart,
+    alert_timeline_chart,
+    events_chart,
+    messages_chart,
+    noisiest_chart,
+    pvc_chart,
+)
 from .table import HtmlTable, fs_table, html_table, summary_table
 from .use import availability_chart, fs_forecast_chart, overview_chart, resource_chart
 
 __all__ = [
     "PALETTE",
     "HtmlTable",
+    "alert_heatmap_chart",
+    "alert_timeline_chart",
     "availability_chart",
     "bundle_html",
     "chart_html",
     "enable_offline",
     "enable_renderer",
     "enable_theme",
+    "events_chart",
     "fs_forecast_chart",
     "fs_table",
     "html_table",
     "javascript_bundle",
+    "messages_chart",
+    "noisiest_chart",
     "overview_chart",
+    "pvc_chart",
     "resource_chart",
     "safe_json",
     "script_safe",

@@ -14,12 +14,21 @@ What real ``ALERTS`` series look like, and how each case is read
   writes a staleness marker when an alert leaves a state; a range selector never returns those
   markers, so a series that ends with one simply ends at its last real sample.
 * **One episode** = the consecutive samples of one identity (its labels without ``alertstate``)
-  where each next sample is either one evaluation later (*contiguous*), or carries the same
-  ``ALERTS_FOR_STATE`` value (``active_at``): Prometheus restores ``active_at`` after a restart
-  shorter than ``--rules.alert.for-outage-tolerance`` (1h), so such a gap is the restart, not a
-  resolve. Where ``ALERTS_FOR_STATE`` is missing, a gap of at most ``gap_tolerance`` (5m by
-  default) is not a resolve either. A resolve followed by a new alert always changes
-  ``active_at`` and leaves at least one evaluation without a sample, so flaps stay apart.
+  where each next sample is
+
+  - one evaluation later (*contiguous*); or
+  - carries the same ``ALERTS_FOR_STATE`` value (``active_at``): Prometheus restores
+    ``active_at`` after a restart shorter than ``--rules.alert.for-outage-tolerance`` (1h), so
+    such a gap is the restart, not a resolve; or
+  - at most ``gap_tolerance`` (5m by default) later, when either ``ALERTS_FOR_STATE`` is missing
+    or *no* ``ALERTS`` sample at all was written in between (a restart or an outage of the
+    server: the first evaluations after a start write nothing, and a restore that did not
+    happen gives a new ``active_at``).
+
+  A resolve followed by a new alert changes ``active_at`` and leaves at least one evaluation
+  without a sample, so flaps stay apart — except a re-fire within ``gap_tolerance`` while no
+  other alert writes a sample, which cannot be told from a restart. An always-firing alert
+  (kube-prometheus's ``Watchdog``) makes the distinction exact.
 * **Volatile labels**: a rule whose labels template ``$value`` (``value="93.5%"``) makes a new
   identity every time the value changes. Such a label is dropped (and the identities collapse)
   when, for one alert name, its values look numeric (``12``, ``1.5e+06``, ``93.5%``, ``1.2Mi``),
@@ -53,6 +62,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from ...frames import TIMESTAMP
@@ -185,13 +195,19 @@ def episodes_from_samples(
         .sort("_id", "t"))
     interval = _intervals(a, interval_ms)
     a = a.join(interval, on="alertname", how="left")
+    # samples written by anyone strictly between this sample and the identity's previous one
+    every = np.unique(a["t"].to_numpy())
+    t_now = a["t"].to_numpy()
+    t_prev = a["t"].shift(1).fill_null(0).to_numpy()
+    between = np.searchsorted(every, t_now, "left") - np.searchsorted(every, t_prev, "right")
+    a = a.with_columns(pl.Series("_silent", between <= 0))
     prev_id = pl.col("_id").shift(1)
     gap = pl.col("t") - pl.col("t").shift(1)
     same_for = (pl.col("for_state_ms") == pl.col("for_state_ms").shift(1)).fill_null(False)
     both_known = pl.col("for_state_ms").is_not_null() & pl.col("for_state_ms").shift(1).is_not_null()
     continues = ((prev_id == pl.col("_id")) & (
         (gap <= pl.col("_interval") * 3 // 2) | same_for
-        | (~both_known & (gap <= gap_tolerance_ms)))).fill_null(False)
+        | ((~both_known | pl.col("_silent")) & (gap <= gap_tolerance_ms)))).fill_null(False)
     a = a.with_columns((~continues).cum_sum().alias("_ep"))
     end = int(end_ms) if end_ms is not None else int(a["t"].max())  # type: ignore[arg-type]
     ep = a.group_by("_ep").agg(

@@ -27,9 +27,12 @@ import polars as pl
 
 from .episodes import episode_labels
 
-__all__ = ["WEEKDAYS", "alert_summary", "flaps", "heatmap", "top_identities"]
+__all__ = ["KEY_LABELS", "WEEKDAYS", "alert_summary", "flaps", "heatmap", "top_identities"]
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: Labels that name what an alert is about, in the order a short label picks them.
+KEY_LABELS = ("namespace", "pod", "persistentvolumeclaim", "deployment", "node", "instance",
+              "mountpoint", "container", "job", "service")
 
 SUMMARY_SCHEMA = {"episodes": pl.Int64, "fired": pl.Int64, "identities": pl.Int64,
                   "firing_s": pl.Float64, "mttr_s": pl.Float64, "p50_s": pl.Float64,
@@ -107,8 +110,10 @@ def top_identities(episodes: pl.DataFrame, n: int = 30, *,
     """The episodes of the ``n`` identities with most firing time, for a timeline.
 
     Adds ``identity`` (``alertname{label="value",...}``, without ``alertname`` in the braces),
-    ``start`` (``fired_at``, else ``active_at``), ``stop`` (``resolved_at``, else ``end`` or the
-    latest time in the frame) and ``state`` (``firing`` or ``pending only``).
+    ``label`` (the alert name and at most two :data:`KEY_LABELS` values, ``#2`` ... appended
+    where two identities would read the same), ``start`` (``fired_at``, else ``active_at``),
+    ``stop`` (``resolved_at``, else ``end`` or the latest time in the frame) and ``state``
+    (``firing`` or ``pending only``).
     """
     labels = episode_labels(episodes)
     others = [c for c in labels if c != "alertname"]
@@ -124,6 +129,18 @@ def top_identities(episodes: pl.DataFrame, n: int = 30, *,
                                .str.replace(r"\{\}$", ""))
     top = (ep.group_by("identity").agg(pl.col("firing_s").sum(), pl.len().alias("n"))
            .sort(["firing_s", "n", "identity"], descending=[True, True, False]).head(n))
+    keys = [c for c in KEY_LABELS if c in others]
+    short = top.join(ep.unique("identity").select("identity", "alertname", *keys), on="identity")
+    short = short.with_columns(label=pl.concat_str(
+        pl.col("alertname").fill_null(""),
+        pl.concat_list([pl.col(c) for c in keys]).list.drop_nulls().list.head(2)
+        .list.join(" ").fill_null("") if keys else pl.lit(""), separator=" ").str.strip_chars())
+    short = short.sort(["firing_s", "n", "identity"], descending=[True, True, False]).with_columns(
+        k=pl.int_range(pl.len()).over("label"))
+    short = short.with_columns(label=pl.when(pl.col("k") > 0).then(
+        pl.concat_str(pl.col("label"), pl.lit(" #"), (pl.col("k") + 1).cast(pl.String)))
+        .otherwise(pl.col("label")))
+    ep = ep.join(short.select("identity", "label"), on="identity")
     return (ep.join(top.select("identity"), on="identity", how="semi").with_columns(
         start=pl.coalesce("fired_at", "active_at"),
         stop=pl.coalesce("resolved_at", pl.lit(latest).cast(episodes.schema["active_at"])),
