@@ -25,9 +25,9 @@ from .templates import TemplateError, render, template_data
 
 __all__ = ["COLUMNS", "PUT", "Alert", "Dispatcher", "alert_order"]
 
-#: The message columns :class:`Dispatcher` fills (``rows``: one list per column).
-COLUMNS = ("time", "receiver", "integration", "route", "group_key", "group_labels", "status",
-           "reason", "firing", "resolved", "alerts", "alertnames", "title", "text")
+#: Columns of :attr:`Dispatcher.contents` (one row per distinct message content).
+COLUMNS = ("receiver", "integration", "route", "group_key", "group_labels", "status",
+           "firing", "resolved", "alerts", "alertnames", "title", "text")
 
 
 def alert_order(labels: dict[str, str]) -> tuple[Any, ...]:
@@ -69,6 +69,8 @@ class _Group:
     scheduled: int | None = None
     origin: int | None = None           # first flush: later ticks at origin + k * interval
     alive: bool = True
+    # repeats due while nothing changes: integration -> (first due, period, alerts)
+    streaks: dict[str, tuple[Integration, int, int, list[Alert]]] = field(default_factory=dict)
 
     def next_grid(self, t: int, *, strict: bool) -> int:
         assert self.origin is not None
@@ -86,7 +88,11 @@ class _Entry:
 
 
 class Dispatcher:
-    """Feed :meth:`push` ``(time, PUT, Alert)`` events, then :meth:`run`; messages in ``rows``."""
+    """Feed :meth:`push` ``(time, PUT, Alert)`` events, then :meth:`run`.
+
+    Messages: ``sends`` holds ``(first time, period, count, content id, reason)`` runs (a run of
+    repeats is one entry) and ``contents[c]`` the :data:`COLUMNS` of content ``c``.
+    """
 
     def __init__(self, cfg: AlertmanagerConfig, end: int, maintenance_phase: int,
                  external_url: str) -> None:
@@ -101,8 +107,9 @@ class Dispatcher:
         self.empties: set[tuple[int, str]] = set()
         self.gc_at: int | None = None
         self.nflog: dict[tuple[str, str, str], _Entry] = {}
-        self.rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-        self.rendered: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self.sends: list[tuple[int, int, int, int, str]] = []
+        self.contents: list[tuple[Any, ...]] = []
+        self.content_ids: dict[tuple[Any, ...], int] = {}
         self.group_ids: dict[tuple[int, tuple[tuple[str, str], ...]],
                              tuple[tuple[int, str], dict[str, str]]] = {}
         self.external_url = external_url
@@ -118,6 +125,25 @@ class Dispatcher:
         if group.scheduled is None or t < group.scheduled:
             group.scheduled = t
             self.push(t, TICK, (gid, group, t))
+
+    def _touch(self, group: _Group, gid: tuple[int, str], now: int) -> None:
+        """Something changed in a flushed group: repeats before ``now`` happened; tick next."""
+        self.materialize(group, now, inclusive=False)
+        self._schedule(group, gid, group.next_grid(now, strict=False))
+
+    def materialize(self, group: _Group, limit: int, *, inclusive: bool) -> None:
+        """Record the repeats of the group's streaks due before (or at) ``limit``."""
+        for name, (integ, first, period, alerts) in group.streaks.items():
+            last = limit if inclusive else limit - 1
+            if first > last:
+                continue
+            count = (last - first) // period + 1
+            cid = self.content(first, group, integ, alerts)
+            self.sends.append((first, period, count, cid, "repeat"))
+            nkey = (group.key, group.route.receiver, name)
+            self.nflog[nkey] = _Entry(frozenset(a.fp for a in alerts), frozenset(),
+                                      first + (count - 1) * period)
+        group.streaks.clear()
 
     # -- alerts in ---------------------------------------------------------------------------
     def put(self, now: int, new: Alert) -> None:
@@ -140,7 +166,7 @@ class Dispatcher:
                 if group is None or not group.alerts:
                     self.target_groups.discard(gid)
                 elif group.origin is not None:
-                    self._schedule(group, gid, group.next_grid(now, strict=False))
+                    self._touch(group, gid, now)
         key = tuple(sorted(new.labels.items()))
         routes = self.routes_cache.get(key)
         if routes is None:
@@ -166,7 +192,7 @@ class Dispatcher:
                     group.scheduled = None               # Reset(0): flush now
                     self._schedule(group, gid, now)
             else:
-                self._schedule(group, gid, group.next_grid(now, strict=False))
+                self._touch(group, gid, now)
 
     # -- flushes -----------------------------------------------------------------------------
     def muted(self, alert: Alert, now: int) -> bool:
@@ -201,6 +227,7 @@ class Dispatcher:
         group.scheduled = None
         if group.origin is None:
             group.origin = now
+        self.materialize(group, now, inclusive=False)
         route = group.route
         timed = bool(route.mute_time_intervals or route.active_time_intervals)
         if timed:
@@ -222,13 +249,18 @@ class Dispatcher:
                     self.gc_at += MAINTENANCE_MS
                 self.push(self.gc_at, GC, None)
         elif kept and not timed and any(not a.resolved(now) for a in kept):
-            # nothing changes until an alert arrives, except the repeat
+            # Until an alert arrives or an inhibiting one changes, only repeats can be sent,
+            # each integration on its own progression: a run ("streak") per integration.
+            firing = [a for a in kept if not a.resolved(now)]
             receiver = self.cfg.receivers[route.receiver]
-            stamps = [e.timestamp for i in receiver.integrations
-                      if (e := self.nflog.get((group.key, receiver.name, i.name))) is not None]
-            if stamps:
-                due = group.next_grid(min(stamps) + route.repeat_interval_ms, strict=True)
-                self._schedule(group, gid, max(due, group.next_grid(now, strict=True)))
+            gi, ri = route.group_interval_ms, route.repeat_interval_ms
+            period = (ri // gi + 1) * gi
+            for integ in receiver.integrations:
+                entry = self.nflog.get((group.key, receiver.name, integ.name))
+                if entry is not None:
+                    first = max(group.next_grid(entry.timestamp + ri, strict=True),
+                                group.next_grid(now, strict=True))
+                    group.streaks[integ.name] = (integ, first, period, firing)
 
     def notify(self, now: int, group: _Group, alerts: list[Alert]) -> None:
         route = group.route
@@ -255,14 +287,14 @@ class Dispatcher:
             if not integ.send_resolved and not firing:
                 continue                      # logged, nothing sent
             sent = alerts if integ.send_resolved else [a for a in alerts if not a.resolved(now)]
-            self.add_row(now, group, integ, reason, sent)
+            self.sends.append((now, 0, 1, self.content(now, group, integ, sent), reason))
 
-    def add_row(self, now: int, group: _Group, integ: Integration, reason: str,
-                sent: list[Alert]) -> None:
+    def content(self, now: int, group: _Group, integ: Integration, sent: list[Alert]) -> int:
+        """The id of the message content for these alerts (rendered once per state)."""
         state = tuple(sorted((a.order, a.fp, a.resolved(now)) for a in sent))
         ckey = (group.key, group.route.receiver, integ.name, state)
-        done = self.rendered.get(ckey)
-        if done is None:
+        cid = self.content_ids.get(ckey)
+        if cid is None:
             ordered = sorted(sent, key=lambda a: a.order)
             n_firing = sum(not a.resolved(now) for a in sent)
             title = text = None
@@ -273,20 +305,14 @@ class Dispatcher:
                     group.labels, self.external_url)
                 title = _render(integ.title or '{{ template "slack.default.title" . }}', data)
                 text = _render(integ.text or '{{ template "slack.default.text" . }}', data)
-            done = self.rendered[ckey] = (
+            cid = self.content_ids[ckey] = len(self.contents)
+            self.contents.append((
                 group.route.receiver, integ.name, group.route.key, group.key,
                 label_set_string(group.labels), "firing" if n_firing else "resolved",
                 n_firing, len(sent) - n_firing, ",".join(a.fp for a in ordered),
-                "\x00".join(sorted({a.labels.get("alertname", "") for a in sent})), title, text)
-        (receiver, iname, route, gkey, glabels, status, n_firing, n_resolved, fps, names,
-         title, text) = done
-        rows = self.rows
-        for col, value in (("time", now), ("receiver", receiver), ("integration", iname),
-                           ("route", route), ("group_key", gkey), ("group_labels", glabels),
-                           ("status", status), ("reason", reason), ("firing", n_firing),
-                           ("resolved", n_resolved), ("alerts", fps), ("alertnames", names),
-                           ("title", title), ("text", text)):
-            rows[col].append(value)
+                "\x00".join(sorted({a.labels.get("alertname", "") for a in sent})), title,
+                text))
+        return cid
 
     def gc(self) -> None:
         self.gc_at = None
@@ -309,6 +335,8 @@ class Dispatcher:
                 self.tick(now, *payload)
             else:
                 self.gc()
+        for group in self.groups.values():
+            self.materialize(group, self.end, inclusive=True)
 
 
 def _render(template: str, data: Any) -> str:

@@ -59,7 +59,7 @@ import polars as pl
 from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
 from ...frames import TIMESTAMP
 from .config import AlertmanagerConfig
-from .dispatcher import PUT, Alert, Dispatcher, alert_order
+from .dispatcher import COLUMNS, PUT, Alert, Dispatcher, alert_order
 
 __all__ = ["NOTIFICATION_SCHEMA", "fingerprint", "messages_per_day", "simulate", "what_if",
            "with_overrides"]
@@ -211,9 +211,25 @@ def simulate(
         for t in rsends:
             sim.push(t, PUT, Alert(fp, labels, ann, fired_i, resolved_i or t, t, order))
     sim.run()
-    schema = {**NOTIFICATION_SCHEMA, "alerts": pl.String, "alertnames": pl.String}
-    return pl.DataFrame(sim.rows, schema=schema).with_columns(
-        pl.col("alerts").str.split(","), pl.col("alertnames").str.split("\x00"))
+    return _messages(sim)
+
+
+def _messages(sim: Dispatcher) -> pl.DataFrame:
+    """Expand the dispatcher's send runs into one row per message, in time order."""
+    content_schema = {c: NOTIFICATION_SCHEMA[c] for c in COLUMNS}
+    content_schema.update(alerts=pl.String, alertnames=pl.String)
+    contents = pl.DataFrame(sim.contents, schema=content_schema, orient="row").with_row_index(
+        "cid").with_columns(pl.col("cid").cast(pl.Int64), pl.col("alerts").str.split(","),
+                            pl.col("alertnames").str.split("\x00"))
+    sends = pl.DataFrame(sim.sends, schema={"first": pl.Int64, "period": pl.Int64,
+                                            "count": pl.Int64, "cid": pl.Int64,
+                                            "reason": pl.String}, orient="row")
+    out = (sends.with_columns(k=pl.int_ranges(0, pl.col("count"))).explode("k")
+           .with_columns(time=(pl.col("first") + pl.col("k") * pl.col("period"))
+                         .cast(pl.Datetime("ms", "UTC")))
+           .join(contents, on="cid", how="left")
+           .sort("time", "receiver", "group_key", "integration", maintain_order=True))
+    return out.select(list(NOTIFICATION_SCHEMA)).cast(NOTIFICATION_SCHEMA)  # type: ignore[arg-type]
 
 
 def with_overrides(cfg: AlertmanagerConfig, *, group_wait: DurationLike | None = None,
