@@ -26,6 +26,7 @@ from .alerts import (
     pvc_chart,
 )
 from .table import HtmlTable, fs_table, html_table, summary_table
+from .tuning import heatmap_chart, rules_audit_table, tuning_chart
 from .use import availability_chart, fs_forecast_chart, overview_chart, resource_chart
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "events_chart",
     "fs_forecast_chart",
     "fs_table",
+    "heatmap_chart",
     "html_table",
     "javascript_bundle",
     "messages_chart",
@@ -49,7 +51,9 @@ __all__ = [
     "overview_chart",
     "pvc_chart",
     "resource_chart",
+    "rules_audit_table",
     "safe_json",
     "script_safe",
     "summary_table",
+    "tuning_chart",
 ]

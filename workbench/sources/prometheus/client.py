@@ -535,6 +535,13 @@ class Prometheus:
             frame = frame.with_columns(pl.Series("annotations", annotations))
         return frame
 
+    def alertmanagers(self) -> list[str]:
+        """Base URLs of the Alertmanagers this server sends alerts to (``/api/v1/alertmanagers``,
+        active ones; the ``/api/v2/alerts`` suffix removed)."""
+        data = self._api("/api/v1/alertmanagers") or {}
+        urls = [str(a.get("url", "")) for a in data.get("activeAlertmanagers", [])]
+        return [u.split("/api/v")[0] for u in urls if u]
+
     def rules(self, type: str | None = None) -> pl.DataFrame:
         """Rule groups' rules and their current state, one row per rule (``type``: ``"alert"``
         or ``"record"`` to keep one kind).
