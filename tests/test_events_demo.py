@@ -127,3 +127,11 @@ def test_kubernetes_api_down_is_a_clear_error(tmp_path: Path) -> None:
     with MetricsServer.from_kubeconfig(kc, timeout=3) as ms, \
             pytest.raises(KubeUnreachableError, match="Cannot reach the Kubernetes API"):
         events.fetch_kube_events(ms)
+
+
+def test_occurrence_counts(demo: dict[str, Any]) -> None:
+    """A crash loop is one occurrence (its short running moments are shorter than the gap); each
+    pull attempt, five minutes apart, is one ErrImagePull."""
+    we = demo["gt"]["workload_events"]
+    assert _one(demo, "CrashLoopBackOff", we["crash_loop"]["pod"])["count"] == 1
+    assert _one(demo, "ImagePullBackOff", we["image_pull"]["pod"])["count"] == 1

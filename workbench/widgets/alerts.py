@@ -160,7 +160,9 @@ def alert_history_views(report: AlertReport, *, severity: str | None = None,
     views.append(_html("Workload events", "h3"))
     if charts:
         views.append(events_chart(report.events))
-    views.append(html_table(report.events.drop("type"), caption="Crash loops, terminations, "
+    views.append(html_table(report.events.select(
+        "reason", "kind", "namespace", "name", "container", "first_seen", "last_seen", "count",
+        "message", "source"), caption="Crash loops, terminations, "
                             "restart bursts, failed/pending pods, image pulls, PVCs over "
                             f"{report.pvc_threshold:.0%}", max_rows=100))
     views.append(_html("Persistent volume claims", "h3"))

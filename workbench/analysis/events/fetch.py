@@ -89,8 +89,11 @@ def fetch_workload_events(
     pending_for: DurationLike = "5m",
     burst_restarts: int = 3,
     burst_window: DurationLike = "15m",
+    gap: DurationLike = "3m",
 ) -> pl.DataFrame:
     """Workload events over ``[start, end]`` (see the module table), most recent first.
+
+    A condition missing for at most ``gap`` (a failed scrape, a restart) stays one occurrence.
 
     Returns
     -------
@@ -107,12 +110,13 @@ def fetch_workload_events(
     s = parse_time_ms(start, now=lambda: now)
     e = parse_time_ms(end, now=lambda: now)
     step_ms = parse_duration_ms(step)
+    gap_ms = max(parse_duration_ms(gap), step_ms * 3 // 2)
     out = []
 
     fresh = f"{step_ms - 1}ms"  # the samples of this step only, on 2.x closed windows too
     waiting = _range(prom, QUERIES["waiting"].format(fresh=fresh), s, e, step_ms)
     if waiting.height and "reason" in waiting.columns:
-        occ = occurrences(waiting, [*_POD, "reason"], step_ms=step_ms)
+        occ = occurrences(waiting, [*_POD, "reason"], step_ms=step_ms, gap_ms=gap_ms)
         out.append(fold(occ, source="kube-state-metrics", reason=pl.col("reason"), kind="Pod",
                         name="pod", container="container", message=pl.concat_str(
                             pl.lit("Container "), pl.col("_container").fill_null("?"),
@@ -145,7 +149,7 @@ def fetch_workload_events(
 
     phase = _range(prom, QUERIES["phase"].format(fresh=fresh), s, e, step_ms)
     if phase.height and "phase" in phase.columns:
-        occ = occurrences(phase, ["namespace", "pod", "phase"], step_ms=step_ms)
+        occ = occurrences(phase, ["namespace", "pod", "phase"], step_ms=step_ms, gap_ms=gap_ms)
         long_enough = ((pl.col("phase") == "Failed")
                        | ((pl.col("end") - pl.col("start")).dt.total_milliseconds() + step_ms
                           >= parse_duration_ms(pending_for)))
@@ -159,7 +163,8 @@ def fetch_workload_events(
     pvc = _range(prom, QUERIES["pvc"].format(threshold=repr(float(pvc_threshold)), fresh=fresh),
                  s, e, step_ms)
     if pvc.height and "persistentvolumeclaim" in pvc.columns:
-        occ = occurrences(pvc, ["namespace", "persistentvolumeclaim"], step_ms=step_ms)
+        occ = occurrences(pvc, ["namespace", "persistentvolumeclaim"], step_ms=step_ms,
+                          gap_ms=gap_ms)
         out.append(fold(occ, source="kubelet", reason="PVCUsageHigh",
                         kind="PersistentVolumeClaim", name="persistentvolumeclaim",
                         message=pl.concat_str(
