@@ -118,11 +118,20 @@ def preflight(spec: Any) -> None:
 @_timeout
 @_notebooks
 @_kernel
-def run_all_cmd(out: Path, timeout: float | None, notebooks: Path | None, kernel: str) -> None:
+@click.option("--profile", "profiles", multiple=True, metavar="NAME",
+              help="A cluster's Prometheus profile (repeatable): every report runs once per "
+                   "profile into OUT/NAME/, and OUT/index.html gets a section per cluster.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Clusters run at the same time, each in its own process (with --profile).")
+def run_all_cmd(out: Path, timeout: float | None, notebooks: Path | None, kernel: str,
+                profiles: tuple[str, ...], jobs: int) -> None:
     """Run every report with its default parameters (used by `make demo` and cron)."""
     from ._registry import list_reports
     from ._run import run_report
 
+    if profiles:
+        _run_all_clusters(list(profiles), out, timeout, notebooks, kernel, jobs)
+        return
     specs = list_reports(notebooks)
     if not specs:
         click.echo("error: no report notebooks found.", err=True)
@@ -141,3 +150,45 @@ def run_all_cmd(out: Path, timeout: float | None, notebooks: Path | None, kernel
         worst = max(worst, EXIT_CODES[result.status])
     click.echo(f"index: {out / 'index.html'}")
     sys.exit(worst)
+
+
+def preflight_profile(profile: str) -> None:
+    """Check that a cluster's Prometheus profile resolves and answers (before a run-all)."""
+    from ..sources.prometheus.client import Prometheus
+    from ..sources.prometheus.config import PromConfig
+
+    try:
+        with Prometheus(PromConfig.resolve(profile), timeout=10, max_retries=0) as prom:
+            prom.query("1")
+    except WorkbenchError as exc:
+        text = str(exc)
+        fix = "" if "Fix:" in text else " Fix: check that it runs and the profile is right."
+        msg = f"Cluster profile {profile!r} is not available: {text}{fix}"
+        raise WorkbenchError(msg) from None
+
+
+def _run_all_clusters(profiles: list[str], out: Path, timeout: float | None,
+                      notebooks: Path | None, kernel: str, jobs: int) -> None:
+    from ._clusters import check_cluster_name, run_clusters, summary_line
+    from ._registry import list_reports
+
+    try:
+        for p in profiles:
+            check_cluster_name(p)
+        if not list_reports(notebooks):
+            click.echo("error: no report notebooks found.", err=True)
+            sys.exit(1)
+    except ReportParameterError as exc:
+        _usage_error(exc)
+        return
+    try:
+        for p in profiles:
+            preflight_profile(p)
+    except WorkbenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    runs = run_clusters(profiles, out_dir=out, jobs=jobs, timeout=timeout,
+                        notebooks_dir=notebooks, kernel_name=kernel,
+                        on_result=lambda r: click.echo(summary_line(r)))
+    click.echo(f"index: {out / 'index.html'} ({len(profiles)} clusters)")
+    sys.exit(max((EXIT_CODES[r.status] for r in runs), default=0))
