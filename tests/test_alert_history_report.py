@@ -1,0 +1,119 @@
+"""The alert-history report end to end: CLI run against the demo (a fresh kernel, the demo's
+Alertmanager config read from its state dir), key figures equal the library's, the offline page
+renders every chart in headless Chromium with the network blocked; a Prometheus without ALERTS
+gives an ok page that says so; an Alertmanager that is down is a note, not a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from workbench import Prometheus, alert_history
+from workbench.testing.servers import ManagedProcess, free_port
+
+from .conftest import require_binary
+
+pytestmark = pytest.mark.server
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def _run(out: Path, env_extra: dict[str, str], *params: str) -> Path:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "report", "run", "alert_history",
+         *[a for p in params for a in ("-p", p)], "--out", str(out), "--timeout", "600"],
+        env={**env, **env_extra}, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=900, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (record,) = out.glob("alert_history/*/*.json")
+    return record
+
+
+@pytest.fixture(scope="module")
+def demo_run(small_demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+             ) -> dict[str, Any]:
+    gt = small_demo["gt"]
+    start, end = int(gt["history"]["start_s"] + 600), int(gt["history"]["end_s"])
+    record = _run(tmp_path_factory.mktemp("ah-report"),
+                  {"WORKBENCH_DEMO_DIR": str(small_demo["dir"])},
+                  "prometheus=demo", f"start={start}", f"end={end}", "alertmanager=demo")
+    with Prometheus(small_demo["eps"]["prometheus"]) as prom:
+        data = alert_history.fetch_alert_report(
+            prom, start, end, alertmanager_config=str(Path(small_demo["dir"]) /
+                                                      "alertmanager.yml"), alertmanager="")
+    return {"record": record, "html": record.with_suffix(".html"), "data": data,
+            "ipynb": record.with_suffix(".ipynb")}
+
+
+def test_figures_equal_the_library(demo_run: dict[str, Any]) -> None:
+    rec = json.loads(demo_run["record"].read_text())
+    assert rec["status"] == "ok"
+    expected = alert_history.key_figures(demo_run["data"])
+    assert rec["figures"] == expected
+    assert expected["alerts_fired"] == demo_run["data"].history.episodes[
+        "fired_at"].is_not_null().sum() > 0
+    assert expected["messages_sent"] > expected["alerts_fired"]
+    assert expected["noisiest_alert"] == "NodeLoadFlapping"  # fires 8 times a day
+
+
+def test_page_shows_the_planted_incidents_offline(demo_run: dict[str, Any]) -> None:
+    page = demo_run["html"].read_text()
+    for text in ("NodeExporterDown", "KubeContainerOOMKilled", "CrashLoopBackOff", "ErrImagePull",
+                 "PVCUsageHigh", "*Description:*", "Messages per receiver"):
+        assert text in page, text
+    for cdn in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com"):
+        assert cdn not in page
+    nb = nbformat.read(demo_run["ipynb"], as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+def _chromium(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    binary = require_binary("chromium")
+    argv = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+            "--virtual-time-budget=30000", *args, url]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_chromium_offline_renders_every_chart(demo_run: dict[str, Any]) -> None:
+    page = demo_run["html"]
+    n_charts = page.read_text().count('class="workbench-chart"')
+    assert n_charts == 6  # timeline, heat map, noisiest, messages, events, PVC
+    dom = _chromium(page.as_uri(), "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    rendered = len(re.findall(r'<(?:canvas|svg)[^>]*class="marks"', dom.stdout))
+    assert rendered == n_charts, (rendered, n_charts)
+    heights = [int(h) for h in re.findall(r'<(?:canvas|svg)[^>]*class="marks"[^>]*height="(\d+)"',
+                                          dom.stdout)]
+    assert max(heights) < 1500, heights
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "alert_history_report.png"
+    shot.unlink(missing_ok=True)
+    res = _chromium(page.as_uri(), "--window-size=1400,4000", f"--screenshot={shot}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert shot.stat().st_size > 50_000
+
+
+def test_no_alerts_series_is_an_ok_page_that_says_so(node_prom: ManagedProcess,
+                                                     tmp_path: Path) -> None:
+    """A Prometheus without rules (and an Alertmanager URL where nothing listens)."""
+    record = _run(tmp_path, {}, f"prometheus={node_prom.url}", "start=now-3d",
+                  "alertmanager_config=", f"alertmanager=http://127.0.0.1:{free_port()}")
+    rec = json.loads(record.read_text())
+    assert rec["status"] == "ok"
+    assert rec["figures"]["alerts_fired"] == 0
+    assert rec["figures"]["messages_sent"] is None
+    page = record.with_suffix(".html").read_text()
+    assert "No ALERTS series between" in page
+    assert "Messages are not counted" in page
+    assert "Alertmanager: " in page and "127.0.0.1" in page
