@@ -13,7 +13,7 @@ import polars as pl
 
 from ._theme import PALETTE
 
-__all__ = ["HtmlTable", "fs_table", "html_table", "summary_table"]
+__all__ = ["HtmlTable", "bytes_rate", "fs_table", "html_table", "summary_table", "windows"]
 
 Formatter = Callable[[Any], str]
 
@@ -30,6 +30,30 @@ def num(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
+
+
+def bytes_rate(v: Any) -> str:
+    """Format bytes per second with binary prefixes (``2097152.0`` → ``2.0 MiB/s``)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    x = float(v)
+    for unit in ("B/s", "KiB/s", "MiB/s", "GiB/s"):
+        if abs(x) < 1024 or unit == "GiB/s":
+            return f"{x:.0f} {unit}" if unit == "B/s" else f"{x:.1f} {unit}"
+        x /= 1024
+    return f"{x:.1f} GiB/s"  # pragma: no cover
+
+
+def windows(v: Any) -> str:
+    """Format time windows compactly (``03-01 05:59–06:59``; the date again when it changes)."""
+    if not v:
+        return ""
+    out = []
+    for w in v:
+        a, b = w["start"], w["end"]
+        end = b.strftime("%H:%M") if a.date() == b.date() else b.strftime("%m-%d %H:%M")
+        out.append(f"{a:%m-%d %H:%M}\u2013{end}")
+    return "; ".join(out)
 
 
 def duration(v: Any) -> str:
@@ -74,7 +98,8 @@ class HtmlTable:
 
 def html_table(frame: pl.DataFrame, *, formats: Mapping[str, Formatter] | None = None,
                flag_column: str | None = None, caption: str | None = None,
-               max_rows: int = 500) -> HtmlTable:
+               max_rows: int = 500, labels: Mapping[str, str] | None = None,
+               wrap: tuple[str, ...] = ()) -> HtmlTable:
     """Render a frame as an escaped HTML table.
 
     Parameters
@@ -87,6 +112,13 @@ def html_table(frame: pl.DataFrame, *, formats: Mapping[str, Formatter] | None =
         Rows where this column is truthy (non-empty list, True) are highlighted.
     caption
         Table caption.
+    labels
+        Column -> header text (default: the column name). Headers wrap between words.
+    wrap
+        Columns whose cells may wrap (others stay on one line).
+
+    The table is at most as wide as the page: it sits in a block that scrolls sideways
+    rather than widening the page when a screen is narrower than the table.
 
     Examples
     --------
@@ -96,32 +128,50 @@ def html_table(frame: pl.DataFrame, *, formats: Mapping[str, Formatter] | None =
     """
     fmts = dict(formats or {})
     shown = frame.head(max_rows)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
+    names = dict(labels or {})
+    th = 'style="white-space:normal;vertical-align:bottom;text-align:left;padding:2px 4px"'
+    head = "".join(f"<th {th}>{html.escape(names.get(c, c))}</th>" for c in shown.columns)
     body = []
     for row in shown.iter_rows(named=True):
         flagged = bool(row.get(flag_column)) if flag_column else False
         style = f' style="background:{PALETTE["bad"]}1a"' if flagged else ""
         cells = "".join(
-            f"<td>{html.escape(fmts[c](v) if c in fmts else _cell(v))}</td>"
+            f'<td style="padding:2px 4px;white-space:{"normal" if c in wrap else "nowrap"}">'
+            f"{html.escape(fmts[c](v) if c in fmts else _cell(v))}</td>"
             for c, v in row.items())
         body.append(f"<tr{style}>{cells}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     more = (f"<p>{frame.height - max_rows} more rows not shown.</p>"
             if frame.height > max_rows else "")
     markup = (
+        '<div class="workbench-table-wrap" style="max-width:100%;overflow-x:auto">'
         '<table class="workbench-table" style="border-collapse:collapse;font-size:12px">'
-        f"{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+        f"{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        f"{more}"
     )
     return HtmlTable(markup, str(shown))
 
 
 _SUMMARY_FORMATS: dict[str, Formatter] = {
     "score": lambda v: "" if v is None else f"{v:.2f}",
-    "availability": pct, "downtime_s": duration, "cpu_util_mean": pct, "cpu_util_p95": pct,
+    "availability": pct, "downtime_s": duration, "down_windows": windows,
+    "cpu_util_mean": pct, "cpu_util_p95": pct,
     "load_per_cpu_p95": num, "mem_util_max": pct, "majfault_rate_p95": num,
-    "disk_util_p95": pct, "disk_queue_p95": num, "net_rx_bytes_mean": num,
-    "net_tx_bytes_mean": num, "net_err_ratio_max": pct, "net_drops_mean": num,
+    "disk_util_p95": pct, "disk_queue_p95": num, "net_rx_bytes_mean": bytes_rate,
+    "net_tx_bytes_mean": bytes_rate, "net_err_ratio_max": pct, "net_drops_mean": num,
     "fs_used_max": pct, "fs_hours_to_full": lambda v: "" if v is None else f"{v:.1f} h",
+}
+
+
+#: Short headers: the summary has 21 columns and must fit a page.
+_SUMMARY_LABELS = {
+    "n_cpu": "CPUs", "availability": "avail\u00adability", "downtime_s": "down",
+    "down_windows": "down windows", "cpu_util_mean": "CPU mean", "cpu_util_p95": "CPU p95",
+    "load_per_cpu_p95": "load / CPU p95", "mem_util_max": "mem max",
+    "majfault_rate_p95": "major faults/s p95", "disk_util_p95": "disk busy p95",
+    "disk_queue_p95": "disk queue p95", "net_rx_bytes_mean": "net rx mean",
+    "net_tx_bytes_mean": "net tx mean", "net_err_ratio_max": "net errors max",
+    "fs_used_max": "fs used max", "fs_worst": "fullest fs", "fs_hours_to_full": "fs full in",
 }
 
 
@@ -134,7 +184,8 @@ def summary_table(summary: pl.DataFrame) -> HtmlTable:
             "fs_hours_to_full", "score"]
     return html_table(summary.select([c for c in cols if c in summary.columns]),
                       formats=_SUMMARY_FORMATS, flag_column="flags",
-                      caption="USE summary, one row per node, worst first")
+                      caption="USE summary, one row per node, worst first",
+                      labels=_SUMMARY_LABELS, wrap=("flags", "fs_worst", "down_windows"))
 
 
 def fs_table(forecast: pl.DataFrame) -> HtmlTable:

@@ -23,16 +23,46 @@ __all__ = ["availability_chart", "fs_forecast_chart", "overview_chart", "resourc
 
 _PCT_UNITS = {"ratio"}
 
+#: Width in px a report page gives a chart's plot area (the page is about 1,300 px wide in a
+#: 1,400 px window); charts are sized to fill it.
+PAGE_WIDTH = 1240
 
-def _fmt(unit: str) -> str:
-    return ".0%" if unit in _PCT_UNITS else "~s"
+#: Numbers on value axes: SI prefixes from a thousand up (``1.5k``, ``2G``), plain decimals
+#: below (``0.004``, never SI milli ``4m``, which reads as minutes or mega).
+NUMBER_LABEL = ("abs(datum.value) >= 1000 ? format(datum.value, '.3~s') "
+                ": format(datum.value, '.3~r')")
 
 
-def _time_format(data: pl.DataFrame) -> str:
-    if data.height == 0:
-        return "%H:%M"
-    span = cast(datetime, data["timestamp"].max()) - cast(datetime, data["timestamp"].min())
+def value_axis(unit: str, title: str | None = None) -> alt.Axis:
+    """The y axis of a value in ``unit``: percentages for ratios, :data:`NUMBER_LABEL` else."""
+    import altair as alt
+
+    if unit in _PCT_UNITS:
+        return alt.Axis(format=".0%", title=title)
+    return alt.Axis(labelExpr=NUMBER_LABEL, title=title)
+
+
+def _unit_label(unit: str) -> str | None:
+    return "%" if unit in _PCT_UNITS else (unit or None)
+
+
+def _time_format(span: timedelta) -> str:
     return "%H:%M" if span <= timedelta(days=2) else "%b %d"
+
+
+def _span(ts: pl.Series) -> timedelta:
+    if ts.len() == 0:
+        return timedelta(0)
+    return cast(datetime, ts.max()) - cast(datetime, ts.min())
+
+
+def time_axis(span: timedelta, width: int) -> alt.Axis:
+    """A time axis whose labels never run together: at most one label per 90 px, overlapping
+    ones dropped (greedy), the outer ones kept inside the plot."""
+    import altair as alt
+
+    return alt.Axis(format=_time_format(span), labelOverlap="greedy", labelSeparation=8,
+                    tickCount=max(2, width // 90), labelFlush=True, title=None)
 
 
 def resource_chart(
@@ -44,8 +74,8 @@ def resource_chart(
     columns: int = 3,
     max_rows: int = 4000,
     max_devices: int = 8,
-    width: int = 240,
-    height: int = 110,
+    width: int | None = None,
+    height: int = 130,
 ) -> alt.FacetChart:
     """Small multiples of one resource: a panel per node, a line per device.
 
@@ -63,6 +93,8 @@ def resource_chart(
         Panels per row.
     max_rows
         Rows after aggregation (bucket means; the bucket maximum is in the tooltip).
+    width, height
+        Size of one panel; the default width fills :data:`PAGE_WIDTH` with ``columns`` panels.
     max_devices
         Lines per panel: a node with more devices shows the ``max_devices`` with the highest
         peak and the title says so. Filesystems come and go with pods (containerd mounts a
@@ -86,7 +118,10 @@ def resource_chart(
         title = f"{title} (top {max_devices} per node by peak; {dropped} more not shown)"
     data = chart_rows(frame, max_rows=max_rows)
     multi_device = data["device"].n_unique() > 1 or (data.height and data["device"][0] != "")
-    y_title = f"{title} ({unit})" if unit and unit not in _PCT_UNITS else title
+    # the y title is the unit only: a long title is wider than a row of panels is high, and the
+    # titles of two facet rows ran into each other (the chart's title names the resource)
+    if width is None:
+        width = (PAGE_WIDTH - 60 - (columns - 1) * 18) // columns
     base = alt.Chart(data).properties(width=width, height=height)
     # the y scale reaches the threshold (a datum from a parameter does not widen the domain)
     data_max = cast(float, data["max"].max() or 0.0) if data.height else 0.0
@@ -97,9 +132,8 @@ def resource_chart(
     if multi_device:
         tooltip.insert(1, alt.Tooltip("device:N"))
     enc: dict[str, Any] = {
-        "x": alt.X("timestamp:T", title=None, axis=alt.Axis(format=_time_format(data),
-                                                             labelOverlap=True)),
-        "y": alt.Y("value:Q", title=y_title, axis=alt.Axis(format=_fmt(unit)),
+        "x": alt.X("timestamp:T", title=None, axis=time_axis(_span(data["timestamp"]), width)),
+        "y": alt.Y("value:Q", axis=value_axis(unit, _unit_label(unit)),
                    scale=alt.Scale(domainMax=ymax) if ymax else alt.Undefined),
         "tooltip": tooltip,
     }
@@ -128,7 +162,7 @@ def resource_chart(
         layered = layered.add_params(*params)
     return layered.facet(
         facet=alt.Facet("node:N", title=None, header=alt.Header(labelFontWeight="bold")),
-        columns=columns,
+        columns=columns, spacing={"row": 22, "column": 18},
     ).properties(title=title).resolve_scale(y="shared")
 
 
@@ -170,8 +204,11 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
                       down.with_columns(pl.lit("down").alias("state"))], how="diagonal")
     data = data.select("node", "start", "end", "state",
                        pl.col("down_minutes").round(1), "windows").sort("node", "state", "start")
+    span = _span(pl.Series([start, end]).cast(ts))
+    width = PAGE_WIDTH - 200  # node names take about 200 px
     return alt.Chart(data, title="Node up/down history").mark_bar(height=14).encode(
-        x=alt.X("start:T", title=None),
+        x=alt.X("start:T", title=None, axis=time_axis(span, width),
+                scale=alt.Scale(domain=[_ms(start), _ms(end)])),
         x2="end:T",
         y=alt.Y("node:N", title=None, sort=nodes),
         color=alt.Color("state:N", scale=alt.Scale(domain=["up", "down"],
@@ -181,7 +218,12 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
         tooltip=["node:N", "state:N", alt.Tooltip("start:T", format="%Y-%m-%d %H:%M:%S"),
                  alt.Tooltip("end:T", format="%Y-%m-%d %H:%M:%S"),
                  alt.Tooltip("down_minutes:Q", title="down minutes"), "windows:Q"],
-    ).properties(width=720, height=alt.Step(22))
+    ).properties(width=width, height=alt.Step(22))
+
+
+def _ms(t: Any) -> int:
+    """Milliseconds since the epoch of a datetime (a Vega-Lite time scale's domain unit)."""
+    return int(cast(datetime, pl.Series([t]).cast(TIMESTAMP)[0]).timestamp() * 1000)
 
 
 def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 100) -> alt.Chart:
@@ -223,14 +265,18 @@ def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 100) -> alt.Cha
         tooltip=["node:N", "mountpoint:N", "device:N", "fstype:N", "status:N",
                  alt.Tooltip("used_ratio:Q", format=".1%"), "size_gib:Q", "avail_gib:Q",
                  alt.Tooltip("hours_to_full:Q", title="hours to full")],
-    ).properties(width=560, height=alt.Step(18))
+    ).properties(width=PAGE_WIDTH - 220, height=alt.Step(18))  # labels: at most 180 px
 
 
 def overview_chart(summary: pl.DataFrame, thresholds: Any) -> alt.Chart:
     """Heat map, node × resource, of each resource's p95 as a fraction of its threshold.
 
     ``summary`` is :func:`workbench.nodes.use_summary`'s output; ``thresholds`` the
-    :class:`~workbench.nodes.UseThresholds` it was computed with.
+    :class:`~workbench.nodes.UseThresholds` it was computed with. Besides the sustained
+    resources it has two columns for what the summary flags at once: ``filesystem`` (the fullest
+    filesystem's used fraction against ``1 - fs_avail_pct``; at least 1 when a filesystem is
+    flagged filling or almost full) and ``availability`` (0 when the node was always up, 2 when
+    it was down: any downtime is a flag).
     """
     import altair as alt
 
@@ -247,11 +293,27 @@ def overview_chart(summary: pl.DataFrame, thresholds: Any) -> alt.Chart:
             "node", pl.lit(label).alias("resource"), pl.col(col).alias("observed"),
             pl.lit(limit).alias("threshold"),
             (pl.col(col) / limit).alias("fraction_of_threshold")))
-    data = pl.concat(parts)
+    flags = pl.col("flags").fill_null([])
+    fs_limit = max(1e-9, 1 - float(thresholds.fs_avail_pct) / 100)
+    fs_flagged = flags.list.contains("fs_filling") | flags.list.contains("fs_almost_full")
+    parts.append(summary.select(
+        "node", pl.lit("filesystem").alias("resource"),
+        pl.col("fs_used_max").alias("observed"), pl.lit(fs_limit).alias("threshold"),
+        pl.max_horizontal(pl.col("fs_used_max").fill_nan(None) / fs_limit,
+                          pl.when(fs_flagged).then(1.0).otherwise(0.0))
+        .alias("fraction_of_threshold")))
+    parts.append(summary.select(
+        "node", pl.lit("availability").alias("resource"),
+        pl.col("availability").alias("observed"), pl.lit(1.0).alias("threshold"),
+        pl.when(flags.list.contains("down")).then(2.0).otherwise(0.0)
+        .alias("fraction_of_threshold")))
+    data = pl.concat(parts, how="vertical_relaxed")
     order = summary["node"].to_list()
-    return alt.Chart(data, title="p95 (max for memory and errors) as a fraction of the threshold"
+    return alt.Chart(data, title="p95 (max for memory, errors and filesystems) as a fraction of "
+                                 "the threshold; availability red when the node was down"
                      ).mark_rect().encode(
-        x=alt.X("resource:N", title=None, sort=list(cols), axis=alt.Axis(labelAngle=0)),
+        x=alt.X("resource:N", title=None, sort=[*cols, "filesystem", "availability"],
+                axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("node:N", title=None, sort=order),
         color=alt.Color("fraction_of_threshold:Q", title="of threshold",
                         scale=alt.Scale(domain=[0, 1, 2], range=["#f2f5f7", PALETTE["warn"],
@@ -260,4 +322,4 @@ def overview_chart(summary: pl.DataFrame, thresholds: Any) -> alt.Chart:
         tooltip=["node:N", "resource:N", alt.Tooltip("observed:Q", format=".4~f"),
                  alt.Tooltip("threshold:Q", format=".4~f"),
                  alt.Tooltip("fraction_of_threshold:Q", format=".0%")],
-    ).properties(width=alt.Step(70), height=alt.Step(20))
+    ).properties(width=PAGE_WIDTH - 250, height=alt.Step(22))  # node names, legend: ~250 px

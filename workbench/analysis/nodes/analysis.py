@@ -58,7 +58,7 @@ SERIES_SCHEMA = pl.Schema({"node": pl.String(), "resource": pl.String(), "device
 #: resource -> (title, unit, threshold field or None)
 RESOURCES: dict[str, tuple[str, str, str | None]] = {
     "cpu_util": ("CPU utilisation", "ratio", "cpu_util"),
-    "load_per_cpu": ("CPU saturation (load1 per CPU)", "ratio", "load_per_cpu"),
+    "load_per_cpu": ("CPU saturation (load1 per CPU)", "per CPU", "load_per_cpu"),
     "mem_util": ("Memory utilisation", "ratio", "mem_util"),
     "majfault_rate": ("Major page faults", "1/s", "majfault_rate"),
     "disk_util": ("Disk IO utilisation", "ratio", "disk_util"),
