@@ -15,6 +15,12 @@ real ``kubernetes`` Python client) reads:
 ``/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods[/{name}]``
 =================================================  ===========================================
 
+For ``kubectl get`` (see :mod:`.kube_tables`) it also serves ``apps/v1`` Deployments,
+ReplicaSets, StatefulSets and DaemonSets, core PersistentVolumeClaims and Events (the last hour),
+and metrics-server's ``apiregistration.k8s.io/v1`` APIService; with
+``Accept: application/json;as=Table;g=meta.k8s.io;v=v1`` lists and objects come back as
+server-side ``Table``s with the real printers' columns.
+
 Objects look like the real ones: metrics-server's encodings (CPU ``"137505512n"``, memory
 ``"1842164Ki"``, ``window`` as a Go duration, second-resolution RFC 3339 timestamps, items sorted
 by namespace and name, pods with a container lacking usage omitted), spec quantities in the API
