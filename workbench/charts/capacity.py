@@ -208,9 +208,10 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
         pj = pl.DataFrame(proj, schema={"timestamp": TIMESTAMP, "value": pl.Float64,
                                         "series": pl.String}).with_columns(
             pl.col("value") / scale)
-        color = alt.Color("series:N", scale=alt.Scale(
-            domain=["requests", "usage"], range=[PALETTE["line"], PALETTE["ok"]]),
-            legend=alt.Legend(orient="top", title=None))
+        series_scale = alt.Scale(domain=["requests", "usage"],
+                                 range=[PALETTE["line"], PALETTE["ok"]])
+        color = alt.Color("series:N", scale=series_scale,
+                          legend=alt.Legend(orient="top", title=None))
         layers = [alt.Chart(hist).mark_line().encode(
             x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%b %d")),
             y=alt.Y("value:Q", title=f"{res} ({unit})"), color=color,
@@ -218,7 +219,7 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
                      alt.Tooltip("value:Q", format=".3~f")]),
             alt.Chart(pj).mark_line(strokeDash=[5, 4]).encode(
                 x="timestamp:T", y="value:Q", color=alt.Color(
-                    "series:N", scale=color.scale, legend=None))]
+                    "series:N", scale=series_scale, legend=None))]
         rules = pl.DataFrame({"line": ["allocatable", "N-1 (largest node lost)"],
                               "value": [lines.get("allocatable", math.nan) / scale,
                                         lines.get("n_minus_1", math.nan) / scale]})

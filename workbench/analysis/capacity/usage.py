@@ -75,7 +75,9 @@ class CapacityUsage:
 
 
 def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
-    return pl.col(name) if name in frame.columns else pl.lit(None, dtype).alias(name)
+    """The column (as ``dtype``: an all-null answer column has the Null type), or nulls."""
+    return (pl.col(name).cast(dtype) if name in frame.columns
+            else pl.lit(None, dtype).alias(name))
 
 
 def stat_wide(frame: pl.DataFrame, keys: list[str], label: str = "stat",
@@ -104,8 +106,8 @@ def resolve_workloads(owners: pl.DataFrame) -> pl.DataFrame:
               "workload": pl.String}
     if owners.height == 0 or "rel" not in owners.columns:
         return pl.DataFrame(schema=schema)
-    o = owners.select(*(_col(owners, c) for c in ("rel", "namespace", "pod", "replicaset",
-                                                   "job_name", "owner_kind", "owner_name")))
+    o = owners.select(*(_col(owners, c).cast(pl.String) for c in (
+        "rel", "namespace", "pod", "replicaset", "job_name", "owner_kind", "owner_name")))
     pods = (o.filter(pl.col("rel") == "pod")
             .sort("owner_kind", nulls_last=True)
             .unique(["namespace", "pod"], keep="first", maintain_order=True))
