@@ -24,6 +24,8 @@ from workbench.analysis.alerting import (
 pytestmark = pytest.mark.server
 
 DATA = Path(__file__).parent / "data" / "rules"
+FIXTURES = [DATA / f for f in (
+    "general-list.yaml", "kube-prometheus-stack.yaml", "node-exporter.rules.yml")]
 
 
 class CountingPrometheus(Prometheus):
@@ -42,7 +44,7 @@ def test_backtest_rules_equals_one_backtest_per_rule(small_demo: dict[str, Any])
     h = small_demo["gt"]["history"]
     start, end = h["start_s"] + 600, h["end_s"]
     with CountingPrometheus(small_demo["eps"]["prometheus"]) as prom:
-        rules = load_rules(prom) + load_rules(DATA) + [
+        rules = load_rules(prom) + load_rules(FIXTURES) + [
             Rule(alert="BrokenPromQL", expr="rate(up[5m] > 1", group="extra"),
             Rule(alert="LoadAbove2", expr='node_load1{job="node-exporter"} > 2', for_="5m",
                  group="extra"),

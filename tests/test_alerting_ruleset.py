@@ -33,9 +33,25 @@ def _raw_alert_nodes(path: Path) -> list[tuple[str, dict]]:
     return out
 
 
-def test_directory_loads_every_alert_rule_with_group_file_interval() -> None:
-    rules = load_rules(DATA)
-    expected = [(str(DATA / f), g, n) for f in FILES for g, n in _raw_alert_nodes(DATA / f)]
+@pytest.fixture()
+def rule_dir(tmp_path: Path) -> Path:
+    """This module's fixtures alone in a directory (others share tests/data/rules)."""
+    d = tmp_path / "rules"
+    (d / "sub").mkdir(parents=True)
+    for f in FILES[:2]:
+        (d / f).write_text((DATA / f).read_text())
+    (d / "sub" / FILES[2]).write_text((DATA / FILES[2]).read_text())
+    (d / "README.md").write_text("not a rule file\n")
+    return d
+
+
+def _files(d: Path) -> list[Path]:
+    return [d / FILES[0], d / FILES[1], d / "sub" / FILES[2]]
+
+
+def test_directory_loads_every_alert_rule_with_group_file_interval(rule_dir: Path) -> None:
+    rules = load_rules(rule_dir)
+    expected = [(str(f), g, n) for f in _files(rule_dir) for g, n in _raw_alert_nodes(f)]
     assert len(rules) == len(expected) == 10
     for rule, (file, group, node) in zip(rules, expected, strict=True):
         assert (rule.file, rule.group, rule.alert) == (file, group, node["alert"])
@@ -54,10 +70,12 @@ def test_directory_loads_every_alert_rule_with_group_file_interval() -> None:
     assert by["NodeHighLoad"].labels["instance_short"].startswith("{{ $labels.instance | reRe")
 
 
-def test_glob_text_and_lists_agree_with_the_directory() -> None:
-    all_rules = load_rules(DATA)
-    assert [r.alert for r in load_rules(str(DATA / "*.yaml"))] == [
+def test_glob_text_and_lists_agree_with_the_directory(rule_dir: Path) -> None:
+    all_rules = load_rules(rule_dir)
+    assert [r.alert for r in load_rules(str(rule_dir / "*.yaml"))] == [
         r.alert for r in all_rules if not r.file.endswith(".yml")]
+    assert [r.alert for r in load_rules(str(rule_dir / "**" / "*.yml"))] == [
+        r.alert for r in all_rules if r.file.endswith(".yml")]
     text = (DATA / "node-exporter.rules.yml").read_text()
     from_text = load_rules(text)
     assert [r.alert for r in from_text] == [r.alert for r in all_rules if r.file.endswith(".yml")]

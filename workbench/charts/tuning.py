@@ -150,12 +150,13 @@ def heatmap_chart(sweep: pl.DataFrame, *, current: tuple[float, float] | None = 
         color=alt.condition(f"datum['{value}'] > {_midpoint(f[value])}", alt.value("white"),
                             alt.value("#222")))
     layers: list[Any] = [cells, text]
-    cur = pl.DataFrame({"for_": [_for_label(current[1]) if current else "0s"],
+    cur = pl.DataFrame({"for_": [_for_label(current[1]) if current else ""],
                         "thr": [f"{current[0]:.4g}" if current and current[0] is not None
                                 else ""]})
+    if cur.join(f, on=["for_", "thr"]).height == 0:
+        cur = cur.clear()                         # the candidate is not on the grid: no outline
     layers.append(alt.Chart(cur).mark_rect(fill=None, stroke="#111", strokeWidth=2).encode(
-        x=alt.X("for_:N", sort=for_order), y=alt.Y("thr:N", sort=thr_order),
-        opacity=alt.value(1 if current else 0)))
+        x=alt.X("for_:N", sort=for_order), y=alt.Y("thr:N", sort=thr_order)))
     return alt.layer(*layers).properties(title=title, width=width, height=height)
 
 
@@ -164,9 +165,14 @@ def _midpoint(col: pl.Series) -> float:
     return float(v.max()) / 2 if v.len() else 0.0  # type: ignore[arg-type]
 
 
-_AUDIT_FORMATS = {"fired_per_day": num, "firing_share": pct, "for_s": duration,
+def _short(v: object, n: int = 24) -> str:
+    t = "" if v is None else str(v)
+    return t if len(t) <= n else t[:n - 1] + "…"
+
+
+_AUDIT_FORMATS = {"severity": _short, "fired_per_day": num, "firing_share_per_alert": pct, "for_s": duration,
                   "interval_s": duration, "attention": lambda v: "" if v is None else f"{v:.0f}"}
-_AUDIT_LABELS = {"fired_per_day": "fired / day", "firing_share": "firing share",
+_AUDIT_LABELS = {"fired_per_day": "fired / day", "firing_share_per_alert": "firing share",
                  "alerts_fired": "alerts fired", "still_firing": "still firing",
                  "for_s": "for", "interval_s": "interval"}
 
@@ -176,8 +182,14 @@ def rules_audit_table(audit: pl.DataFrame, *, caption: str | None = None,
     """The rules audit (see ``workbench.alerting.audit.rules_audit``) as an HTML table; rows
     with findings are highlighted."""
     cols = [c for c in ("attention", "group", "alert", "severity", "alerts_fired",
-                        "fired_per_day", "firing_share", "flapping", "still_firing", "for_s",
-                        "interval_s", "findings") if c in audit.columns]
-    return html_table(audit.select(cols), formats=_AUDIT_FORMATS, flag_column="findings",
-                      caption=caption, max_rows=max_rows, labels=_AUDIT_LABELS,
-                      wrap=("findings",))
+                        "fired_per_day", "firing_share_per_alert", "flapping", "still_firing",
+                        "for_s", "interval_s", "findings") if c in audit.columns]
+    table = html_table(audit.select(cols), formats=_AUDIT_FORMATS, flag_column="findings",
+                       caption=caption, max_rows=max_rows, labels=_AUDIT_LABELS,
+                       wrap=("findings",))
+    # Names and findings read left to right; numbers stay right-aligned.
+    left = ",".join(f".workbench-audit td:nth-child({i + 1})" for i, c in enumerate(cols)
+                    if c in ("group", "alert", "severity", "findings"))
+    markup = table.html.replace('class="workbench-table"',
+                                'class="workbench-table workbench-audit"', 1)
+    return HtmlTable(f"<style>{left}{{text-align:left}}</style>{markup}", table.text)

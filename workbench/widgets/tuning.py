@@ -364,7 +364,8 @@ def threshold_tuning_report(prom: Prometheus, rule: Rule, start: Any, end: Any =
     views = tuning_views(tuning, tuned, slack=slack, heatmap=heat)
     text = tuned.result.rule.to_rule_file(group=rule.group or "workbench",
                                           interval=rule.interval, check=False)
-    views.append(HTML(f"<h3>Rule file</h3><pre>{html.escape(text)}</pre>"))
+    views.append(HTML(f"<h3>Rule file</h3><pre style='font-family:monospace;font-size:12px'>"
+                      f"{html.escape(text)}</pre>"))
     return views, _figures(tuned, slack)
 
 

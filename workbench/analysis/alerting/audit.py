@@ -7,8 +7,9 @@ Findings and their weight in the ``attention`` score:
   duplicate alert identities) — it probably fails on the server too;
 * ``noisy`` (20 + alerts per day): more than ``noisy_per_day`` alerts a day;
 * ``flapping`` (15 + identities): alerts that fired again within the flap gap of resolving;
-* ``mostly firing`` (10): firing more than ``firing_share`` of the window (an alert nobody acts
-  on; a ``Watchdog``-style rule is expected to be here);
+* ``mostly firing`` (10): each alert identity that fired was firing more than ``firing_share``
+  of the window on average (``firing_share_per_alert``; an alert nobody acts on; a
+  ``Watchdog``-style rule is expected to be here);
 * ``never fired`` (8): no alert in the window — a dead rule, a wrong selector, or just a quiet
   period (check the expression);
 * ``short for`` (5): ``for`` shorter than two evaluation intervals (one noisy evaluation pages);
@@ -45,7 +46,8 @@ def _findings(row: dict[str, object], noisy: float, share: float) -> tuple[list[
     notes: list[str] = []
     score = 0.0
     if row.get("error"):
-        return [f"error: {row['error']}"], 100.0
+        first = str(row["error"]).split(". ")[0].split("\n")[0]
+        return [f"error: {first[:160]}"], 100.0
     per_day = float(row.get("fired_per_day") or 0)
     if per_day > noisy:
         notes.append(f"noisy: {per_day:.3g} alerts/day")
@@ -54,7 +56,7 @@ def _findings(row: dict[str, object], noisy: float, share: float) -> tuple[list[
     if flapping:
         notes.append(f"flapping: {flapping} alert identit{'y' if flapping == 1 else 'ies'}")
         score += 15 + flapping
-    fs = float(row.get("firing_share") or 0)                      # type: ignore[arg-type]
+    fs = float(row.get("firing_share_per_alert") or 0)            # type: ignore[arg-type]
     if fs > share:
         notes.append(f"mostly firing: {fs:.0%} of the window")
         score += 10
@@ -78,7 +80,7 @@ def _findings(row: dict[str, object], noisy: float, share: float) -> tuple[list[
 
 def rules_audit(rules: pl.DataFrame, *, noisy_per_day: float = 5.0,
                 firing_share: float = 0.5) -> pl.DataFrame:
-    """Add ``findings`` (list of notes) and ``attention`` (a score) to a
+    """Add ``firing_share_per_alert``, ``findings`` (list of notes) and ``attention`` (a score) to a
     :func:`~workbench.alerting.backtest_rules` frame and sort it, most attention first (then
     most alerts per day, then group and alert name).
 
@@ -92,6 +94,11 @@ def rules_audit(rules: pl.DataFrame, *, noisy_per_day: float = 5.0,
     firing_share
         Firing longer than this share of the window is ``mostly firing``.
     """
+    # firing_share sums every identity's firing time; per identity that fired is what a person
+    # watching one alert sees (a rule firing for 3 pods all the time has firing_share 3.0).
+    rules = rules.with_columns(firing_share_per_alert=pl.col("firing_share") / pl.max_horizontal(
+        pl.col("identities_fired"), pl.lit(1)) if "identities_fired" in rules.columns
+        else pl.col("firing_share"))
     found = [_findings(r, noisy_per_day, firing_share) for r in rules.iter_rows(named=True)]
     out = rules.with_columns(
         findings=pl.Series([f for f, _ in found], dtype=pl.List(pl.String)),

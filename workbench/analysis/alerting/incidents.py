@@ -5,6 +5,7 @@ An *incident* is a window ``[start, end]`` with optional labels (``instance``, `
 value in the alert's labels and the alert's firing interval ``[fired_at, resolved_at)`` (still
 firing: up to the end of the backtest) overlaps ``[start, end + grace]``. Then:
 
+* only incidents that overlap the backtest's evaluations count;
 * ``delay_s`` of an incident: first covering ``fired_at`` minus ``start`` (0 when an alert was
   already firing when the incident began); null when no alert covers it (a *missed* incident);
 * an alert *outside any incident* covers none (a false alarm, as far as the incident list knows).
@@ -179,7 +180,8 @@ def incident_figures(identities: pl.DataFrame, series_idx: npt.NDArray[np.int64]
 
     Returns ``incidents``, ``incidents_caught``, ``incidents_missed``, ``median_delay_s``,
     ``max_delay_s``, ``alerts_outside`` (fired alerts covering no incident), and the arrays
-    ``delay_s`` (per incident, NaN = missed) and ``outside`` (per fired episode).
+    ``delay_s`` (per incident, NaN = missed), ``outside`` (per fired episode) and ``inside``
+    (per incident: it overlaps the evaluated window; only those are counted).
     ``match`` (from an earlier call with the same identities) skips the label comparison.
     """
     t = np.asarray(eval_times_ms, dtype=np.int64)
@@ -198,17 +200,21 @@ def incident_figures(identities: pl.DataFrame, series_idx: npt.NDArray[np.int64]
     first = np.where(cover, fire_t[None, :], np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(
         np.int64).max)
     caught = cover.any(axis=1)
-    delay = np.where(caught, np.maximum(first - s_ms, 0) / 1000, np.nan)
     outside = ~cover.any(axis=0)
+    # Incidents entirely before the first or after the last evaluation are not counted.
+    inside = ((e_ms >= t[0]) & (s_ms <= t[-1])) if n_steps else np.zeros(len(s_ms), bool)
+    caught &= inside
+    delay = np.where(caught, np.maximum(first - s_ms, 0) / 1000, np.nan)
     return {
-        "incidents": int(incidents.height),
+        "incidents": int(inside.sum()),
         "incidents_caught": int(caught.sum()),
-        "incidents_missed": int((~caught).sum()),
+        "incidents_missed": int((~caught & inside).sum()),
         "median_delay_s": float(np.median(delay[caught])) if caught.any() else None,
         "max_delay_s": float(delay[caught].max()) if caught.any() else None,
         "alerts_outside": int(outside.sum()),
         "delay_s": delay,
         "outside": outside,
+        "inside": inside,
     }
 
 
@@ -272,9 +278,11 @@ def incident_score(result: BacktestResult, incidents: pl.DataFrame | str | Path,
                            grace_ms=parse_duration_ms(grace))
     delay = fig.pop("delay_s")
     outside = fig.pop("outside")
+    inside = fig.pop("inside")
     fig["alerts_fired"] = int((fire >= 0).sum())
     scored = inc.with_columns(caught=pl.Series(~np.isnan(delay), dtype=pl.Boolean),
-                              delay_s=pl.Series(delay, dtype=pl.Float64).fill_nan(None))
+                              delay_s=pl.Series(delay, dtype=pl.Float64).fill_nan(None)
+                              ).filter(pl.Series(inside, dtype=pl.Boolean))
     fired = result.episodes.filter(pl.Series(fire >= 0))
     return IncidentScore(scored, fired.filter(pl.Series(outside, dtype=pl.Boolean)), fig)
 

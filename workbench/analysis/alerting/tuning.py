@@ -49,7 +49,7 @@ from .sweep import sweep_matrix
 if TYPE_CHECKING:
     from ...sources.prometheus.client import Prometheus
 
-__all__ = ["Tuned", "Tuning", "episode_bands", "fetch_tuning", "series_label"]
+__all__ = ["Tuned", "Tuning", "episode_bands", "fetch_tuning", "nice_thresholds", "series_label"]
 
 _DEFAULT_INTERVAL_MS = 60_000
 
@@ -162,8 +162,8 @@ class Tuning:
         """:func:`~workbench.alerting.sweep.sweep_matrix` over a threshold x ``for`` grid
         (thresholds default to 10 values across :meth:`threshold_range`)."""
         if thresholds is None and self.rule.is_threshold:
-            lo, hi, _ = self.threshold_range()
-            thresholds = [float(f"{x:.4g}") for x in np.linspace(lo, hi, 12)[1:-1]]
+            thresholds = nice_thresholds(*self.threshold_range()[:2],
+                                         include=self.rule.threshold)
         keep = None if keep_firing_for is None else [keep_firing_for]
         return sweep_matrix(self.matrix, self.rule,
                             thresholds if self.rule.is_threshold else None, list(for_), keep,
@@ -206,13 +206,39 @@ class Tuning:
             else:
                 agg = np.nanmean(sub, axis=2)
         t = m.eval_times_ms[::bucket][:n_b]
-        labels = [series_label(r) for r in m.labels[keep].iter_rows(named=True)]
+        shown = m.labels[keep]
+        varying = [c for c in shown.columns
+                   if c != "__name__" and shown[c].n_unique() > 1] or list(shown.columns)
+        labels = [series_label(r) for r in shown.select(varying).iter_rows(named=True)]
         frame = pl.DataFrame({
             "timestamp": np.tile(t, len(keep)),
             "series": np.repeat(np.array(labels, dtype=object), n_b).tolist(),
             "value": agg.reshape(-1),
         }).with_columns(pl.col("timestamp").cast(TIMESTAMP))
         return frame.with_columns(pl.col("value").fill_nan(None))
+
+
+def nice_thresholds(low: float, high: float, n: int = 10,
+                    include: float | None = None) -> list[float]:
+    """About ``n`` round thresholds in ``(low, high]`` (multiples of 1, 2 or 5 x 10^k), plus
+    ``include`` (the rule's own).
+
+    Examples
+    --------
+    >>> nice_thresholds(0.32, 7.92, include=6.0)
+    [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    >>> nice_thresholds(0, 0.62, include=0.25)
+    [0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6]
+    """
+    span = max(high - low, 1e-12)
+    raw = span / n
+    mag = 10 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = np.floor(low / step) * step + step
+    vals = {float(f"{v:.6g}") for v in np.arange(first, high + step / 2, step) if v <= high}
+    if include is not None:
+        vals.add(float(include))
+    return sorted(vals)
 
 
 def series_label(labels: dict[str, Any], max_len: int = 60) -> str:
