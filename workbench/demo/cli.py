@@ -35,13 +35,16 @@ def demo() -> None:
                    "forbidden (403).")
 @click.option("--max-hole", "max_hole_h", type=float, default=6.0, show_default=True,
               help="Reuse the stored history if its data ends at most this many hours ago.")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(exists=True),
+              help="Your alerting rule file, directory, or PrometheusRule (repeatable): "
+                   "evaluated over the history (ALERTS backfilled) and live.")
 @click.option("--backend", type=click.Choice(["prometheus", "victoriametrics"]),
               default="prometheus", show_default=True,
               help="Where the history lives: Prometheus (promtool blocks) or VictoriaMetrics "
                    "(import API; regenerated on every up).")
 def up(dir_: str | None, nodes: int | None, namespaces: int | None, pods: int | None,
        days: float | None, interval_s: int | None, seed: int | None, big: bool,
-       metrics_api: str, max_hole_h: float, backend: str) -> None:
+       metrics_api: str, max_hole_h: float, rule_files: tuple[str, ...], backend: str) -> None:
     """Start the stack (idempotent): generate/backfill the history if needed, then serve it live."""
     from .stack import up as _up
 
@@ -55,7 +58,8 @@ def up(dir_: str | None, nodes: int | None, namespaces: int | None, pods: int | 
 
         eps = _vm_up(dir_, params, metrics_api=metrics_api)
     else:
-        eps = _up(dir_, params, max_hole_s=max_hole_h * 3600, metrics_api=metrics_api)
+        eps = _up(dir_, params, max_hole_s=max_hole_h * 3600, metrics_api=metrics_api,
+                  rules=rule_files)
     click.echo(f"demo up in {time.perf_counter() - t0:.1f}s")
     _print_endpoints(eps)
 

@@ -30,7 +30,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +242,8 @@ def _down(d: Path) -> list[str]:
         p = procs.get(name)
         if p and _stop_pid(p, d):
             stopped.append(name)
+            if name == "prometheus":  # live data ends here (a later `up` fills from here)
+                st["live_until_s"] = time.time()
     st["processes"] = {}
     st["stopped_s"] = time.time()
     _save(d / "state.json", st)
@@ -251,7 +253,8 @@ def _down(d: Path) -> list[str]:
 def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, *,
        max_hole_s: float = DEFAULT_MAX_HOLE_S, workers: int | None = None,
        metrics_api: str = "ok", echo: Echo | None = None,
-       lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> dict[str, Any]:
+       lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+       rules: Sequence[str | os.PathLike[str]] = ()) -> dict[str, Any]:
     """Start the demo stack (idempotent) and return its endpoints.
 
     Parameters
@@ -273,22 +276,27 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams = DEFAULT, 
     lock_timeout_s
         How long to wait for another ``workbench demo`` working in the same directory (it is
         named while waiting); then :class:`~workbench.ConfigError`.
+    rules
+        The user's alerting rule files / PrometheusRule objects: evaluated over the history
+        (ALERTS backfilled, see :mod:`workbench.demo.user_rules`) and by the live Prometheus.
     """
     say = echo or _stderr
     for b in _REQUIRED:
         find_binary(b)
     d = demo_dir(dir)
     with _on_sigterm_exit(), lock_dir(d, timeout_s=lock_timeout_s, say=say):
-        return _up(d, params, max_hole_s, workers, metrics_api, say)
+        return _up(d, params, max_hole_s, workers, metrics_api, say, rules)
 
 
 def _up(d: Path, params: DemoParams, max_hole_s: float, workers: int | None, metrics_api: str,
-        say: Echo) -> dict[str, Any]:
+        say: Echo, rules: Sequence[str | os.PathLike[str]] = ()) -> dict[str, Any]:
+    from .user_rules import rules_suffix, write_user_rules
+
     st = _load(d / "state.json")
     if st is None and (d / "state.json").exists() and (err := _unreadable_state(d)) is not None:
         raise err
     st = st or {}
-    fp = params.fingerprint()
+    fp = params.fingerprint() + rules_suffix(rules)
     procs = st.get("processes", {})
     if (procs and all(_ours(p, d) for p in procs.values()) and st.get("fingerprint") == fp
             and st.get("metrics_api", "ok") == metrics_api):
@@ -315,7 +323,8 @@ def _up(d: Path, params: DemoParams, max_hole_s: float, workers: int | None, met
         say(f"reusing the stored history (data ends {format_age(now - last)} ago)")
         cluster = Cluster(params, hist["end_s"])
     else:
-        cluster = _generate(d, params, workers, say)
+        cluster = _generate(d, params, workers, say, rules, fp)
+    write_user_rules(d, rules)
     return _start(d, cluster, fp, metrics_api, say)
 
 
@@ -336,7 +345,8 @@ def _data_end(d: Path, hist: dict[str, Any] | None, st: dict[str, Any]) -> float
     return max(cands)
 
 
-def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> Any:
+def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo,
+              rules: Sequence[str | os.PathLike[str]] = (), fp: str | None = None) -> Any:
     from ..sources.prometheus.client import Prometheus
     from .alerts import backfill_alerts
     from .history import backfill_history
@@ -364,6 +374,13 @@ def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> An
         with Prometheus(url, timeout=300) as prom:
             counts = backfill_alerts(prom, cluster.origin + 600, end_s, d / "tsdb", d / "work",
                                      block_s=stats.block_s)
+            if rules:
+                from .user_rules import backfill_user_rules
+
+                say("evaluating your rules over the history ...")
+                counts.update(backfill_user_rules(prom, rules, cluster.origin + 600, end_s,
+                                                  d / "tsdb", d / "work", block_s=stats.block_s,
+                                                  say=say))
     finally:
         _down(d)  # the temporary Prometheus (recorded, so a killed `up` leaves it to `down`)
     with contextlib.suppress(OSError):
@@ -372,7 +389,7 @@ def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo) -> An
     say(f"  firing evaluations per alert: {counts} ({alerts_s:.1f}s)")
     (d / "ground_truth.json").write_text(json.dumps(cluster.ground_truth(), indent=2))
     _save(d / "history.json", {
-        "fingerprint": params.fingerprint(), "params": params.to_dict(),
+        "fingerprint": fp or params.fingerprint(), "params": params.to_dict(),
         "start_s": cluster.origin, "end_s": end_s, "created_s": time.time(),
         "stats": {"samples": stats.samples, "files": stats.files,
                   "openmetrics_bytes": stats.openmetrics_bytes, "backfill_s": stats.wall_s,
@@ -386,6 +403,7 @@ def _prometheus_yml(cluster: Any, live_port: int, ne_port: int, am_port: int, d:
     import yaml
 
     from .rules import EVAL_INTERVAL_S
+    from .user_rules import user_rule_files
 
     jobs: dict[str, list[dict[str, Any]]] = {}
     for tg in cluster.targets:
@@ -404,7 +422,7 @@ def _prometheus_yml(cluster: Any, live_port: int, ne_port: int, am_port: int, d:
                    "scrape_timeout": f"{min(10, cluster.params.interval_s)}s",
                    "evaluation_interval": f"{EVAL_INTERVAL_S}s",
                    "external_labels": {"cluster": "workbench-demo"}},
-        "rule_files": [str(d / "rules.yml")],
+        "rule_files": [str(d / "rules.yml"), *user_rule_files(d)],
         "alerting": {"alertmanagers": [{"static_configs": [
             {"targets": [f"127.0.0.1:{am_port}"]}]}]},
         "scrape_configs": scrape,
@@ -457,6 +475,7 @@ def _with_free_ports(d: Path, st: dict[str, Any], n: int, start: Callable[[list[
 def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[str, Any]:
     (d / "logs").mkdir(exist_ok=True)
     (d / "textfile").mkdir(exist_ok=True)
+    _catch_up(d, cluster, say)
     st: dict[str, Any] = {"fingerprint": fp, "params": cluster.params.to_dict(),
                           "processes": {}, "started_s": time.time(), "endpoints": {},
                           "metrics_api": metrics_api}
@@ -468,6 +487,24 @@ def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[
     _save(d / "state.json", st)
     _check_targets(st["endpoints"]["prometheus"], say)
     return dict(st["endpoints"])
+
+
+def _catch_up(d: Path, cluster: Any, say: Echo) -> None:
+    """Backfill what the simulated cluster did since the data in the TSDB ends (the history's
+    end, or when the last live Prometheus stopped; at most :data:`DEFAULT_MAX_HOLE_S`), so the
+    minutes spent generating or stopped do not read as every node being down."""
+    from .history import backfill_catch_up
+
+    prev = _load(d / "state.json") or {}
+    now = time.time()
+    since = max(cluster.end_s, float(prev.get("live_until_s") or 0.0), now - DEFAULT_MAX_HOLE_S)
+    until = math.floor(now / cluster.interval) * cluster.interval
+    if until - since < cluster.interval:
+        return
+    stats = backfill_catch_up(cluster, d / "tsdb", d / "work" / "catch-up", since, until)
+    shutil.rmtree(d / "work" / "catch-up", ignore_errors=True)
+    say(f"  filled the {format_age(until - since)} since the data ends "
+        f"({stats.samples:,} samples)")
 
 
 def _start_servers(d: Path, cluster: Any, st: dict[str, Any], ports: list[int]) -> None:
