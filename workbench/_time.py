@@ -75,20 +75,33 @@ def parse_duration_ms(value: DurationLike) -> int:
     >>> parse_duration_ms(15)
     15000
     """
+    ms = _parse_duration_ms(value)
+    if not 0 <= ms <= _MAX_DURATION_MS:
+        msg = (f"Invalid duration {str(value)[:60]!r}: it must be between 0 and 10,000 years. "
+               "Fix: use e.g. '30s', '5m' or '1h30m'.")
+        raise ConfigError(msg)
+    return ms
+
+
+_MAX_DURATION_MS = 10_000 * 31_536_000_000
+
+
+def _parse_duration_ms(value: DurationLike) -> int:
     if isinstance(value, bool):
         msg = f"Invalid duration {value!r}: use seconds or a string like '30s'."
         raise ConfigError(msg)
     if isinstance(value, timedelta):
         return round(value.total_seconds() * 1000)
     if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
-            msg = f"Invalid duration {value!r}: it must be a finite, non-negative number of seconds."
+        if not math.isfinite(value) or value < 0 or value > _MAX_DURATION_MS:
+            msg = (f"Invalid duration {str(value)[:60]}: it must be a finite, non-negative number "
+                   "of seconds (at most 10,000 years).")
             raise ConfigError(msg)
         return round(value * 1000)
     text = str(value).strip()
     try:
         if _NUMBER_RE.match(text):
-            return parse_duration_ms(float(text))
+            return _parse_duration_ms(float(text))
         return _parse(text)
     except ValueError:
         pass
@@ -154,6 +167,19 @@ def parse_time_ms(value: TimeLike, *, now: Callable[[], int] | None = None) -> i
     >>> parse_time_ms("now-1h", now=lambda: 7_200_000)
     3600000
     """
+    ms = _parse_time_ms(value, now)
+    if not _MIN_MS <= ms <= _MAX_MS:
+        msg = (f"Invalid time {str(value)[:60]!r}: it falls outside the years 1 to 9999. Fix: "
+               "check the number (unix seconds, not milliseconds) or the relative offset.")
+        raise ConfigError(msg)
+    return ms
+
+
+_MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def _parse_time_ms(value: TimeLike, now: Callable[[], int] | None) -> int:
     if isinstance(value, bool):
         msg = f"Invalid time {value!r}."
         raise ConfigError(msg)
@@ -163,14 +189,17 @@ def parse_time_ms(value: TimeLike, *, now: Callable[[], int] | None = None) -> i
     if isinstance(value, date):
         return round(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp() * 1000)
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            msg = f"Invalid time {value!r}: unix seconds must be finite."
+        if not math.isfinite(value) or abs(value) > 1e15:
+            msg = f"Invalid time {str(value)[:60]}: unix seconds must be finite (years 1 to 9999)."
             raise ConfigError(msg)
         return round(value * 1000)
     text = str(value).strip()
     rel = _RELATIVE_RE.match(text)
     if rel:
         base = (now or _now_ms)()
+        if isinstance(base, bool) or not isinstance(base, int):
+            msg = f"The clock (now=) must return whole unix milliseconds, got {str(base)[:40]!r}."
+            raise ConfigError(msg)
         if rel.group(1) is None:
             return base
         delta = parse_duration_ms(rel.group(2))
@@ -179,6 +208,9 @@ def parse_time_ms(value: TimeLike, *, now: Callable[[], int] | None = None) -> i
         return round(float(text) * 1000)
     except (ValueError, OverflowError):  # not a number, or "inf" / "1e400"
         pass
+    if "\x00" in text or len(text) > 64:  # fromisoformat refuses NULs with a raw ValueError text
+        msg = f"Invalid time {text[:60]!r}: use RFC 3339 text ('2026-11-25T10:00:00Z'), 'now', or 'now-6h'."
+        raise ConfigError(msg)
     try:
         dt = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:

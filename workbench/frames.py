@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from ._errors import ConfigError as _ConfigError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -83,6 +85,9 @@ def label_column(name: str) -> str:
     >>> label_column("timestamp"), label_column("label_timestamp"), label_column("values")
     ('label_timestamp', 'label_label_timestamp', 'values')
     """
+    if not isinstance(name, str):
+        msg = f"A label name must be text, got {type(name).__name__} {str(name)[:60]!r}."
+        raise _ConfigError(msg)
     return f"label_{name}" if _SHADOWING.fullmatch(name) else name
 
 
@@ -95,7 +100,14 @@ def series_keys(frame: pl.DataFrame) -> list[str]:
     >>> series_keys(f)
     ['job']
     """
+    _check_frame(frame)
     return [c for c in frame.columns if c not in DATA_COLUMNS]
+
+
+def _check_frame(frame: object) -> None:
+    if not isinstance(frame, pl.DataFrame):
+        msg = f"Expected a polars DataFrame (a series frame), got {type(frame).__name__}."
+        raise _ConfigError(msg)
 
 
 def to_pandas(frame: pl.DataFrame, *, wide: bool = False) -> pd.DataFrame:
@@ -111,8 +123,13 @@ def to_pandas(frame: pl.DataFrame, *, wide: bool = False) -> pd.DataFrame:
     >>> list(to_pandas(f, wide=True).columns)
     ['{job="a"}', '{job="b"}']
     """
+    _check_frame(frame)
     if not wide:
         return frame.to_pandas()
+    if not set(DATA_COLUMNS) <= set(frame.columns):
+        msg = (f"wide=True needs a series frame with 'timestamp' and 'value' columns; this one has "
+               f"{frame.columns[:10]}.")
+        raise _ConfigError(msg)
     keys = series_keys(frame)
     if not keys:
         return frame.to_pandas().set_index("timestamp")

@@ -35,8 +35,15 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from ..._errors import WorkbenchError
-from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
+from ..._errors import AlertRuleError, WorkbenchError
+from ..._time import (
+    DurationLike,
+    TimeLike,
+    format_duration,
+    parse_duration_ms,
+    parse_time_ms,
+    to_datetime,
+)
 from ...frames import TIMESTAMP, empty_frame
 from .advice import advice as rule_advice
 from .identity import AlertInput, SeriesMatrix, alert_input, series_matrix
@@ -71,10 +78,24 @@ def evaluation_grid(start: TimeLike, end: TimeLike, interval: DurationLike = "1m
     if i <= 0:
         msg = "interval must be positive."
         raise WorkbenchError(msg)
+    if e < s:
+        msg = (f"The backtest ends ({to_datetime(e).isoformat()}) before it starts "
+               f"({to_datetime(s).isoformat()}). Fix: swap start and end.")
+        raise AlertRuleError(msg)
     first = s + ((o - s) % i)
     if e < first:
         return np.zeros(0, np.int64)
+    n = (e - first) // i + 1
+    if n > MAX_EVALUATIONS:
+        msg = (f"The backtest would evaluate the rule {n:,} times ({format_duration(e - s)} at "
+               f"interval {format_duration(i)}), more than {MAX_EVALUATIONS:,}. Fix: use a "
+               "shorter range or a longer interval.")
+        raise AlertRuleError(msg)
     return np.arange(first, e + 1, i, dtype=np.int64)
+
+
+#: A backtest evaluates the rule at most this many times (a year at 10 s is 3.2 million).
+MAX_EVALUATIONS = 5_000_000
 
 
 def fetch_matrix(prom: Prometheus, expr: str, eval_times_ms: npt.NDArray[np.int64],

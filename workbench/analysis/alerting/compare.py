@@ -44,8 +44,8 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
 
 def check_op(op: str) -> str:
     """Return ``op`` if it is a PromQL comparison operator, else raise AlertRuleError."""
-    if op not in OPS:
-        msg = f"op must be one of {', '.join(OPS)}, got {op!r}."
+    if not isinstance(op, str) or op not in OPS:
+        msg = f"op must be one of {', '.join(OPS)}, got {str(op)[:40]!r}."
         raise AlertRuleError(msg)
     return op
 

@@ -118,7 +118,7 @@ class Rule:
         if not self.alert or not isinstance(self.alert, str):
             msg = "Rule alert= must be a non-empty name, e.g. 'NodeHighCPU'."
             raise AlertRuleError(msg)
-        if not self.expr or not str(self.expr).strip():
+        if not isinstance(self.expr, str) or not self.expr.strip():
             msg = f"Rule {self.alert}: expr= is empty. Fix: pass the PromQL expression."
             raise AlertRuleError(msg)
         if (self.op is None) != (self.threshold is None):
@@ -127,10 +127,22 @@ class Rule:
             raise AlertRuleError(msg)
         if self.op is not None:
             check_op(self.op)
-            object.__setattr__(self, "threshold", float(self.threshold))  # type: ignore[arg-type]
+            t = self.threshold
+            if isinstance(t, bool) or not isinstance(t, int | float | str):
+                msg = f"Rule {self.alert}: threshold= must be a number, got {str(t)[:40]!r}."
+                raise AlertRuleError(msg)
+            try:
+                object.__setattr__(self, "threshold", float(t))
+            except (ValueError, OverflowError):
+                msg = f"Rule {self.alert}: threshold= must be a number, got {str(t)[:40]!r}."
+                raise AlertRuleError(msg) from None
         for kind, mapping in (("label", self.labels), ("annotation", self.annotations)):
+            if not isinstance(mapping, Mapping):
+                msg = (f"Rule {self.alert}: {kind}s= must be a mapping of names to strings, got "
+                       f"{type(mapping).__name__}.")
+                raise AlertRuleError(msg)
             for k, v in mapping.items():
-                if not _LABEL_NAME.match(str(k)):
+                if not isinstance(k, str) or not _LABEL_NAME.fullmatch(k):
                     msg = (f"Rule {self.alert}: invalid {kind} name {k!r} (must match "
                            "[a-zA-Z_][a-zA-Z0-9_]*).")
                     raise AlertRuleError(msg)
@@ -213,6 +225,13 @@ class Rule:
     @classmethod
     def from_dict(cls, node: Mapping[str, Any]) -> Rule:
         """Build a full-expression rule from a rule-file mapping (``alert``, ``expr``, ...)."""
+        if not isinstance(node, Mapping):
+            msg = f"not an alerting rule: expected a mapping, got {type(node).__name__}."
+            raise AlertRuleError(msg)
+        for key in ("labels", "annotations"):
+            if node.get(key) is not None and not isinstance(node.get(key), Mapping):
+                msg = f"rule {str(node.get('alert'))[:60]!r}: {key} must be a mapping."
+                raise AlertRuleError(msg)
         if "alert" not in node or "expr" not in node:
             msg = f"not an alerting rule (needs 'alert' and 'expr'): {dict(node)!r}"
             raise AlertRuleError(msg)

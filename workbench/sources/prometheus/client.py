@@ -35,9 +35,10 @@ from ..._time import (
 )
 from ...frames import DATA_COLUMNS, TIMESTAMP, empty_frame
 from .cache import QueryCache
-from .config import DEFAULT_TIMEOUT, PromConfig, Secret
+from .config import DEFAULT_TIMEOUT, PromConfig, Secret, check_timeout
 from .decode import decode_api_response, decode_result
 from .http import HttpTransport, emit_warnings
+from .shape import _matches, _shaped
 
 if TYPE_CHECKING:
     from prometheus_api_client import PrometheusConnect
@@ -131,6 +132,10 @@ class Prometheus:
     ) -> None:
         config = PromConfig.resolve(target, config_path=config_path)
         changes: dict[str, Any] = {}
+        for name, value in (("token", token), ("username", username), ("password", password)):
+            if value is not None and not isinstance(value, str):
+                msg = f"{name} must be text, got {type(value).__name__}."
+                raise ConfigError(msg)
         if token is not None and token_file is not None:
             msg = "Pass token= or token_file=, not both."
             raise ConfigError(msg)
@@ -147,14 +152,30 @@ class Prometheus:
         if verify is not None:
             changes["verify"] = verify
         if headers is not None:
+            if not isinstance(headers, Mapping):
+                msg = f"headers must be a mapping of names to text, got {type(headers).__name__}."
+                raise ConfigError(msg)
             changes["headers"] = {**config.headers, **headers}
         if query_params is not None:
             changes["query_params"] = {**config.query_params, **query_params}
         if timeout is not None:
-            changes["timeout"] = float(timeout)
+            changes["timeout"] = check_timeout(timeout)
         self.config = config.with_options(**changes) if changes else config
-        if max_workers < 1:
-            msg = "max_workers must be at least 1."
+        for name, value, low in (("max_workers", max_workers, 1), ("max_retries", max_retries, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1000:
+                msg = f"{name} must be a whole number from {low} to 1000, got {str(value)[:40]!r}."
+                raise ConfigError(msg)
+        if progress is not None and not isinstance(progress, bool):
+            msg = f"progress must be True, False or None, got {str(progress)[:40]!r}."
+            raise ConfigError(msg)
+        if session is not None and not isinstance(session, requests.Session):
+            msg = f"session must be a requests.Session, got {type(session).__name__}."
+            raise ConfigError(msg)
+        if now is not None and not callable(now):
+            msg = "now must be a function returning unix milliseconds."
+            raise ConfigError(msg)
+        if cache_dir is not None and not isinstance(cache_dir, str | os.PathLike):
+            msg = f"cache_dir must be a directory path, got {type(cache_dir).__name__}."
             raise ConfigError(msg)
         self.transport = HttpTransport(self.config, session=session, max_retries=max_retries)
         self.cache = QueryCache(cache_dir) if cache_dir is not None else None
@@ -447,6 +468,7 @@ class Prometheus:
             out.append(("end", _fmt_ts(parse_time_ms(end, now=self._now))))
         return out
 
+    @_shaped
     def series(self, match: str | Iterable[str], start: TimeLike | None = None,
                end: TimeLike | None = None) -> pl.DataFrame:
         """Series matching one or more selectors: one row per series, one column per label.
@@ -455,20 +477,22 @@ class Prometheus:
         --------
         >>> prom.series('node_cpu_seconds_total{mode="idle"}', "now-1h")  # doctest: +SKIP
         """
-        matches = [match] if isinstance(match, str) else list(match)
+        matches = _matches(match)
         params = [("match[]", m) for m in matches] + self._range_params(start, end)
         data = self._api("/api/v1/series", params, method="POST") or []
         names = sorted({k for d in data for k in d})
         return pl.DataFrame({n: pl.Series([d.get(n) for d in data], dtype=pl.String)
                              for n in names})
 
+    @_shaped
     def labels(self, match: str | Iterable[str] | None = None, start: TimeLike | None = None,
                end: TimeLike | None = None) -> list[str]:
         """Label names (optionally only those of series matching ``match``)."""
-        matches = [] if match is None else [match] if isinstance(match, str) else list(match)
+        matches = [] if match is None else _matches(match)
         params = [("match[]", m) for m in matches] + self._range_params(start, end)
         return list(self._api("/api/v1/labels", params, method="POST") or [])
 
+    @_shaped
     def label_values(self, label: str, match: str | Iterable[str] | None = None,
                      start: TimeLike | None = None, end: TimeLike | None = None) -> pl.DataFrame:
         """Values of one label, as a one-column frame named after the label (sorted).
@@ -477,12 +501,13 @@ class Prometheus:
         --------
         >>> prom.label_values("job")  # doctest: +SKIP
         """
-        matches = [] if match is None else [match] if isinstance(match, str) else list(match)
+        matches = [] if match is None else _matches(match)
         params = [("match[]", m) for m in matches] + self._range_params(start, end)
         # The name is one path segment: "/", "?", "#", "%" or blanks in it must not change the URL.
         values = self._api(f"/api/v1/label/{quote(str(label), safe='')}/values", params) or []
         return pl.DataFrame({label: pl.Series(sorted(values), dtype=pl.String)})
 
+    @_shaped
     def targets(self, state: str = "active") -> pl.DataFrame:
         """Scrape targets and their health, one row per target.
 
@@ -512,6 +537,7 @@ class Prometheus:
                     "scrape_url": pl.String},
         ).with_columns(_parse_rfc3339("last_scrape")).sort(["job", "instance"])
 
+    @_shaped
     def alerts(self) -> pl.DataFrame:
         """Alerts currently pending or firing: ``alertname``, ``state``, ``active_at``, ``value``,
         one column per other label, and ``annotations`` (a struct)."""
@@ -542,6 +568,7 @@ class Prometheus:
         urls = [str(a.get("url", "")) for a in data.get("activeAlertmanagers", [])]
         return [u.split("/api/v")[0] for u in urls if u]
 
+    @_shaped
     def rules(self, type: str | None = None) -> pl.DataFrame:
         """Rule groups' rules and their current state, one row per rule (``type``: ``"alert"``
         or ``"record"`` to keep one kind).
@@ -579,11 +606,13 @@ class Prometheus:
                   "evaluation_time_s": pl.Float64, "labels": pl.String, "annotations": pl.String}
         return pl.DataFrame(rows, schema=schema).with_columns(_parse_rfc3339("last_evaluation"))
 
+    @_shaped
     def build_info(self) -> pl.DataFrame:
         """The server's build information as a one-row frame (``version``, ``revision``, ...)."""
         data = self._api("/api/v1/status/buildinfo") or {}
         return pl.DataFrame({k: [str(v)] for k, v in sorted(data.items())})
 
+    @_shaped
     def tsdb_status(self) -> pl.DataFrame:
         """Cardinality statistics, long format: ``section``, ``name``, ``value``.
 

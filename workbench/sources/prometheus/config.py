@@ -42,17 +42,20 @@ Environment variables read by :meth:`PromConfig.from_env`:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..._errors import ConfigError
 
-__all__ = ["DEFAULT_TIMEOUT", "PromConfig", "Secret", "default_config_path"]
+__all__ = ["DEFAULT_TIMEOUT", "PromConfig", "Secret", "check_timeout", "default_config_path"]
 
 DEFAULT_TIMEOUT = 60.0
 _ENV = "WORKBENCH_PROMETHEUS_"
@@ -73,6 +76,12 @@ class Secret:
         if (value is None) == (path is None):
             msg = "Secret needs exactly one of a value or a file path."
             raise ConfigError(msg)
+        if value is not None and not isinstance(value, str):
+            msg = f"A secret's value must be text, got {type(value).__name__} (not shown)."
+            raise ConfigError(msg)
+        if path is not None and not isinstance(path, str | os.PathLike):
+            msg = f"A secret's file must be a path, got {type(path).__name__}."
+            raise ConfigError(msg)
         self._value = value
         self._path = Path(path) if path is not None else None
         self._cache: tuple[float, str] | None = None
@@ -86,7 +95,11 @@ class Secret:
         try:
             mtime = self._path.stat().st_mtime
             if self._cache is None or self._cache[0] != mtime:
-                self._cache = (mtime, self._path.read_text().strip())
+                self._cache = (mtime, self._path.read_bytes().decode("utf-8").strip())
+        except UnicodeDecodeError:
+            msg = (f"The credential file {str(self._path)!r} is not UTF-8 text (its content is not "
+                   "shown). Fix: write the token as plain text.")
+            raise ConfigError(msg) from None
         except OSError as exc:
             msg = (
                 f"Cannot read the credential file {str(self._path)!r} ({exc.strerror}). Fix: "
@@ -178,6 +191,10 @@ class PromConfig:
     query_params: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.url, str):
+            msg = (f"The Prometheus URL must be text like 'http://127.0.0.1:9090', got "
+                   f"{type(self.url).__name__} {str(self.url)[:80]!r}.")
+            raise ConfigError(msg)
         url = str(self.url).strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             msg = (
@@ -191,18 +208,36 @@ class PromConfig:
                 "reports). Fix: pass username=/password= or a token instead."
             )
             raise ConfigError(msg)
+        _check_host_port(url)
         if url.endswith("/api/v1"):
             url = url[: -len("/api/v1")]
         object.__setattr__(self, "url", url)
-        object.__setattr__(self, "headers", dict(self.headers))
-        object.__setattr__(self, "query_params",
-                           {str(k): str(v) for k, v in self.query_params.items()})
+        object.__setattr__(self, "headers", _text_map(self.headers, "headers", hide=True))
+        object.__setattr__(self, "query_params", _text_map(self.query_params, "query_params"))
+        for name in ("token", "password"):
+            value = getattr(self, name)
+            if isinstance(value, str):  # a plain string is taken as the secret's value
+                object.__setattr__(self, name, Secret(value, source=f"{name} argument"))
+            elif value is not None and not isinstance(value, Secret):
+                msg = f"{name} must be a string or a Secret, got {type(value).__name__}."
+                raise ConfigError(msg)
+        for name in ("username", "name"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                msg = f"{name} must be text, got {type(value).__name__} {str(value)[:80]!r}."
+                raise ConfigError(msg)
+        if self.ca_bundle is not None:
+            if not isinstance(self.ca_bundle, str | os.PathLike):
+                msg = f"ca_bundle must be a file path, got {type(self.ca_bundle).__name__}."
+                raise ConfigError(msg)
+            object.__setattr__(self, "ca_bundle", os.fspath(self.ca_bundle))
+        if not isinstance(self.verify, bool):
+            msg = f"verify must be True or False, got {self.verify!r}."
+            raise ConfigError(msg)
         if self.password is not None and self.username is None:
             msg = "A password was given without a username. Fix: set username= too."
             raise ConfigError(msg)
-        if self.timeout <= 0:
-            msg = f"timeout must be positive seconds, got {self.timeout!r}."
-            raise ConfigError(msg)
+        object.__setattr__(self, "timeout", check_timeout(self.timeout))
 
     def __repr__(self) -> str:
         parts = [f"url={self.url!r}"]
@@ -301,6 +336,9 @@ class PromConfig:
         literal ``token``/``password`` keys are refused so the file can be shared.
         """
         env = os.environ if environ is None else environ
+        if path is not None and not isinstance(path, str | os.PathLike):
+            msg = f"The config path must be a file path, got {type(path).__name__}."
+            raise ConfigError(msg)
         cfg_path = Path(path).expanduser() if path is not None else default_config_path(env)
         profiles = _load_profiles(cfg_path)
         if name not in profiles:
@@ -333,6 +371,25 @@ class PromConfig:
         if "url" not in table:
             msg = f"{where} has no url. Fix: add url = \"http://host:9090\"."
             raise ConfigError(msg)
+        for key in ("url", "token_env", "token_file", "username", "password_env",
+                    "password_file", "ca_bundle"):
+            if key in table and not isinstance(table[key], str):
+                msg = (f"{where}: {key} must be a quoted string, got {type(table[key]).__name__} "
+                       f"{str(table[key])[:60]!r}. Fix: write {key} = \"...\".")
+                raise ConfigError(msg)
+        for key in ("headers", "query_params"):
+            if key in table and not isinstance(table[key], dict):
+                msg = (f"{where}: {key} must be a table, e.g. {key} = {{ \"Name\" = \"value\" }}, "
+                       f"got {type(table[key]).__name__}.")
+                raise ConfigError(msg)
+        if "headers" in table and not all(isinstance(v, str) for v in table["headers"].values()):
+            msg = f"{where}: every header value must be a quoted string."
+            raise ConfigError(msg)
+        timeout = table.get("timeout", DEFAULT_TIMEOUT)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            msg = f"{where}: timeout must be a number of seconds, got {str(timeout)[:40]!r}."
+            raise ConfigError(msg)
+        check_timeout(timeout, f"{where}: timeout")
 
         def secret(kind: str) -> Secret | None:
             if f"{kind}_env" in table:
@@ -353,7 +410,7 @@ class PromConfig:
             ca_bundle=table.get("ca_bundle"),
             verify=_bool(table.get("verify", True), f"{where}: verify"),
             headers={str(k): str(v) for k, v in (table.get("headers") or {}).items()},
-            timeout=float(table.get("timeout", DEFAULT_TIMEOUT)),
+            timeout=float(timeout),
             name=name,
             query_params={str(k): _param_text(v)
                           for k, v in (table.get("query_params") or {}).items()},
@@ -382,6 +439,10 @@ class PromConfig:
         """
         if isinstance(target, PromConfig):
             return target
+        if not isinstance(target, str) or not target.strip():
+            msg = (f"Not a Prometheus target: {type(target).__name__} {str(target)[:80]!r}. Fix: "
+                   "pass a URL ('http://host:9090'), a profile name, 'env' or a PromConfig.")
+            raise ConfigError(msg)
         if target.startswith(("http://", "https://")):
             return cls(url=target)
         if target == "env":
@@ -413,6 +474,68 @@ def _param_text(value: Any) -> str:
     return str(value)
 
 
+#: The longest timeout accepted, in seconds (one week; larger values overflow socket timeouts).
+MAX_TIMEOUT = 7 * 86_400.0
+
+
+def check_timeout(value: Any, what: str = "timeout") -> float:
+    """``value`` as positive, finite seconds (at most a week), or a :class:`ConfigError`.
+
+    Examples
+    --------
+    >>> check_timeout(30)
+    30.0
+    >>> check_timeout(float("nan"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    workbench._errors.ConfigError: timeout must be a positive, finite number of seconds ...
+    """
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value.strip())
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+        msg = (f"{what} must be a positive, finite number of seconds (at most {MAX_TIMEOUT:g}), "
+               f"got {str(value)[:40]}. Fix: pass e.g. {what}=60.")
+        raise ConfigError(msg)
+    return float(value)
+
+
+def _check_host_port(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        msg = (f"Invalid Prometheus URL {url[:200]!r}: {exc}. Fix: use a port between 1 and 65535, "
+               "e.g. http://127.0.0.1:9090.")
+        raise ConfigError(msg) from None
+    if not parts.hostname:
+        msg = f"Invalid Prometheus URL {url[:200]!r}: no host name. Fix: e.g. http://127.0.0.1:9090."
+        raise ConfigError(msg)
+    if parts.port == 0:
+        msg = f"Invalid Prometheus URL {url[:200]!r}: port 0. Fix: use a port between 1 and 65535."
+        raise ConfigError(msg)
+
+
+def _text_map(value: Any, what: str, *, hide: bool = False) -> dict[str, str]:
+    """A mapping of text to text (headers, query parameters); values are never shown if ``hide``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        msg = f"{what} must be a mapping of names to text, got {type(value).__name__}."
+        raise ConfigError(msg)
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not k or not isinstance(v, str | int | float) \
+                or isinstance(v, bool):
+            shown = "" if hide else f" = {str(v)[:60]!r}"
+            msg = (f"{what}: {str(k)[:60]!r}{shown} is not a name and a text value. Fix: write "
+                   f"{what} as {{ \"Name\" = \"value\" }}.")
+            raise ConfigError(msg)
+        out[k] = v if isinstance(v, str) else _param_text(v) if what == "query_params" else str(v)
+    return out
+
+
 def _bool(value: Any, what: str) -> bool:
     # TOML has real booleans; "false" in quotes is a string and must not silently mean True.
     if not isinstance(value, bool):
@@ -423,7 +546,17 @@ def _bool(value: Any, what: str) -> bool:
 
 def _load_profiles(path: Path) -> dict[str, Mapping[str, Any]]:
     try:
-        doc = tomllib.loads(path.read_text())
+        doc = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        msg = (f"The workbench config file {path} is not UTF-8 text (byte {exc.start}: "
+               f"{exc.reason}). Fix: save it as UTF-8 (TOML files must be UTF-8).")
+        raise ConfigError(msg) from None
+    except IsADirectoryError:
+        msg = f"The workbench config path {path} is a directory. Fix: point at the TOML file."
+        raise ConfigError(msg) from None
+    except PermissionError:
+        msg = f"The workbench config file {path} cannot be read (permission denied). Fix: chmod it."
+        raise ConfigError(msg) from None
     except FileNotFoundError:
         msg = (
             f"The workbench config file {path} does not exist. Fix: create it with a "
@@ -435,7 +568,7 @@ def _load_profiles(path: Path) -> dict[str, Mapping[str, Any]]:
         msg = f"The workbench config file {path} is not valid TOML: {exc}."
         raise ConfigError(msg) from None
     profiles = doc.get("profiles", {})
-    if not isinstance(profiles, dict):
+    if not isinstance(profiles, dict) or not all(isinstance(t, dict) for t in profiles.values()):
         msg = f"In {path}, 'profiles' must be a table of tables ([profiles.NAME])."
         raise ConfigError(msg)
     return profiles

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import random
 import re
+import ssl
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -31,7 +33,7 @@ from ..._errors import (
     ServerUnreachableError,
     WorkbenchError,
 )
-from .config import PromConfig
+from .config import PromConfig, check_timeout
 
 __all__ = ["HttpTransport", "PrometheusWarning"]
 
@@ -194,12 +196,12 @@ class HttpTransport:
     def _kwargs(self, timeout: float | None) -> dict[str, Any]:
         kw: dict[str, Any] = {
             "headers": self._headers(),
-            "timeout": timeout or self.config.timeout,
+            "timeout": self.config.timeout if timeout is None else check_timeout(timeout),
         }
         if not self.config.verify:
             kw["verify"] = False
         elif self.config.ca_bundle:
-            kw["verify"] = self.config.ca_bundle
+            kw["verify"] = _usable_ca_bundle(self.config.ca_bundle)
         return kw
 
     # -- the one entry point --------------------------------------------------------------------
@@ -259,6 +261,13 @@ class HttpTransport:
                 if not reset:
                     failure = ServerUnreachableError(
                         url=self.config.url, query=query, cause=self.redact(_short(exc)))
+            except (requests.exceptions.RequestException, ValueError, OSError) as exc:
+                # Anything else requests/urllib3 refuse (a URL or header they cannot send, a
+                # body that cannot be decoded): ours, and never quoting what was sent.
+                failure = ServerUnreachableError(
+                    url=self.config.url, query=query,
+                    cause=self.redact(f"the request could not be sent or read "
+                                      f"({type(exc).__name__}: {_short(exc)})"))
             if failure is not None:
                 raise failure
             if reset:
@@ -338,6 +347,32 @@ MAX_QUOTED = 500
 
 def _bounded(text: str) -> str:
     return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 3] + "..."
+
+
+_CA_OK: dict[tuple[str, float], str] = {}
+
+
+def _usable_ca_bundle(path: str) -> str:
+    """``path`` when it is a readable CA bundle (file or directory); a ConfigError otherwise,
+    raised before any request (requests' own error is a bare OSError, or a TLS failure)."""
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError as exc:
+        msg = (f"The CA bundle {path!r} cannot be read ({exc.strerror}). Fix: point ca_bundle at "
+               "the PEM file (or directory) of the CA that signed the server's certificate.")
+        raise ConfigError(msg) from None
+    if (path, mtime) not in _CA_OK:
+        try:
+            if os.path.isdir(path):
+                ssl.create_default_context(capath=path)
+            else:
+                ssl.create_default_context(cafile=path)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            msg = (f"The CA bundle {path!r} holds no usable certificate ({_short(exc)}). Fix: "
+                   "point ca_bundle at a PEM file with the CA certificate(s).")
+            raise ConfigError(msg) from None
+        _CA_OK[(path, mtime)] = path
+    return path
 
 
 def _latin1(value: str) -> bool:
