@@ -203,13 +203,13 @@ def simulate(
         labels = {c: v for c, v in zip(label_cols, labels_rows[i], strict=True) if v}
         ann = {c.removeprefix("annotation_"): v
                for c, v in zip(ann_cols, ann_rows[i], strict=True) if v is not None}
-        fp, order = fingerprint(labels), alert_order(labels)
+        fp, sort_key = fingerprint(labels), alert_order(labels)
         fsends, rsends = _episode_sends(fired_i, resolved_i, next_active[i], end_ms,
                                         interval, resend, retention)
         for t in fsends:
-            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, _FOREVER, t, order))
+            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, _FOREVER, t, sort_key))
         for t in rsends:
-            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, resolved_i or t, t, order))
+            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, resolved_i or t, t, sort_key))
     sim.run()
     return _messages(sim)
 
