@@ -378,3 +378,15 @@ def test_live_scrapes_continue_the_history(demo: dict[str, Any]) -> None:
     resets = prom.query(f'resets(node_cpu_seconds_total{{instance="{inst}"}}'
                         f'[{int(time.time() - end) + 600}s])')
     assert resets.height > 0 and resets["value"].max() == 0
+
+
+def test_no_hole_between_the_history_and_live_scrapes(demo: dict[str, Any]) -> None:
+    """The minutes spent generating the history are backfilled: no node reads as down there."""
+    prom, gt = demo["prom"], demo["gt"]
+    end = gt["history"]["end_s"]
+    started = json.loads((demo["dir"] / "state.json").read_text())["started_s"]
+    assert started - end > PARAMS.interval_s  # generation took a while: there was a hole
+    frame = prom.query_range('count(count_over_time(up{job="node-exporter"}[1m]))',
+                             end + 60, started, step=30)
+    assert frame.height >= (started - end - 60) // 30
+    assert frame["value"].min() == PARAMS.nodes

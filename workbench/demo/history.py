@@ -34,7 +34,8 @@ from ..testing.openmetrics import escape_label_value
 from .params import DemoParams
 from .sim import FAMILIES, Cluster, Sample
 
-__all__ = ["BackfillStats", "backfill_history", "block_duration_s", "write_openmetrics"]
+__all__ = ["BackfillStats", "backfill_catch_up", "backfill_history", "block_duration_s",
+           "write_openmetrics"]
 
 _BLOCK_BASE_S = 7200
 
@@ -130,15 +131,17 @@ def _cluster(params: DemoParams, end_s: float) -> Cluster:
 
 
 def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, work: Path, tsdb: Path,
-               block_s: int, keep_files: bool) -> BackfillStats:
-    """Generate the samples of ``[t0, t1)`` into one file and backfill it (runs in a worker)."""
+               block_s: int, keep_files: bool, until_s: float | None = None) -> BackfillStats:
+    """Generate the samples of ``[t0, t1)`` into one file and backfill it (runs in a worker).
+
+    Samples after ``until_s`` (default: the history's end) are left out."""
     c = _cluster(params, end_s)
     st = BackfillStats(files=1)
     g0 = time.perf_counter()
     first = math.ceil((t0 - c.origin) / c.interval)
     last = math.ceil((t1 - c.origin) / c.interval)
     t = c.origin + np.arange(first, last) * c.interval
-    t = t[(t >= c.origin) & (t <= end_s)]
+    t = t[(t >= c.origin) & (t <= (end_s if until_s is None else until_s))]
     if len(t) == 0:
         return BackfillStats()
     path = work / f"slice-{int(t0)}.om"
@@ -162,6 +165,22 @@ def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, work: Pat
         path.unlink()
     st.promtool_s = time.perf_counter() - p0
     return st
+
+
+def backfill_catch_up(cluster: Cluster, tsdb: Path, work: Path, since_s: float,
+                      until_s: float) -> BackfillStats:
+    """Backfill the simulated samples of ``(since_s, until_s]`` on the scrape grid.
+
+    The simulated cluster keeps running while the demo is generated or stopped; without this,
+    the minutes between the history's end (or the last stored data) and the first live scrape
+    read as every node being down. One block file, promtool's 2 h block grid.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = (math.floor(since_s / cluster.interval) + 1) * cluster.interval
+    if t0 > until_s:
+        return BackfillStats()
+    return _slice_job(cluster.params, cluster.end_s, t0, until_s + 1, work, tsdb,
+                      _BLOCK_BASE_S, False, until_s=until_s)
 
 
 def backfill_history(cluster: Cluster, tsdb: Path, work: Path, *, workers: int | None = None,

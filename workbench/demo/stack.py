@@ -242,6 +242,8 @@ def _down(d: Path) -> list[str]:
         p = procs.get(name)
         if p and _stop_pid(p, d):
             stopped.append(name)
+            if name == "prometheus":  # live data ends here (a later `up` fills from here)
+                st["live_until_s"] = time.time()
     st["processes"] = {}
     st["stopped_s"] = time.time()
     _save(d / "state.json", st)
@@ -473,6 +475,7 @@ def _with_free_ports(d: Path, st: dict[str, Any], n: int, start: Callable[[list[
 def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[str, Any]:
     (d / "logs").mkdir(exist_ok=True)
     (d / "textfile").mkdir(exist_ok=True)
+    _catch_up(d, cluster, say)
     st: dict[str, Any] = {"fingerprint": fp, "params": cluster.params.to_dict(),
                           "processes": {}, "started_s": time.time(), "endpoints": {},
                           "metrics_api": metrics_api}
@@ -484,6 +487,24 @@ def _start(d: Path, cluster: Any, fp: str, metrics_api: str, say: Echo) -> dict[
     _save(d / "state.json", st)
     _check_targets(st["endpoints"]["prometheus"], say)
     return dict(st["endpoints"])
+
+
+def _catch_up(d: Path, cluster: Any, say: Echo) -> None:
+    """Backfill what the simulated cluster did since the data in the TSDB ends (the history's
+    end, or when the last live Prometheus stopped; at most :data:`DEFAULT_MAX_HOLE_S`), so the
+    minutes spent generating or stopped do not read as every node being down."""
+    from .history import backfill_catch_up
+
+    prev = _load(d / "state.json") or {}
+    now = time.time()
+    since = max(cluster.end_s, float(prev.get("live_until_s") or 0.0), now - DEFAULT_MAX_HOLE_S)
+    until = math.floor(now / cluster.interval) * cluster.interval
+    if until - since < cluster.interval:
+        return
+    stats = backfill_catch_up(cluster, d / "tsdb", d / "work" / "catch-up", since, until)
+    shutil.rmtree(d / "work" / "catch-up", ignore_errors=True)
+    say(f"  filled the {format_age(until - since)} since the data ends "
+        f"({stats.samples:,} samples)")
 
 
 def _start_servers(d: Path, cluster: Any, st: dict[str, Any], ports: list[int]) -> None:
