@@ -236,7 +236,7 @@ def threshold_tuner(prom: Prometheus, rule: Rule, start: Any, end: Any = "now",
     state: dict[str, Any] = {}
     cache: dict[str, Tuning] = {}
     counters = w.HTML()
-    chart_out, heat_out, yaml_out = w.Output(), w.Output(), w.Output()
+    chart_out, heat_out, yaml_out = w.Output(), w.Output(), w.HTML()
     status = w.HTML()
     thr = w.FloatSlider(description="threshold", continuous_update=False, readout_format=".4g",
                         style={"description_width": "110px"}, layout=w.Layout(width="520px"))
@@ -312,11 +312,7 @@ def threshold_tuner(prom: Prometheus, rule: Rule, start: Any, end: Any = "now",
                     f"<pre style='max-height:360px;overflow:auto'>{html.escape(text)}</pre>")
         except WorkbenchError as exc:
             body = f"<b>{html.escape(kind)}</b> failed: {html.escape(str(exc))}"
-        with yaml_out:
-            yaml_out.clear_output(wait=True)
-            from IPython.display import HTML
-
-            display(HTML(body))
+        yaml_out.value = body
 
     thr.observe(lambda _: recompute(), names="value")
     for_s.observe(lambda _: recompute(), names="value")
