@@ -95,3 +95,44 @@ def test_non_latin1_credentials_raise_without_the_secret(field: str) -> None:
     text = "".join(traceback.format_exception(ei.value)) + repr(ei.value)
     assert secret not in text and "☃" not in text and "Fix:" in str(ei.value)
     assert stub.requests == []
+
+
+def _header(req: Seen, name: str) -> str | None:
+    return next((v for k, v in req.headers.items() if k.lower() == name.lower()), None)
+
+
+def _kube(url: str, token: str):  # type: ignore[no-untyped-def]
+    from kubernetes.client import ApiClient, Configuration
+
+    from workbench import MetricsServer
+
+    cfg = Configuration()
+    cfg.host = url
+    cfg.api_key = {"authorization": f"Bearer {token}"}
+    return MetricsServer(ApiClient(cfg), timeout=5)
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 500])
+def test_metrics_api_errors_hide_an_echoed_token(status: int) -> None:
+    def echo(req: Seen, n: int) -> tuple[int, dict[str, str], bytes]:
+        return status, {"Content-Type": "application/json"}, orjson.dumps(
+            {"kind": "Status", "message": f"denied {_header(req, 'Authorization')}"})
+
+    with http_stub(echo) as stub:
+        ms = _kube(stub.url, TOKEN)
+        with pytest.raises(WorkbenchError) as ei:
+            ms.pods(namespace="default")
+    assert _header(stub.requests[0], "Authorization") == f"Bearer {TOKEN}"
+    text = "".join(traceback.format_exception(ei.value)) + repr(vars(ei.value))
+    assert TOKEN not in text
+    assert "<hidden>" in str(ei.value) or status == 404  # the 404 message quotes no body
+
+
+def test_metrics_api_token_outside_latin1_is_not_quoted() -> None:
+    secret = "kube-s3cr3t-☃-0123456789"
+    stub_ = http_stub(lambda req, n: (200, {}, b"{}"))
+    with stub_ as stub, pytest.raises(WorkbenchError) as ei:
+        _kube(stub.url, secret).nodes()
+    text = "".join(traceback.format_exception(ei.value)) + repr(ei.value)
+    assert secret not in text and "☃" not in text and "Fix:" in str(ei.value)
+    assert stub.requests == []

@@ -245,6 +245,24 @@ class MetricsServer:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _redact(self, text: str) -> str:
+        """``text`` without any credential the client sends (token, password, basic-auth
+        base64, default headers), in case the server or a proxy echoes one back."""
+        import base64
+
+        cfg = self.api_client.configuration
+        found = [str(v) for v in (getattr(cfg, "api_key", None) or {}).values()]
+        found += [str(v) for k, v in (getattr(self.api_client, "default_headers", None)
+                                      or {}).items() if str(k).lower() in ("authorization",
+                                                                           "cookie")]
+        user, pw = getattr(cfg, "username", None), getattr(cfg, "password", None)
+        if pw:
+            found += [str(pw), base64.b64encode(f"{user or ''}:{pw}".encode()).decode()]
+        found += [v.split(" ", 1)[-1] for v in list(found)]
+        for secret in sorted({v for v in found if len(v) >= 4}, key=len, reverse=True):
+            text = text.replace(secret, "<hidden>")
+        return text
+
     def _error(self, exc: BaseException, *, verb: str, resource: str, group: str,
                namespace: str | None, name: str | None) -> KubeAPIError:
         """Turn a client exception into a workbench error whose message states the fix."""
@@ -255,7 +273,7 @@ class MetricsServer:
         kw = {"verb": verb, "resource": resource, "group": group, "namespace": namespace}
         status = getattr(exc, "status", None)
         if not isinstance(status, int) or status == 0:
-            cause = _short_cause(exc)
+            cause = self._redact(_short_cause(exc))
             return KubeUnreachableError(
                 f"Cannot reach the Kubernetes API server at {self.server}{ctx}: {cause}. Fix: "
                 "check that the kubeconfig context points at a running cluster reachable from "
@@ -269,7 +287,8 @@ class MetricsServer:
                 body = parsed if isinstance(parsed, dict) else {}
             except orjson.JSONDecodeError:
                 body = {}
-        server_msg = str(body.get("message") or getattr(exc, "reason", "") or "")[:300]
+        server_msg = self._redact(str(body.get("message") or getattr(exc, "reason", "") or ""))
+        server_msg = server_msg[:300]
         said = f" The server said: {server_msg!r}." if server_msg else ""
         if status == 401:
             return KubeUnauthorizedError(
@@ -336,6 +355,15 @@ class MetricsServer:
             except (ApiException, Urllib3Error, OSError) as exc:
                 raise self._error(exc, verb=verb, resource=resource, group=group,
                                   namespace=namespace, name=name) from None
+            except (ValueError, TypeError) as exc:
+                # e.g. a token with characters HTTP headers cannot carry: the codec's error
+                # holds the whole header value, so it is never quoted.
+                msg = (f"The request to {verb} {resource} could not be sent to {self.server} "
+                       f"({type(exc).__name__}; details hidden, they may hold a credential). Fix: "
+                       "check the kubeconfig's token/password for characters outside Latin-1 "
+                       "and the server URL.")
+                raise KubeUnreachableError(msg, verb=verb, resource=resource, group=group,
+                                           namespace=namespace) from None
             bodies.append(body)
             cont = None
             # Servers page only when asked (limit=) and put metadata before items, so an
