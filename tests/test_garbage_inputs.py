@@ -287,3 +287,27 @@ def test_metrics_server_against_a_server_answering_garbage() -> None:
                 with suppress(WorkbenchError):
                     call()
     assert os.environ.get("WORKBENCH_PROMETHEUS_URL") is None
+
+
+# -- report parameters --------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(["prometheus", "window", "step", "n", "ratio",
+                                        "interactive", "token", "nope"]) | st.text(max_size=8),
+                       garbage, max_size=4),
+       st.lists(st.text(max_size=30) | st.sampled_from(["ratio=nan", "n=" + "9" * 5000,
+                                                         "interactive=maybe", "=", "token=x"]),
+                max_size=4))
+def test_report_parameters(values: dict[str, Any], items: list[str]) -> None:
+    from workbench.reports._params import parse_cli_params, validate_parameters
+    from workbench.reports._registry import Parameter, ReportSpec
+
+    spec = ReportSpec("r", None, "", (
+        Parameter("prometheus", "str", "demo"), Parameter("window", "str", "now-1h"),
+        Parameter("n", "int", 3), Parameter("ratio", "float", 0.5),
+        Parameter("interactive", "bool", True)))
+    _only_ours(validate_parameters, spec, values)
+    parsed = _only_ours(parse_cli_params, spec, items)
+    if parsed is not None:
+        _only_ours(validate_parameters, spec, parsed)
