@@ -114,10 +114,11 @@ class Integration:
     text: str | None = None
     channel: str | None = None
 
-    @property
-    def name(self) -> str:
-        """``slack[0]``-style name, as Alertmanager logs it."""
-        return f"{self.kind}[{self.index}]"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        # ``slack[0]``-style name, as Alertmanager logs it
+        object.__setattr__(self, "name", f"{self.kind}[{self.index}]")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class Alert:
     ends_at: int
     updated_at: int
     order: tuple[Any, ...] = ()
+    key: tuple[tuple[str, str], ...] = ()          # sorted label items
 
     def resolved(self, now: int) -> bool:
         return self.ends_at <= now
@@ -66,11 +67,14 @@ class _Group:
     labels: dict[str, str]
     key: str
     alerts: dict[str, Alert] = field(default_factory=dict)
+    firing: set[str] = field(default_factory=set)       # resolved-ness is fixed when stored
+    resolved: set[str] = field(default_factory=set)
+    targets: set[str] = field(default_factory=set)      # alerts an inhibit rule may mute
     scheduled: int | None = None
     origin: int | None = None           # first flush: later ticks at origin + k * interval
     alive: bool = True
     # repeats due while nothing changes: integration -> (first due, period, alerts)
-    streaks: dict[str, tuple[Integration, int, int, list[Alert]]] = field(default_factory=dict)
+    streaks: dict[str, tuple[Integration, int, int, frozenset[str]]] = field(default_factory=dict)
 
     def next_grid(self, t: int, *, strict: bool) -> int:
         assert self.origin is not None
@@ -114,6 +118,7 @@ class Dispatcher:
                              tuple[tuple[int, str], dict[str, str]]] = {}
         self.external_url = external_url
         self.routes_cache: dict[tuple[tuple[str, str], ...], list[Route]] = {}
+        self.sides: dict[tuple[tuple[str, str], ...], tuple[bool, bool]] = {}
         self.phase = maintenance_phase % MAINTENANCE_MS
         self.rules = cfg.inhibit_rules
 
@@ -127,22 +132,20 @@ class Dispatcher:
             self.push(t, TICK, (gid, group, t))
 
     def _touch(self, group: _Group, gid: tuple[int, str], now: int) -> None:
-        """Something changed in a flushed group: repeats before ``now`` happened; tick next."""
-        self.materialize(group, now, inclusive=False)
+        """Something changed in a flushed group: the next tick must look."""
         self._schedule(group, gid, group.next_grid(now, strict=False))
 
     def materialize(self, group: _Group, limit: int, *, inclusive: bool) -> None:
         """Record the repeats of the group's streaks due before (or at) ``limit``."""
-        for name, (integ, first, period, alerts) in group.streaks.items():
+        for name, (integ, first, period, fps) in group.streaks.items():
             last = limit if inclusive else limit - 1
             if first > last:
                 continue
             count = (last - first) // period + 1
-            cid = self.content(first, group, integ, alerts)
+            cid = self.content(group, integ, fps, frozenset())
             self.sends.append((first, period, count, cid, "repeat"))
             nkey = (group.key, group.route.receiver, name)
-            self.nflog[nkey] = _Entry(frozenset(a.fp for a in alerts), frozenset(),
-                                      first + (count - 1) * period)
+            self.nflog[nkey] = _Entry(fps, frozenset(), first + (count - 1) * period)
         group.streaks.clear()
 
     # -- alerts in ---------------------------------------------------------------------------
@@ -157,17 +160,28 @@ class Dispatcher:
             elif old.ends_at > new.ends_at:
                 ends = old.ends_at
             new = Alert(new.fp, new.labels, new.annotations,
-                        min(old.starts_at, new.starts_at), ends, new.updated_at)
+                        min(old.starts_at, new.starts_at), ends, new.updated_at, new.order,
+                        new.key)
         self.store[new.fp] = new
-        if self.rules and any(matches_all(r.source, new.labels) for r in self.rules):
+        key = new.key
+        is_resolved = new.resolved(now)
+        is_source = is_target = False
+        if self.rules:
+            sides = self.sides.get(key)
+            if sides is None:
+                sides = self.sides[key] = (
+                    any(matches_all(r.source, new.labels) for r in self.rules),
+                    any(matches_all(r.target, new.labels) for r in self.rules))
+            is_source, is_target = sides
+        if is_source:
             self.sources[new.fp] = new
             for gid in list(self.target_groups):          # muting may change: re-check
                 group = self.groups.get(gid)
-                if group is None or not group.alerts:
+                if group is None or not group.targets:
                     self.target_groups.discard(gid)
                 elif group.origin is not None:
+                    self.materialize(group, now, inclusive=False)
                     self._touch(group, gid, now)
-        key = tuple(sorted(new.labels.items()))
         routes = self.routes_cache.get(key)
         if routes is None:
             routes = self.routes_cache[key] = self.cfg.route(new.labels)
@@ -183,9 +197,18 @@ class Dispatcher:
                 group = _Group(route, glabels, f"{route.key}:{gid[1]}")
                 self.groups[gid] = group
                 self._schedule(group, gid, now + route.group_wait_ms)
+            elif group.streaks:
+                self.materialize(group, now, inclusive=False)   # before the group changes
             group.alerts[new.fp] = new
+            if is_resolved:
+                group.firing.discard(new.fp)
+                group.resolved.add(new.fp)
+            else:
+                group.resolved.discard(new.fp)
+                group.firing.add(new.fp)
             self.empties.discard(gid)
-            if self.rules and any(matches_all(r.target, new.labels) for r in self.rules):
+            if is_target:
+                group.targets.add(new.fp)
                 self.target_groups.add(gid)
             if group.origin is None:
                 if new.starts_at + route.group_wait_ms < now:
@@ -234,13 +257,16 @@ class Dispatcher:
             self._schedule(group, gid, group.next_grid(now, strict=True))
         if not group.alerts:
             return
-        snapshot = list(group.alerts.values())
-        kept = [a for a in snapshot if not self.muted(a, now)] if self.rules else snapshot
-        if kept and not (timed and self.time_blocked(route, now)):
-            self.notify(now, group, kept)
-        for a in snapshot:
-            if a.resolved(now) and group.alerts.get(a.fp) is a:
-                del group.alerts[a.fp]
+        muted = ({fp for fp in group.targets if self.muted(group.alerts[fp], now)}
+                 if group.targets else set())
+        firing = frozenset(group.firing - muted if muted else group.firing)
+        resolved = frozenset(group.resolved - muted if muted else group.resolved)
+        if (firing or resolved) and not (timed and self.time_blocked(route, now)):
+            self.notify(now, group, firing, resolved)
+        for fp in group.resolved:            # flushed: resolved alerts leave the group
+            del group.alerts[fp]
+            group.targets.discard(fp)
+        group.resolved.clear()
         if not group.alerts:
             self.empties.add(gid)
             if self.gc_at is None:
@@ -248,10 +274,9 @@ class Dispatcher:
                 if self.gc_at < now:
                     self.gc_at += MAINTENANCE_MS
                 self.push(self.gc_at, GC, None)
-        elif kept and not timed and any(not a.resolved(now) for a in kept):
+        elif firing and not timed:
             # Until an alert arrives or an inhibiting one changes, only repeats can be sent,
             # each integration on its own progression: a run ("streak") per integration.
-            firing = [a for a in kept if not a.resolved(now)]
             receiver = self.cfg.receivers[route.receiver]
             gi, ri = route.group_interval_ms, route.repeat_interval_ms
             period = (ri // gi + 1) * gi
@@ -262,11 +287,10 @@ class Dispatcher:
                                 group.next_grid(now, strict=True))
                     group.streaks[integ.name] = (integ, first, period, firing)
 
-    def notify(self, now: int, group: _Group, alerts: list[Alert]) -> None:
+    def notify(self, now: int, group: _Group, firing: frozenset[str],
+               resolved: frozenset[str]) -> None:
         route = group.route
         receiver = self.cfg.receivers[route.receiver]
-        firing = frozenset(a.fp for a in alerts if not a.resolved(now))
-        resolved = frozenset(a.fp for a in alerts if a.resolved(now))
         for integ in receiver.integrations:
             nkey = (group.key, receiver.name, integ.name)
             entry = self.nflog.get(nkey)
@@ -286,30 +310,30 @@ class Dispatcher:
             self.nflog[nkey] = _Entry(firing, resolved, now)
             if not integ.send_resolved and not firing:
                 continue                      # logged, nothing sent
-            sent = alerts if integ.send_resolved else [a for a in alerts if not a.resolved(now)]
-            self.sends.append((now, 0, 1, self.content(now, group, integ, sent), reason))
+            cid = self.content(group, integ, firing,
+                               resolved if integ.send_resolved else frozenset())
+            self.sends.append((now, 0, 1, cid, reason))
 
-    def content(self, now: int, group: _Group, integ: Integration, sent: list[Alert]) -> int:
+    def content(self, group: _Group, integ: Integration, firing: frozenset[str],
+                resolved: frozenset[str]) -> int:
         """The id of the message content for these alerts (rendered once per state)."""
-        state = tuple(sorted((a.order, a.fp, a.resolved(now)) for a in sent))
-        ckey = (group.key, group.route.receiver, integ.name, state)
+        ckey = (group.key, integ.name, firing, resolved)
         cid = self.content_ids.get(ckey)
         if cid is None:
-            ordered = sorted(sent, key=lambda a: a.order)
-            n_firing = sum(not a.resolved(now) for a in sent)
+            sent = sorted((group.alerts[fp] for fp in firing | resolved), key=lambda a: a.order)
             title = text = None
             if integ.kind == "slack":
                 data = template_data(group.route.receiver, [
-                    {"status": "resolved" if a.resolved(now) else "firing", "labels": a.labels,
-                     "annotations": a.annotations, "fingerprint": a.fp} for a in ordered],
+                    {"status": "resolved" if a.fp in resolved else "firing", "labels": a.labels,
+                     "annotations": a.annotations, "fingerprint": a.fp} for a in sent],
                     group.labels, self.external_url)
                 title = _render(integ.title or '{{ template "slack.default.title" . }}', data)
                 text = _render(integ.text or '{{ template "slack.default.text" . }}', data)
             cid = self.content_ids[ckey] = len(self.contents)
             self.contents.append((
                 group.route.receiver, integ.name, group.route.key, group.key,
-                label_set_string(group.labels), "firing" if n_firing else "resolved",
-                n_firing, len(sent) - n_firing, ",".join(a.fp for a in ordered),
+                label_set_string(group.labels), "firing" if firing else "resolved",
+                len(firing), len(resolved), ",".join(a.fp for a in sent),
                 "\x00".join(sorted({a.labels.get("alertname", "") for a in sent})), title,
                 text))
         return cid

@@ -204,12 +204,13 @@ def simulate(
         ann = {c.removeprefix("annotation_"): v
                for c, v in zip(ann_cols, ann_rows[i], strict=True) if v is not None}
         fp, sort_key = fingerprint(labels), alert_order(labels)
+        lkey = tuple(sorted(labels.items()))
         fsends, rsends = _episode_sends(fired_i, resolved_i, next_active[i], end_ms,
                                         interval, resend, retention)
         for t in fsends:
-            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, _FOREVER, t, sort_key))
+            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, _FOREVER, t, sort_key, lkey))
         for t in rsends:
-            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, resolved_i or t, t, sort_key))
+            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, resolved_i or t, t, sort_key, lkey))
     sim.run()
     return _messages(sim)
 
