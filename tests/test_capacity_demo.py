@@ -272,3 +272,18 @@ def test_namespace_filter(demo: dict[str, Any]) -> None:
                              namespace="payments|search")
     assert set(u.containers["namespace"]) == {"payments", "search"}
     assert u.nodes.height == demo["cap"]["n_minus_1"]["nodes"]  # nodes stay whole-cluster
+
+
+def test_metrics_server_snapshot_beside_prometheus(demo: dict[str, Any],
+                                                    small_demo: dict[str, Any]) -> None:
+    from workbench import MetricsServer
+
+    ms = MetricsServer.from_kubeconfig(small_demo["eps"]["kubeconfig"])
+    u = capacity.fetch_usage(demo["prom"], demo["start"], demo["end"], STEP, metrics_server=ms)
+    f = u.metrics_server
+    assert f is not None and f.height > 10
+    assert set(f.columns) >= {"namespace", "pod", "container", "cpu_now", "memory_now",
+                              "cpu_mean", "cpu_p95", "memory_mean", "memory_p95"}
+    # the snapshot is the live "now", the window the backfilled history: the same pods, mostly
+    assert f["cpu_p95"].is_not_null().mean() > 0.8
+    assert (f["memory_now"] > 0).all()
