@@ -96,3 +96,20 @@ def test_unwritable_cache_dir_still_returns_the_data(tmp_path: Path, how: str) -
             got = prom.query_range("x", 0, 9 * STEP, step=STEP)
     assert got["value"].to_list() == _expected(0, 9 * STEP, 20)
     assert blocker.read_text().startswith("a file")
+
+
+def test_query_params_separate_cache_entries(tmp_path: Path) -> None:
+    # Thanos: dedup=true merges replicas, dedup=false returns each; one must not serve the other.
+    def by_dedup(req: Seen, n: int) -> tuple[int, dict[str, str], bytes]:
+        value = "1" if "dedup=true" in req.path else "2"
+        return 200, {}, orjson.dumps({"status": "success", "data": {"resultType": "matrix",
+                                      "result": [{"metric": {}, "values": [[0, value]]}]}})
+
+    from workbench import PromConfig
+
+    with http_stub(by_dedup) as stub:
+        got = [Prometheus(PromConfig(url=stub.url, query_params={"dedup": d}), cache_dir=tmp_path,
+                          now=lambda: 10**12).query_range("x", 0, 0, step=60)["value"].to_list()
+               for d in ("true", "false", "true", "false")]
+    assert got == [[1.0], [2.0], [1.0], [2.0]]
+    assert len(stub.requests) == 2

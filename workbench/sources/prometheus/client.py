@@ -392,7 +392,9 @@ class Prometheus:
             cache = self.cache
             key = None
             if cache is not None and cache.cacheable(e, self._now()):
-                key = cache.key(self.config.url, tenant, identity, expr, s, e, step_ms)
+                # query_params (Thanos dedup/partial_response, ...) change the answer too.
+                key = cache.key(self.config.url, tenant, identity, expr, s, e, step_ms,
+                                sorted(self.config.query_params.items()))
                 hit = cache.load(key)
                 if hit is not None:
                     return hit
