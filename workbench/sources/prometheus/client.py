@@ -392,9 +392,7 @@ class Prometheus:
             cache = self.cache
             key = None
             if cache is not None and cache.cacheable(e, self._now()):
-                # query_params (Thanos dedup/partial_response, ...) change the answer too.
-                key = cache.key(self.config.url, tenant, identity, expr, s, e, step_ms,
-                                sorted(self.config.query_params.items()))
+                key = cache.key(self.config.url, tenant, identity, expr, s, e, step_ms)
                 hit = cache.load(key)
                 if hit is not None:
                     return hit
