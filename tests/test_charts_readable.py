@@ -222,3 +222,13 @@ def test_report_notebook_prints_no_raw_repr() -> None:
         body = ast.parse("".join(cell["source"])).body
         if body and isinstance(body[-1], ast.Expr):
             assert isinstance(body[-1].value, ast.Call), "".join(cell["source"])
+
+
+def test_no_axis_under_an_empty_facet_cell_and_readable_times_to_full() -> None:
+    from workbench.charts.table import hours
+
+    # 5 nodes in 3 columns: 5 time axes (one per panel) + 2 rows of y axes, no footer axis
+    svg = _svg(resource_chart(_series(timedelta(days=14)), title="CPU", unit="ratio"))
+    assert 'role-column-footer' not in svg
+    assert [hours(h) for h in (12.0, 37.04, 100.0, 3207.1, 15150.6, None)] == [
+        "12.0 h", "37.0 h", "4 d", "134 d", "1.7 y", ""]

@@ -13,7 +13,8 @@ import polars as pl
 
 from ._theme import PALETTE
 
-__all__ = ["HtmlTable", "bytes_rate", "fs_table", "html_table", "summary_table", "windows"]
+__all__ = ["HtmlTable", "bytes_rate", "fs_table", "hours", "html_table", "summary_table",
+           "windows"]
 
 Formatter = Callable[[Any], str]
 
@@ -42,6 +43,19 @@ def bytes_rate(v: Any) -> str:
             return f"{x:.0f} {unit}" if unit == "B/s" else f"{x:.1f} {unit}"
         x /= 1024
     return f"{x:.1f} GiB/s"  # pragma: no cover
+
+
+def hours(v: Any) -> str:
+    """Format a time to full: hours below two days, then days, then years (``15150.6`` →
+    ``1.7 y``: thousands of hours read as noise)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    h = float(v)
+    if h < 48:
+        return f"{h:.1f} h"
+    if h < 24 * 365:
+        return f"{h / 24:.0f} d"
+    return f"{h / (24 * 365):.1f} y"
 
 
 def windows(v: Any) -> str:
@@ -159,7 +173,7 @@ _SUMMARY_FORMATS: dict[str, Formatter] = {
     "load_per_cpu_p95": num, "mem_util_max": pct, "majfault_rate_p95": num,
     "disk_util_p95": pct, "disk_queue_p95": num, "net_rx_bytes_mean": bytes_rate,
     "net_tx_bytes_mean": bytes_rate, "net_err_ratio_max": pct, "net_drops_mean": num,
-    "fs_used_max": pct, "fs_hours_to_full": lambda v: "" if v is None else f"{v:.1f} h",
+    "fs_used_max": pct, "fs_hours_to_full": hours,
 }
 
 
@@ -203,5 +217,5 @@ def fs_table(forecast: pl.DataFrame) -> HtmlTable:
     return html_table(
         f.select(*cols, "flagged"), flag_column="flagged",
         formats={"used_ratio": pct, "avail_pct": lambda v: "" if v is None else f"{v:.1f}%",
-                 "hours_to_full": lambda v: "" if v is None else f"{v:.1f} h"},
+                 "hours_to_full": hours},
         caption="Filesystems: flagged first, then soonest full, then fullest")

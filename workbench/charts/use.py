@@ -163,7 +163,8 @@ def resource_chart(
     return layered.facet(
         facet=alt.Facet("node:N", title=None, header=alt.Header(labelFontWeight="bold")),
         columns=columns, spacing={"row": 22, "column": 18},
-    ).properties(title=title).resolve_scale(y="shared")
+    ).properties(title=title).resolve_scale(y="shared").resolve_axis(
+        x="independent")  # each panel its own time axis: none under an empty last-row cell
 
 
 def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
