@@ -168,31 +168,41 @@ def episodes_from_samples(
     if alerts.height == 0 or "alertname" not in alerts.columns:
         return empty_episodes()
     labels = _label_cols(alerts)
-    a = alerts.select("timestamp", "alertstate", *labels).with_columns(
-        pl.col("timestamp").cast(TIMESTAMP).dt.epoch("ms").alias("t"))
+
+    def raw_id(frame: pl.DataFrame) -> pl.Expr:
+        return pl.struct([pl.col(c).cast(pl.String) if c in frame.columns
+                          else pl.lit(None, dtype=pl.String).alias(c) for c in labels]).hash()
+
+    # integer keys throughout: joins and sorts on label strings are several times slower
+    a = alerts.select(
+        pl.col("timestamp").cast(TIMESTAMP).dt.epoch("ms").alias("t"),
+        (pl.col("alertstate") == "firing").alias("firing"), *labels, raw_id(alerts).alias("_raw"))
     if for_state is not None and for_state.height and "alertname" in for_state.columns:
-        fs_cols = [c for c in labels if c in for_state.columns]
         fs = for_state.select(
             pl.col("timestamp").cast(TIMESTAMP).dt.epoch("ms").alias("t"),
-            *[pl.col(c).cast(pl.String) for c in fs_cols],
+            raw_id(for_state).alias("_raw"),
             (pl.col("value") * 1000).round().cast(pl.Int64).alias("for_state_ms"),
-        ).unique(subset=["t", *fs_cols], keep="first")
-        a = a.join(fs, on=["t", *fs_cols], how="left", nulls_equal=True)
+        ).unique(subset=["t", "_raw"], keep="first")
+        a = a.join(fs, on=["t", "_raw"], how="left")
     else:
         a = a.with_columns(pl.lit(None, dtype=pl.Int64).alias("for_state_ms"))
     drop = volatile_labels(alerts) if volatile is None else {k: list(v) for k, v in volatile.items()}
+    collapsed = False
     if drop:
+        cols = {c for names in drop.values() for c in names if c in a.columns}
         a = a.with_columns(
-            pl.when(pl.col("alertname").is_in([n for n, cols in drop.items() if c in cols]))
-            .then(None).otherwise(pl.col(c)).alias(c)
-            for c in {c for cols in drop.values() for c in cols} if c in a.columns)
+            pl.when(pl.col("alertname").is_in([n for n, names in drop.items() if c in names]))
+            .then(None).otherwise(pl.col(c)).alias(c) for c in cols)
         labels = [c for c in labels if c == "alertname" or a[c].null_count() < a.height]
-    # one row per identity and evaluation (collapsed identities may share an evaluation)
-    a = (a.group_by([*labels, "t"]).agg(
-        firing=(pl.col("alertstate") == "firing").any(),
-        for_state_ms=pl.col("for_state_ms").min())
-        .with_columns(pl.struct(labels).hash().alias("_id"))
-        .sort("_id", "t"))
+        collapsed = bool(cols)
+    a = a.with_columns(pl.struct(labels).hash().alias("_id") if collapsed
+                       else pl.col("_raw").alias("_id"))
+    ident = a.select("_id", *labels).unique("_id", keep="first")
+    a = a.select("_id", "t", "firing", "for_state_ms", "alertname")
+    if collapsed:  # collapsed identities may share an evaluation
+        a = a.group_by("_id", "t").agg(pl.col("alertname").first(), pl.col("firing").any(),
+                                       pl.col("for_state_ms").min())
+    a = a.sort("_id", "t")
     interval = _intervals(a, interval_ms)
     a = a.join(interval, on="alertname", how="left")
     # samples written by anyone strictly between this sample and the identity's previous one
@@ -211,7 +221,7 @@ def episodes_from_samples(
     a = a.with_columns((~continues).cum_sum().alias("_ep"))
     end = int(end_ms) if end_ms is not None else int(a["t"].max())  # type: ignore[arg-type]
     ep = a.group_by("_ep").agg(
-        *[pl.col(c).first() for c in labels],
+        pl.col("_id").first(),
         first_t=pl.col("t").first(), last_t=pl.col("t").last(),
         for_state_ms=pl.col("for_state_ms").drop_nulls().first(),
         fired_at=pl.col("t").filter(pl.col("firing")).first(),
@@ -221,7 +231,7 @@ def episodes_from_samples(
                      & (pl.col("for_state_ms") <= pl.col("first_t") - 1000)).then(
         pl.col("for_state_ms")).otherwise(pl.col("first_t"))
     resolved = pl.when(after > end).then(None).otherwise(after)
-    ep = ep.with_columns(active_at=active, resolved_at=resolved)
+    ep = ep.with_columns(active_at=active, resolved_at=resolved).join(ident, on="_id")
     out = ep.select(
         *labels,
         pl.col("active_at").cast(TIMESTAMP), pl.col("fired_at").cast(TIMESTAMP),
