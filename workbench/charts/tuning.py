@@ -54,9 +54,10 @@ def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float 
     """
     import altair as alt
 
-    x_scale = alt.Scale(domain=[_iso(series["timestamp"].min() if series.height else None,
+    seen = series.filter(pl.col("value").is_not_null())       # no empty stretch before the data
+    x_scale = alt.Scale(domain=[_iso(seen["timestamp"].min() if seen.height else None,
                                      bands["start"].min() if bands.height else None, min),
-                                _iso(series["timestamp"].max() if series.height else None,
+                                _iso(seen["timestamp"].max() if seen.height else None,
                                      bands["end"].max() if bands.height else None, max)])
     state_scale = alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))
     rect = alt.Chart(bands if bands.height else _empty_bands()).mark_rect(opacity=0.22).encode(
