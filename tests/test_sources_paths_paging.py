@@ -114,3 +114,13 @@ def test_pod_metrics_container_without_usage_is_an_error() -> None:
          "window": "20s", "containers": [{"name": "c", "usage": {"cpu": "7n", "memory": "2"}}]}]})
     frame = decode_pod_metrics([ok])
     assert frame["_cpu_n"].to_list() == [7] and frame["_mem_m"].to_list() == [2000]
+
+
+@pytest.mark.parametrize("kwargs", [{"timeout": float("nan")}, {"timeout": -1},
+                                    {"timeout": float("inf")}, {"timeout": "abc"},
+                                    {"chunk_size": 0}, {"chunk_size": 1.5}])
+def test_metrics_server_refuses_bad_settings(kwargs: dict) -> None:
+    from workbench import ConfigError
+
+    with pytest.raises(ConfigError, match=r"timeout|chunk_size"):
+        MetricsServer(_kube_client("http://127.0.0.1:9"), **kwargs)

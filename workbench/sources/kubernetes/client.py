@@ -173,8 +173,17 @@ class MetricsServer:
         sleep: Callable[[float], None] = _time.sleep,
         clock: Callable[[], float] = _time.monotonic,
     ) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) \
+                or not 0 < timeout <= 7 * 86_400:  # NaN fails this too
+            msg = (f"timeout must be a positive, finite number of seconds (at most a week), got "
+                   f"{str(timeout)[:40]}. Fix: pass e.g. timeout=30.")
+            raise ConfigError(msg)
+        if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(
+                chunk_size, int) or chunk_size < 1):
+            msg = f"chunk_size must be a positive whole number or None, got {str(chunk_size)[:40]}."
+            raise ConfigError(msg)
         self.api_client = api_client
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self.context = context
         self.progress = progress
         self._sleep = sleep
