@@ -124,3 +124,12 @@ def test_metrics_server_refuses_bad_settings(kwargs: dict) -> None:
 
     with pytest.raises(ConfigError, match=r"timeout|chunk_size"):
         MetricsServer(_kube_client("http://127.0.0.1:9"), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"count": "3"}, {"count": 0}, {"count": 2.5},
+                                    {"what": "deployments"}, {"every": "soon"}])
+def test_metrics_server_sample_refuses_bad_arguments(kwargs: dict) -> None:
+    from workbench import ConfigError
+
+    with pytest.raises(ConfigError):
+        MetricsServer(_kube_client("http://127.0.0.1:9")).sample(**kwargs)

@@ -602,8 +602,11 @@ class MetricsServer:
         --------
         >>> ms.sample(every="15s", count=8, namespace="shop")  # doctest: +SKIP
         """
-        if count < 1:
-            msg = f"count must be at least 1, got {count!r}."
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            msg = f"count must be a whole number of at least 1, got {str(count)[:40]!r}."
+            raise ConfigError(msg)
+        if what not in ("pods", "nodes"):
+            msg = f"what must be 'pods' or 'nodes', got {str(what)[:40]!r}."
             raise ConfigError(msg)
         step_s = parse_duration_ms(every) / 1000
         show = self.progress if self.progress is not None else interactive()
