@@ -96,7 +96,7 @@ def test_promconfig_fields(fields: dict[str, Any]) -> None:
 @given(garbage, st.dictionaries(st.sampled_from([
     "token", "token_file", "username", "password", "ca_bundle", "verify", "headers", "timeout",
     "cache_dir", "max_workers", "max_retries", "progress", "config_path", "now",
-    "max_points_total", "max_requests"]), garbage, max_size=4))
+    "max_points_total", "max_requests", "query_params"]), garbage, max_size=4))
 def test_prometheus_constructor(target: Any, kwargs: dict[str, Any]) -> None:
     _only_ours(Prometheus, target, **kwargs)
     _only_ours(Prometheus, "http://127.0.0.1:9", **kwargs)

@@ -157,13 +157,16 @@ class Prometheus:
                 raise ConfigError(msg)
             changes["headers"] = {**config.headers, **headers}
         if query_params is not None:
+            if not isinstance(query_params, Mapping):
+                msg = f"query_params must be a mapping, got {type(query_params).__name__}."
+                raise ConfigError(msg)
             changes["query_params"] = {**config.query_params, **query_params}
         if timeout is not None:
             changes["timeout"] = check_timeout(timeout)
         self.config = config.with_options(**changes) if changes else config
-        for name, value, low in (("max_workers", max_workers, 1), ("max_retries", max_retries, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1000:
-                msg = f"{name} must be a whole number from {low} to 1000, got {str(value)[:40]!r}."
+        for what, count, low in (("max_workers", max_workers, 1), ("max_retries", max_retries, 0)):
+            if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= 1000:
+                msg = f"{what} must be a whole number from {low} to 1000, got {str(count)[:40]!r}."
                 raise ConfigError(msg)
         if progress is not None and not isinstance(progress, bool):
             msg = f"progress must be True, False or None, got {str(progress)[:40]!r}."
