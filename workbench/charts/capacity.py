@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..analysis.capacity.recommend import GIB
+from ..analysis.capacity.recommend import GIB, MIB
 from ..frames import TIMESTAMP
 from ._theme import PALETTE
-from .table import HtmlTable, html_table, num, pct
+from .table import HtmlTable, html_table
 
 if TYPE_CHECKING:
     import altair as alt
@@ -278,22 +278,27 @@ def storage_chart(storage_trend: pl.DataFrame, storage: dict[str, Any]) -> alt.L
         width=600, height=200, title="Prometheus storage: blocks on disk, growth projected")
 
 
-_REC_FORMATS = {
-    "cpu_request": num, "cpu_request_rec": num, "cpu_saving": num,
-    "memory_request": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
-    "memory_request_rec": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
-    "memory_limit": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
-    "memory_limit_rec": lambda v: "" if v is None else f"{v / 2**20:,.0f} Mi",
-    "memory_saving": lambda v: "" if v is None else f"{v / GIB:,.2f} Gi",
-    "throttled": pct,
-}
+def _arrow(cur: pl.Expr, rec: pl.Expr, scale: float, fmt: str) -> pl.Expr:
+    def f(v: pl.Expr) -> pl.Expr:
+        x = (v / scale).round(3) if fmt == "cores" else (v / scale).round(0).cast(pl.Int64)
+        return x.cast(pl.String).fill_null("–")
+    return pl.format("{} → {}", f(cur), f(rec))
 
 
 def rightsizing_table(recs: pl.DataFrame, *, top: int = 60) -> HtmlTable:
-    """The recommendations sorted by saving (cores, then GiB / 4), missing ones last."""
-    cols = ["namespace", "workload_kind", "workload", "container", "pods_now", "cpu_request",
-            "cpu_request_rec", "memory_request", "memory_request_rec", "memory_limit",
-            "memory_limit_rec", "cpu_saving", "memory_saving", "points", "note"]
-    return html_table(recs.select(cols), formats=_REC_FORMATS, max_rows=top,
-                      caption="Right-sizing (krr-simple), largest saving first; negative "
-                              "saving = the request is too small")
+    """The recommendations sorted by saving (cores, then GiB / 4), as "current → recommended"
+    (cores; MiB for memory), with the saving over the pods running now."""
+    shown = recs.select(
+        "namespace", pl.format("{} {}", "workload_kind", "workload").alias("workload"),
+        "container", pl.col("pods_now").alias("pods"),
+        _arrow(pl.col("cpu_request"), pl.col("cpu_request_rec"), 1.0, "cores")
+        .alias("cpu request (cores)"),
+        _arrow(pl.col("memory_request"), pl.col("memory_request_rec"), MIB, "MiB")
+        .alias("memory request (MiB)"),
+        _arrow(pl.col("memory_limit"), pl.col("memory_limit_rec"), MIB, "MiB")
+        .alias("memory limit (MiB)"),
+        pl.col("cpu_saving").round(3).alias("saving (cores)"),
+        (pl.col("memory_saving") / GIB).round(2).alias("saving (GiB)"), "note")
+    return html_table(shown, max_rows=top, caption=(
+        "Right-sizing, largest saving first (current → recommended; a negative saving means "
+        "the request is too small)"))

@@ -120,10 +120,10 @@ def capacity_views(usage: CapacityUsage, params: CapacityParams | None = None, *
            f"{pk['nodes_needed']} of {pk['nodes_now']} nodes{unplaced}."),
         _h("Right-sizing"), rightsizing_table(recs),
         _h("Flags"),
-        html_table(fl.group_by("flag").agg(pl.len().alias("containers"),
-                                           pl.format("{}/{}", "namespace", "workload")
-                                           .unique().sort().head(12).alias("examples"))
-                   .sort("containers", descending=True),
+        html_table(fl.group_by("flag").agg(
+            pl.len().alias("containers"),
+            pl.format("{}/{}", "namespace", "workload").unique().sort().head(4).alias("examples"))
+            .sort("containers", descending=True),
                    caption="Flags (a workload container can carry several)"),
         html_table(fl, caption="Every flag", max_rows=200),
     ]
@@ -137,8 +137,16 @@ def capacity_views(usage: CapacityUsage, params: CapacityParams | None = None, *
                   request_usage_chart(wl, percentile=p.cpu_percentile),
                   _h("CPU throttling"), throttling_chart(usage.throttling),
                   _h("Forecast"), forecast_chart(usage.trend, fc)]
-    views.append(html_table(fc, caption="Trend crossings (days from the window's end; empty "
-                                        "= not within a year)"))
+    scale = pl.when(pl.col("resource") == "memory").then(pl.lit(float(GIB))).otherwise(1.0)
+    shown = fc.select(
+        "resource", "series", "line",
+        pl.when(pl.col("resource") == "memory").then(pl.lit("GiB")).otherwise(pl.lit("cores"))
+        .alias("unit"), (pl.col("limit") / scale).round(2).alias("line value"),
+        (pl.col("now") / scale).round(2).alias("trend now"),
+        (pl.col("slope_per_day") / scale).round(4).alias("per day"),
+        pl.col("days").round(1), pl.col("crossing").dt.strftime("%Y-%m-%d").alias("crossing"))
+    views.append(html_table(shown, caption="Trend crossings (days from the window's end; empty "
+                                           "= not within a year)"))
     views += [_h("Prometheus's own storage"),
               _p(f"{_fmt(st['samples_per_s'], ' samples/s', 0)} ingested, "
                  f"{_fmt(st['head_series'], ' head series', 0)}, "
