@@ -117,3 +117,26 @@ def test_no_alerts_series_is_an_ok_page_that_says_so(node_prom: ManagedProcess,
     assert "No ALERTS series between" in page
     assert "Messages are not counted" in page
     assert "Alertmanager: " in page and "127.0.0.1" in page
+
+
+def test_whatif_and_filters_follow_the_widgets(demo_run: dict[str, Any],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The what-if with the configured timers sends exactly the configured messages; the
+    severity filter keeps the critical alert only; the tuner's controls drive both."""
+    from workbench.widgets import alert_history_tuner
+
+    data = demo_run["data"]
+    ep, h = data.history.episodes, data.history
+    same = alert_history.simulate_messages(ep, data.config, h.end, group_interval="1m",
+                                           repeat_interval="5m")  # the demo's own timers
+    assert same.height == data.notifications.height
+    assert data.whatif.height < data.notifications.height  # 5m / 12h send fewer
+    crit = alert_history.filter_episodes(ep, severity="critical")
+    assert set(crit["alertname"]) == {"NodeExporterDown"}
+    box = alert_history_tuner(data)
+    box.controls["severity"].value = "critical"
+    box.controls["repeat_interval"].value = "1h"
+    assert box.state["severity"] == "critical"
+    assert box.state["repeat_interval"] == "1h"
+    assert box.state["group_interval"] == "5m"
+    capsys.readouterr()  # outside a kernel the views print as text

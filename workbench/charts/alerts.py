@@ -84,7 +84,8 @@ def alert_heatmap_chart(heat: pl.DataFrame, *, tz: str = "UTC") -> alt.Chart:
                                      title="When alerts fire (weekday x hour)")
 
 
-def noisiest_chart(summary: pl.DataFrame, *, top_n: int = 15, by: str = "alertname") -> alt.Chart:
+def noisiest_chart(summary: pl.DataFrame, *, top_n: int = 15, by: str = "alertname"
+                   ) -> alt.HConcatChart | alt.Chart:
     """Alerts fired and firing hours of the ``top_n`` noisiest groups (from ``alert_summary``)."""
     import altair as alt
 

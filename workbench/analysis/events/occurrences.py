@@ -36,8 +36,9 @@ def occurrences(frame: pl.DataFrame, keys: Sequence[str], *, step_ms: int,
     ``count`` (1, or the summed ``value`` when ``value`` counts things, see :func:`fold`), and
     ``value_max``. A gap up to ``gap_ms`` (default 1.5 steps) does not split a run."""
     keys = list(keys)
-    schema = {**dict.fromkeys(keys, pl.String), "start": TIMESTAMP, "end": TIMESTAMP,
-              "count": pl.Int64, "value_max": pl.Float64, "value_sum": pl.Float64}
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        **dict.fromkeys(keys, pl.String), "start": TIMESTAMP, "end": TIMESTAMP,
+        "count": pl.Int64, "value_max": pl.Float64, "value_sum": pl.Float64}
     if frame.height == 0:
         return pl.DataFrame(schema=schema)
     gap = int(gap_ms if gap_ms is not None else step_ms * 3 // 2)
