@@ -264,24 +264,26 @@ def episode_bands(result: BacktestResult, max_bands: int = 2000) -> pl.DataFrame
     """Pending and firing intervals of a backtest for shading: ``start``, ``end``, ``state``
     (``pending``/``firing``), ``alert`` (the alert's labels, short). Still-active alerts end at
     the last evaluation; at most ``max_bands`` rows (longest first)."""
-    ep = result.episodes
-    end_of_window = result.eval_times_ms[-1] + result.interval_ms if \
-        result.eval_times_ms.size else 0
-    last = pl.lit(int(end_of_window)).cast(TIMESTAMP)
-    skip = {"active_at", "fired_at", "resolved_at", "pending_s", "firing_s", "alertname"}
-    label_cols = [c for c in ep.columns if c not in skip]
-    named = ep.with_columns(alert=pl.struct(label_cols).map_elements(
-        series_label, return_dtype=pl.String) if label_cols else pl.lit(result.rule.alert))
-    pending = named.select(start=pl.col("active_at"),
-                           end=pl.coalesce("fired_at", "resolved_at", last),
-                           state=pl.lit("pending"), alert="alert")
-    firing = named.filter(pl.col("fired_at").is_not_null()).select(
-        start=pl.col("fired_at"), end=pl.coalesce("resolved_at", last), state=pl.lit("firing"),
-        alert="alert")
+    raw = result.raw_episodes
+    t = result.eval_times_ms
+    end_of_window = int(t[-1]) + result.interval_ms if t.size else 0
+    ident = result.alerts.identities
+    cols = [c for c in ident.columns if c != "alertname"]
+    varying = [c for c in cols if ident[c].n_unique() > 1] or cols
+    names = [series_label(r) for r in ident.select(varying).iter_rows(named=True)] \
+        if varying else [result.rule.alert] * ident.height
+    alert = pl.Series("alert", names, dtype=pl.String)
+    ep = raw.select("series_idx", "active_at", "fired_at", "resolved_at").with_columns(
+        alert=alert.gather(raw["series_idx"]) if raw.height else pl.lit(None, pl.String))
+    stop = pl.coalesce("resolved_at", pl.lit(end_of_window))
+    pending = ep.select(start=pl.col("active_at"), end=pl.coalesce("fired_at", stop),
+                        state=pl.lit("pending"), alert="alert")
+    firing = ep.filter(pl.col("fired_at").is_not_null()).select(
+        start=pl.col("fired_at"), end=stop, state=pl.lit("firing"), alert="alert")
     bands = pl.concat([pending, firing]).filter(pl.col("end") > pl.col("start"))
     if bands.height > max_bands:
         bands = bands.sort(pl.col("end") - pl.col("start"), descending=True).head(max_bands)
-    return bands.sort("start")
+    return bands.sort("start").with_columns(pl.col("start", "end").cast(TIMESTAMP))
 
 
 def fetch_tuning(prom: Prometheus, rule: Rule, start: TimeLike, end: TimeLike = "now",
