@@ -30,6 +30,7 @@ __all__ = [
     "memory_stats",
     "node_usage",
     "nodes",
+    "over_time",
     "owners",
     "quotas",
     "specs",
@@ -89,8 +90,9 @@ def memory_gauge(sel: Selectors) -> str:
     return f"max by ({_C}) (container_memory_working_set_bytes{{{sel.cad()}}})"
 
 
-def _over_time(inner: str, window: str, step: str, quantiles: tuple[float, ...]
-               ) -> dict[str, str]:
+def over_time(inner: str, window: str, step: str, quantiles: tuple[float, ...]
+              ) -> dict[str, str]:
+    """Statistic name -> its subquery over the window (``mean``, ``max``, ``points``, ``p95``...)."""
     sub = f"({inner})[{window}:{step}]"
     out = {"mean": f"avg_over_time({sub})", "max": f"max_over_time({sub})",
            "points": f"count_over_time({sub})"}
@@ -101,12 +103,12 @@ def _over_time(inner: str, window: str, step: str, quantiles: tuple[float, ...]
 
 def cpu_stats(sel: Selectors, window: str, step: str, percentiles: tuple[float, ...]) -> str:
     """Mean, max, sample count and percentiles of each container's CPU rate over the window."""
-    return stat_union(_over_time(cpu_rate(sel, step), window, step, percentiles))
+    return stat_union(over_time(cpu_rate(sel, step), window, step, percentiles))
 
 
 def memory_stats(sel: Selectors, window: str, step: str, percentiles: tuple[float, ...]) -> str:
     """The same for the working set (sampled every step, as KRR samples it)."""
-    return stat_union(_over_time(memory_gauge(sel), window, step, percentiles))
+    return stat_union(over_time(memory_gauge(sel), window, step, percentiles))
 
 
 def events(sel: Selectors, window: str) -> str:
