@@ -140,3 +140,31 @@ def test_whatif_and_filters_follow_the_widgets(demo_run: dict[str, Any],
     assert box.state["repeat_interval"] == "1h"
     assert box.state["group_interval"] == "5m"
     capsys.readouterr()  # outside a kernel the views print as text
+
+
+def test_interactive_notebook_shows_the_tuner(small_demo: dict[str, Any], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """What JupyterLab gets (interactive=True): one tuner box with the window slider, the
+    severity/namespace dropdowns and the two timer sliders, no error."""
+    import papermill as pm
+
+    from workbench.reports import get_report
+
+    monkeypatch.setenv("WORKBENCH_DEMO_DIR", str(small_demo["dir"]))
+    gt = small_demo["gt"]
+    nb = pm.execute_notebook(
+        str(get_report("alert_history").path), str(tmp_path / "interactive.ipynb"),
+        kernel_name="python3", progress_bar=False, cwd=str(tmp_path), execution_timeout=600,
+        parameters={"start": str(int(gt["history"]["start_s"])),
+                    "end": str(int(gt["history"]["end_s"]))})
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    sliders = {m["state"]["description"]: m["state"].get("index")
+               for m in state.values() if m["model_name"] == "SelectionSliderModel"}
+    assert set(sliders) == {"group_interval", "repeat_interval"}
+    dropdowns = {m["state"]["description"] for m in state.values()
+                 if m["model_name"] == "DropdownModel"}
+    assert dropdowns == {"severity", "namespace"}
