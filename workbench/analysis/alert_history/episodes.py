@@ -114,9 +114,8 @@ def volatile_labels(alerts: pl.DataFrame) -> dict[str, list[str]]:
         f = alerts.filter(pl.col(col).is_not_null())
         if f.height == 0:
             continue
-        per_name = f.group_by("alertname").agg(
-            numeric=pl.col(col).str.contains(_NUMERIC).all(),
-            distinct=pl.col(col).n_unique())
+        per_name = f.select("alertname", col).unique().group_by("alertname").agg(
+            numeric=pl.col(col).str.contains(_NUMERIC).all(), distinct=pl.len())
         cand = per_name.filter(pl.col("numeric") & (pl.col("distinct") > 1))["alertname"]
         if cand.len() == 0:
             continue
@@ -182,7 +181,9 @@ def episodes_from_samples(
             pl.col("timestamp").cast(TIMESTAMP).dt.epoch("ms").alias("t"),
             raw_id(for_state).alias("_raw"),
             (pl.col("value") * 1000).round().cast(pl.Int64).alias("for_state_ms"),
-        ).unique(subset=["t", "_raw"], keep="first")
+        )
+        # a duplicated ALERTS_FOR_STATE sample only repeats a row at the same instant, which
+        # changes no episode (so no costly de-duplication here)
         a = a.join(fs, on=["t", "_raw"], how="left")
     else:
         a = a.with_columns(pl.lit(None, dtype=pl.Int64).alias("for_state_ms"))
