@@ -131,7 +131,7 @@ def fetch_workload_events(
         occ = occurrences(term, [*_POD, "reason"], step_ms=step_ms, gap_ms=0)
         out.append(fold(occ, source="kube-state-metrics", reason=pl.col("reason"), kind="Pod",
                         name="pod", container="container", count="value_sum",
-                        value="value_sum", last="start", message=pl.concat_str(
+                        value=None, last="start", message=pl.concat_str(
                             pl.lit("Container "), pl.col("_container").fill_null("?"),
                             pl.lit(" of pod "), pl.col("_ns"), pl.lit("/"), pl.col("_name"),
                             pl.lit(" terminated: "), pl.col("_reason"), pl.lit(" ("),

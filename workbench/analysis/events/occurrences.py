@@ -60,12 +60,13 @@ def occurrences(frame: pl.DataFrame, keys: Sequence[str], *, step_ms: int,
 def fold(occ: pl.DataFrame, *, source: str, reason: str | pl.Expr, kind: str,
          name: str, namespace: str = "namespace", container: str | None = None,
          count: str = "count", message: pl.Expr | None = None,
-         event_type: str = "Warning", value: str = "value_max",
+         event_type: str = "Warning", value: str | None = "value_max",
          first: str = "start", last: str = "end") -> pl.DataFrame:
     """Fold occurrences into one event row per object and reason (:data:`EVENT_SCHEMA`).
 
     ``count`` names the column summed into the event's count (``count`` = occurrences, or
-    ``value_sum`` for restarts); ``first``/``last`` the columns giving first and last seen.
+    ``value_sum`` for restarts); ``value`` the column whose maximum is the event's value (None:
+    no value); ``first``/``last`` the columns giving first and last seen.
     """
     if occ.height == 0:
         return empty_events()
@@ -77,7 +78,8 @@ def fold(occ: pl.DataFrame, *, source: str, reason: str | pl.Expr, kind: str,
         else pl.lit(None, dtype=pl.String))
     g = f.group_by("_reason", "_ns", "_name", "_container").agg(
         first_seen=pl.col(first).min(), last_seen=pl.col(last).max(),
-        count=pl.col(count).sum().cast(pl.Int64), value=pl.col(value).max().cast(pl.Float64))
+        count=pl.col(count).sum().cast(pl.Int64),
+        value=(pl.col(value).max() if value else pl.lit(None)).cast(pl.Float64))
     msg = message if message is not None else pl.concat_str(
         pl.col("_reason"), pl.lit(" "), pl.col("_ns").fill_null(""), pl.lit("/"),
         pl.col("_name"), pl.lit(" x"), pl.col("count").cast(pl.String))
