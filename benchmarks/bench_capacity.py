@@ -32,9 +32,10 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from workbench import Prometheus, capacity
 url, start, end, step = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+mode, pcts = sys.argv[5], tuple(float(p) for p in sys.argv[6].split(","))
 with Prometheus(url, timeout=600) as prom:
     t1 = time.perf_counter()
-    usage = capacity.fetch_usage(prom, start, end, step)
+    usage = capacity.fetch_usage(prom, start, end, step, aggregation=mode, percentiles=pcts)
     t2 = time.perf_counter()
     recs = capacity.recommend(usage)
     capacity.flags(usage); capacity.forecast(usage); capacity.key_figures(usage, recs)
@@ -46,9 +47,10 @@ print(json.dumps({"import_s": t1 - t0, "fetch_s": t2 - t1, "analysis_s": t3 - t2
 """
 
 
-def _ours(url: str, start: float, end: float, step: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", _CHILD, url, str(start), str(end), step],
-                         capture_output=True, text=True, check=True)
+def _ours(url: str, start: float, end: float, step: str, mode: str = "local",
+          percentiles: str = "50,66,90,95,99") -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", _CHILD, url, str(start), str(end), step, mode,
+                          percentiles], capture_output=True, text=True, check=True)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -103,18 +105,24 @@ def _server_union(url: str, start: float, end: float, step: str) -> float:
 
 
 def _measure(url: str, start: float, end: float, label: str, step: str = "5m") -> None:
-    ours = _ours(url, start, end, step)
-    print(f"{label}: workbench end to end {ours['total_s']:.1f} s (fetch {ours['fetch_s']:.1f} s, "
-          f"analysis {ours['analysis_s']:.2f} s, import {ours['import_s']:.1f} s), peak RSS "
-          f"{ours['peak_rss_mb']:.0f} MiB, {ours['containers']} containers, "
-          f"{ours['workload_containers']} workload containers", flush=True)
+    runs = {}
+    for mode, pcts in (("local", "50,66,90,95,99"), ("server", "95"),
+                       ("server", "50,66,90,95,99")):
+        ours = _ours(url, start, end, step, mode, pcts)
+        runs[(mode, pcts)] = ours
+        print(f"{label}: workbench ({mode} statistics, percentiles {pcts}) end to end "
+              f"{ours['total_s']:.1f} s (fetch {ours['fetch_s']:.1f} s, analysis "
+              f"{ours['analysis_s']:.2f} s, import {ours['import_s']:.1f} s), peak RSS "
+              f"{ours['peak_rss_mb']:.0f} MiB, {ours['containers']} containers, "
+              f"{ours['workload_containers']} workload containers", flush=True)
     union = _server_union(url, start, end, step)
-    print(f"{label}: the same CPU statistics as one server-side quantile_over_time union: "
+    print(f"{label}: the CPU statistics as one server-side label_replace/or union: "
           f"{union:.1f} s", flush=True)
     krr = _krr_way(url, start, end, step)
+    base = runs[("local", "50,66,90,95,99")]["fetch_s"]
     print(f"{label}: the KRR way, {krr['queries']} queries one after another through "
-          f"prometheus-api-client: {krr['krr_s']:.1f} s; ratio KRR way / workbench fetch = "
-          f"{krr['krr_s'] / ours['fetch_s']:.2f}; largest difference from recommend "
+          f"prometheus-api-client: {krr['krr_s']:.1f} s; ratio KRR way / workbench fetch "
+          f"(local) = {krr['krr_s'] / base:.2f}; largest difference from recommend "
           f"{krr['max_difference']:.2g} (cores, or relative for memory)", flush=True)
 
 

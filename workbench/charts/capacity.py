@@ -7,8 +7,8 @@ Every builder keeps its marks readable at 50 nodes and 2,000 pods: the ``top`` e
 from __future__ import annotations
 
 import math
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -25,6 +25,10 @@ __all__ = ["forecast_chart", "namespace_chart", "node_allocation_chart", "reques
 
 _MEASURE_COLORS = {"requests": PALETTE["line"], "limits": PALETTE["muted"],
                    "usage (mean)": PALETTE["ok"], "usage (p95)": PALETTE["warn"]}
+
+
+def _num(v: Any, default: float) -> float:
+    return float(v) if isinstance(v, int | float) and v > 0 else default
 
 
 def top_with_others(frame: pl.DataFrame, key: str, by: str, top: int,
@@ -129,8 +133,8 @@ def request_usage_chart(workloads: pl.DataFrame, *, percentile: float = 95,
             .when(pl.col("usage") < 0.1 * pl.col("request")).then(pl.lit("idle (< 10 %)"))
             .otherwise(pl.lit("within")).alias("state"))
         f = f.sort(pl.col("ratio").log().abs(), descending=True).head(max_points)
-        lo = min(f["request"].min() or 1e-3, f["usage"].min() or 1e-3) / 1.5  # type: ignore[operator]
-        hi = max(f["request"].max() or 1.0, f["usage"].max() or 1.0) * 1.5  # type: ignore[operator]
+        lo = min(_num(f["request"].min(), 1e-3), _num(f["usage"].min(), 1e-3)) / 1.5
+        hi = max(_num(f["request"].max(), 1.0), _num(f["usage"].max(), 1.0)) * 1.5
         diag = alt.Chart(pl.DataFrame({"x": [lo, hi], "y": [lo, hi]})).mark_line(
             color=PALETTE["muted"], strokeDash=[4, 3]).encode(x="x:Q", y="y:Q")
         dom = [lo, hi]
@@ -194,8 +198,9 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
         tr = trend.filter(pl.col("resource") == res, pl.col("series").is_in(["requests", "usage"]))
         if tr.height == 0:
             continue
-        t0, t1 = tr["timestamp"].min(), tr["timestamp"].max()
-        span = (t1 - t0).total_seconds() / 86400 if t0 and t1 else 7.0  # type: ignore[operator]
+        t0 = cast(datetime, tr["timestamp"].min())
+        t1 = cast(datetime, tr["timestamp"].max())
+        span = (t1 - t0).total_seconds() / 86400
         horizon = horizon_days or max(span, 7.0)
         fc = forecast.filter(pl.col("resource") == res)
         proj: list[dict[str, Any]] = []
@@ -274,8 +279,8 @@ def storage_chart(storage_trend: pl.DataFrame, storage: dict[str, Any]) -> alt.L
                                                   "label": [f"retentionSize {size / GIB:g} GiB"]})
                                     ).mark_rule(color=PALETTE["bad"], strokeDash=[2, 2]).encode(
                 y="GiB:Q", tooltip=["label"]))
-    return alt.layer(*layers).properties(
-        width=600, height=200, title="Prometheus storage: blocks on disk, growth projected")
+    return cast("alt.LayerChart", alt.layer(*layers).properties(
+        width=600, height=200, title="Prometheus storage: blocks on disk, growth projected"))
 
 
 def _arrow(cur: pl.Expr, rec: pl.Expr, scale: float, fmt: str) -> pl.Expr:

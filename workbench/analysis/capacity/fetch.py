@@ -305,7 +305,7 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _long(frame: pl.DataFrame) -> pl.DataFrame:
-    schema = {"timestamp": TIMESTAMP, "series": pl.String, "value": pl.Float64}
+    schema: dict[str, Any] = {"timestamp": TIMESTAMP, "series": pl.String, "value": pl.Float64}
     if frame.height == 0 or "series" not in frame.columns:
         return pl.DataFrame(schema=schema)
     return frame.select(pl.col("timestamp").cast(TIMESTAMP), "series", "value").sort(
@@ -313,7 +313,7 @@ def _long(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _trend(frame: pl.DataFrame) -> pl.DataFrame:
-    schema = {"timestamp": TIMESTAMP, "series": pl.String, "resource": pl.String,
+    schema: dict[str, Any] = {"timestamp": TIMESTAMP, "series": pl.String, "resource": pl.String,
               "value": pl.Float64}
     if frame.height == 0 or "series" not in frame.columns or "resource" not in frame.columns:
         return pl.DataFrame(schema=schema)
@@ -362,7 +362,7 @@ def nodes_frame(raw: pl.DataFrame, usage: pl.DataFrame | None = None) -> pl.Data
 
 def throttling_frame(raw: pl.DataFrame, containers: pl.DataFrame) -> pl.DataFrame:
     """Throttled ratio over time per (namespace, workload, container): the worst pod per step."""
-    schema = {"timestamp": TIMESTAMP, "namespace": pl.String, "workload": pl.String,
+    schema: dict[str, Any] = {"timestamp": TIMESTAMP, "namespace": pl.String, "workload": pl.String,
               "container": pl.String, "value": pl.Float64}
     if raw.height == 0 or "pod" not in raw.columns:
         return pl.DataFrame(schema=schema)
@@ -434,6 +434,7 @@ def metrics_server_frame(ms: Any, containers: pl.DataFrame) -> pl.DataFrame:
     top = ms.pods(containers=True).select(
         "namespace", "pod", "container", pl.col("cpu_cores").alias("cpu_now"),
         pl.col("memory_bytes").cast(pl.Float64).alias("memory_now"))
-    return top.join(containers.select("namespace", "pod", "container", "cpu_mean", "cpu_p95",
-                                      "memory_mean", "memory_p95"),
-                    on=["namespace", "pod", "container"], how="left")
+    prom_view = containers.select("namespace", "pod", "container", "cpu_mean", "cpu_p95",
+                                  "memory_mean", "memory_p95")
+    joined: pl.DataFrame = top.join(prom_view, on=["namespace", "pod", "container"], how="left")
+    return joined

@@ -30,7 +30,7 @@ def key_figures(usage: CapacityUsage, recs: pl.DataFrame, *,
     Every value is a plain number (or None when it cannot be computed), ready for
     ``report.record(...)``.
     """
-    sv = savings(recs, cpu_core_hour, memory_gib_hour).row(0, named=True)
+    sv: dict[str, Any] = savings(recs, cpu_core_hour, memory_gib_hour).row(0, named=True)
     fl = flags(usage)
     oc = overcommit(usage)
     fc = forecast(usage)
@@ -45,7 +45,7 @@ def key_figures(usage: CapacityUsage, recs: pl.DataFrame, *,
         else round(float(sv["total_per_month"]), 2),
         "workloads_flagged": fl.select(pl.struct("namespace", "workload_kind", "workload")
                                        .n_unique()).item() if fl.height else 0,
-        "days_to_n_minus_1": None if days.is_empty() else round(float(days.min()), 1),
+        "days_to_n_minus_1": None if days.is_empty() else round(float(days.to_numpy().min()), 1),
         "cpu_requests_of_n_minus_1": None if cpu_ratio is None else round(float(cpu_ratio), 3),
         "retention_days_fit": None if st["days_fit"] is None else round(st["days_fit"], 1),
     }

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -74,7 +75,7 @@ class CapacityUsage:
         return (self.end - self.start).total_seconds() / 86400
 
 
-def _col(frame: pl.DataFrame, name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
+def _col(frame: pl.DataFrame, name: str, dtype: Any = pl.String) -> pl.Expr:
     """The column (as ``dtype``: an all-null answer column has the Null type), or nulls."""
     return (pl.col(name).cast(dtype) if name in frame.columns
             else pl.lit(None, dtype).alias(name))
@@ -181,7 +182,7 @@ def containers_frame(cpu: pl.DataFrame, mem: pl.DataFrame, events: pl.DataFrame,
 
 def hpa_frame(raw: pl.DataFrame) -> pl.DataFrame:
     """HPAs: (namespace, horizontalpodautoscaler, target_kind, target_name, metrics)."""
-    schema = {"namespace": pl.String, "horizontalpodautoscaler": pl.String,
+    schema: dict[str, Any] = {"namespace": pl.String, "horizontalpodautoscaler": pl.String,
               "target_kind": pl.String, "target_name": pl.String, "metrics": pl.List(pl.String)}
     if raw.height == 0 or "rel" not in raw.columns:
         return pl.DataFrame(schema=schema)
