@@ -305,3 +305,19 @@ def test_local_statistics_equal_prometheus_own_over_time_functions(demo: dict[st
     for c in cols:
         a, b = both[c].to_numpy(), both[f"{c}_server"].to_numpy()
         assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), c
+
+
+def test_tuner_recomputes_recommendations(demo: dict[str, Any]) -> None:
+    from workbench.widgets import CapacityParams, capacity_tuner
+
+    box = capacity_tuner(demo["usage"], CapacityParams(), charts=False)
+    before = box.state["recs"]
+    box.controls["memory_buffer"].value = 0.5
+    box.controls["cpu_percentile"].value = 99.0
+    after = box.state["recs"]
+    assert box.state["params"].memory_buffer == 0.5
+    expected = capacity.recommend(demo["usage"], cpu_percentile=99, memory_buffer=0.5)
+    assert after.equals(expected)
+    assert not after.equals(before)
+    box.controls["namespace"].value = "payments"
+    assert set(box.state["recs"]["namespace"]) == {"payments"}
