@@ -145,6 +145,9 @@ def test_what_if_and_messages_per_day() -> None:
     assert seed["messages"].to_list() == [240, 240, 1]
     assert kube["messages"].to_list()[:2] == [2, 2]
     assert alertmanager.simulate is simulate
+    table = alertmanager.compare_timers(ep, cfg)
+    assert table.filter(pl.col("scenario") == "configured")["messages"].to_list() == [240, 240, 1]
+    assert table.filter(pl.col("scenario") == "kube-prometheus")["messages"].to_list()[:2] == [2, 2]
 
 
 def test_pending_only_episodes_are_never_sent() -> None:

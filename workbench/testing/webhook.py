@@ -19,9 +19,13 @@ __all__ = ["WebhookSink"]
 
 
 class WebhookSink:
-    """Threaded HTTP server on 127.0.0.1 recording every POST (arrival time, path, JSON body)."""
+    """Threaded HTTP server on 127.0.0.1 recording every POST (arrival time, path, JSON body).
 
-    def __init__(self, port: int = 0) -> None:
+    ``delay`` seconds pass before each answer, like a remote receiver's latency (Alertmanager
+    stamps its notification log after the answer).
+    """
+
+    def __init__(self, port: int = 0, *, delay: float = 0.0) -> None:
         self._posts: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         sink = self
@@ -36,6 +40,8 @@ class WebhookSink:
                     body = raw.decode(errors="replace")
                 with sink._lock:
                     sink._posts.append({"time": arrived, "path": self.path, "body": body})
+                if delay:
+                    time.sleep(delay)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()

@@ -20,9 +20,18 @@ from __future__ import annotations
 from .config import AlertmanagerConfig, InhibitRule, Integration, Receiver, fetch_config
 from .matchers import Matcher, parse_matchers
 from .route import Route
-from .simulate import NOTIFICATION_SCHEMA, messages_per_day, simulate, what_if
+from .simulate import (
+    KUBE_PROMETHEUS_TIMERS,
+    NOTIFICATION_SCHEMA,
+    compare_timers,
+    messages_per_day,
+    simulate,
+    what_if,
+    with_overrides,
+)
 
 __all__ = [
+    "KUBE_PROMETHEUS_TIMERS",
     "NOTIFICATION_SCHEMA",
     "AlertmanagerConfig",
     "InhibitRule",
@@ -30,9 +39,11 @@ __all__ = [
     "Matcher",
     "Receiver",
     "Route",
+    "compare_timers",
     "fetch_config",
     "messages_per_day",
     "parse_matchers",
     "simulate",
     "what_if",
+    "with_overrides",
 ]

@@ -61,8 +61,8 @@ from ...frames import TIMESTAMP
 from .config import AlertmanagerConfig
 from .dispatcher import COLUMNS, PUT, Alert, Dispatcher, alert_order
 
-__all__ = ["NOTIFICATION_SCHEMA", "fingerprint", "messages_per_day", "simulate", "what_if",
-           "with_overrides"]
+__all__ = ["KUBE_PROMETHEUS_TIMERS", "NOTIFICATION_SCHEMA", "compare_timers", "fingerprint",
+           "messages_per_day", "simulate", "what_if", "with_overrides"]
 
 #: Columns of the frame :func:`simulate` returns (one row per message an integration sends).
 NOTIFICATION_SCHEMA: dict[str, Any] = {
@@ -288,3 +288,30 @@ def messages_per_day(notifications: pl.DataFrame) -> pl.DataFrame:
                  firing_messages=(pl.col("status") == "firing").sum().cast(pl.UInt32),
                  resolved_messages=(pl.col("status") == "resolved").sum().cast(pl.UInt32))
             .sort("day", "receiver"))
+
+
+#: Timer sets to compare with :func:`compare_timers` (kube-prometheus-stack's chart defaults).
+KUBE_PROMETHEUS_TIMERS: dict[str, Any] = {"group_wait": "30s", "group_interval": "5m",
+                                          "repeat_interval": "12h"}
+
+
+def compare_timers(episodes: pl.DataFrame, cfg: AlertmanagerConfig,
+                   scenarios: Mapping[str, Mapping[str, Any]] | None = None,
+                   **simulate_kwargs: Any) -> pl.DataFrame:
+    """Messages per day per receiver under the configured routing and each what-if scenario.
+
+    ``scenarios`` maps a name to :func:`what_if` overrides (default: ``{"kube-prometheus":
+    KUBE_PROMETHEUS_TIMERS}``); the configured routing is the scenario ``"configured"``.
+    Returns ``scenario``, ``day``, ``receiver``, ``messages``, ``firing_messages``,
+    ``resolved_messages``.
+
+    Examples
+    --------
+    >>> compare_timers(ep, cfg)  # doctest: +SKIP
+    """
+    todo: dict[str, Mapping[str, Any]] = {"configured": {}}
+    todo.update(scenarios if scenarios is not None else {"kube-prometheus": KUBE_PROMETHEUS_TIMERS})
+    frames = [messages_per_day(what_if(episodes, cfg, **over, **simulate_kwargs))
+              .select(pl.lit(name).alias("scenario"), pl.all())
+              for name, over in todo.items()]
+    return pl.concat(frames, how="vertical")
