@@ -204,6 +204,10 @@ def backfill_history(cluster: Cluster, tsdb: Path, work: Path, *, workers: int |
     w0 = time.perf_counter()
     tsdb.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
+    # The first samples() call builds the simulation's signal tables (minutes at the big
+    # setting): build them in the object the forked workers inherit, not once per worker.
+    _WORKER_CLUSTER.clear()
+    _WORKER_CLUSTER[(cluster.params.fingerprint(), cluster.end_s)] = cluster
     n_series = sum(1 for _ in cluster.samples(np.array([cluster.end_s])))
     span = cluster.end_s - cluster.origin
     block_s = block_duration_s(n_series, cluster.interval, max_samples, span)
