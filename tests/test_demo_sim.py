@@ -73,7 +73,11 @@ def test_exporter_names_jobs_and_labels(cluster: Cluster) -> None:
     assert all(x.labels["job"] == "kube-state-metrics" for x in req)
     ups = [x for x in s if x.name == "up"]
     # every target has an `up`: node-exporter, kubelet /metrics and /metrics/cadvisor per node, KSM
-    assert len(ups) == 3 * SMALL.nodes + 2  # + Prometheus scraping itself (capacity_sim)
+    # + Prometheus scraping itself (capacity_sim) + the control plane (events_sim: 2 apiservers,
+    # kube-scheduler, kube-controller-manager, 2 coredns, kube-proxy per node)
+    assert len(ups) == 3 * SMALL.nodes + 2 + 6 + SMALL.nodes
+    assert {x.labels["job"] for x in ups} >= {"apiserver", "kube-scheduler",
+                                              "kube-controller-manager", "coredns", "kube-proxy"}
     modes = {x.labels["mode"] for x in s if x.name == "node_cpu_seconds_total"}
     assert modes == {"idle", "iowait", "user", "system", "nice", "irq", "softirq", "steal"}
 
