@@ -136,3 +136,49 @@ def test_metrics_api_token_outside_latin1_is_not_quoted() -> None:
     text = "".join(traceback.format_exception(ei.value)) + repr(ei.value)
     assert secret not in text and "☃" not in text and "Fix:" in str(ei.value)
     assert stub.requests == []
+
+
+REPORT_PARAMS = '''prometheus: str = "lab"  # connection profile
+interactive: bool = True  # static when False'''
+REPORT_BODY = '''from workbench import Prometheus
+frame = Prometheus(prometheus, max_retries=0).query("up")
+print("rows", frame.height)'''
+
+
+@pytest.mark.parametrize("kind", ["warning", "401"])
+def test_report_outputs_never_hold_an_echoed_token(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The notebook, page, record and index of a report run hold no echoed credential."""
+    import os
+    import subprocess
+    import sys
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [new_markdown_cell("# Echo\n\nA report whose server echoes the token."),
+                new_code_cell(REPORT_PARAMS, metadata={"tags": ["parameters"]}),
+                new_code_cell(REPORT_BODY)]
+    nbformat.write(nb, nbdir / "echo.ipynb")
+    out = tmp_path / "reports"
+    with http_stub(_echo(kind)) as stub:
+        config = tmp_path / "config.toml"
+        config.write_text(f'[profiles.lab]\nurl = "{stub.url}"\ntoken_env = "LAB_TOKEN"\n')
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+        env.update(WORKBENCH_CONFIG=str(config), LAB_TOKEN=TOKEN)
+        res = subprocess.run([sys.executable, "-m", "workbench", "report", "run", "echo",
+                              "--notebooks", str(nbdir), "--out", str(out)], env=env,
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=300, check=False)
+    assert _header(stub.requests[0], "Authorization") == f"Bearer {TOKEN}"
+    assert res.returncode == (0 if kind == "warning" else 1), res.stdout + res.stderr
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in files) and any(p.suffix == ".ipynb" for p in files)
+    written = "".join(p.read_text(errors="replace") for p in files) + res.stdout + res.stderr
+    assert "<hidden>" in written or "&lt;hidden&gt;" in written
+    for secret in (TOKEN, TOKEN[4:20]):
+        assert secret not in written
