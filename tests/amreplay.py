@@ -84,7 +84,10 @@ class _GroupCounter(threading.Thread):
         last, last_t = None, time.time()
         while not self.stop.is_set():
             t = time.time()
-            text = requests.get(f"{self.url}/metrics", timeout=2).text
+            try:
+                text = requests.get(f"{self.url}/metrics", timeout=2).text
+            except requests.RequestException:
+                return
             value = next(float(line.split()[-1]) for line in text.splitlines()
                          if line.startswith("alertmanager_dispatcher_aggregation_groups "))
             if last is not None and value < last:
@@ -105,11 +108,14 @@ class Replay:
 
 
 def replay(tmp_path: Path, config_template: str, sched: list[tuple[float, list[dict[str, Any]]]],
-           end: float) -> Replay:
+           end: float, *, sink_delay: float = 0.15) -> Replay:
     """Start Alertmanager with ``config_template.format(sink=URL)``, post ``sched``, wait to
     ``end``. A resolved ``Dummy`` alert posted first (route it to a receiver without
-    integrations) makes a group that empties at once, so a cleanup tick is always observed."""
-    with WebhookSink() as sink:
+    integrations) makes a group that empties at once, so a cleanup tick is always observed.
+    The sinks answer after ``sink_delay`` s, a receiver's latency (see docs/alertmanager.md:
+    with repeat_interval a multiple of group_interval, a receiver faster than Alertmanager's
+    timer drift turns the repeat at tick k+1 into tick k)."""
+    with WebhookSink(delay=sink_delay) as sink:
         proc = start_alertmanager(config_template.format(sink=sink.url), tmp_path / "am")
         counter = _GroupCounter(proc.url)
         try:
@@ -126,6 +132,8 @@ def replay(tmp_path: Path, config_template: str, sched: list[tuple[float, list[d
             time.sleep(max(0.0, t0 + end - time.time()))
         finally:
             counter.stop.set()
+            if counter.is_alive():
+                counter.join(timeout=5)
             proc.stop()
         posts = sink.posts()
     assert counter.drops, "no aggregation-group cleanup was observed"
@@ -176,7 +184,7 @@ def assert_same(real: dict[str, list[dict[str, Any]]], ours: dict[str, list[dict
                 tolerance: float) -> None:
     """Same keys, same number of messages per key, same content in order, times within
     ``tolerance`` s. Messages of one Slack sink at the same time may arrive in either order."""
-    assert sorted(real) == sorted(ours)
+    assert sorted(real) == sorted(ours), (sorted(real), sorted(ours))
     for key, msgs in real.items():
         mine = ours[key]
         assert len(msgs) == len(mine), (key, msgs, mine)

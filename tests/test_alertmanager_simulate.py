@@ -145,6 +145,11 @@ def test_what_if_and_messages_per_day() -> None:
     assert seed["messages"].to_list() == [240, 240, 1]
     assert kube["messages"].to_list()[:2] == [2, 2]
     assert alertmanager.simulate is simulate
+    counts = simulate(ep, cfg, detail=False)
+    full = simulate(ep, cfg)
+    assert counts.select("time", "firing", "resolved").equals(full.select("time", "firing",
+                                                                             "resolved"))
+    assert counts["alerts"].list.len().sum() == 0 and counts["title"].null_count() == 2 * 240 + 1
     table = alertmanager.compare_timers(ep, cfg)
     assert table.filter(pl.col("scenario") == "configured")["messages"].to_list() == [240, 240, 1]
     assert table.filter(pl.col("scenario") == "kube-prometheus")["messages"].to_list()[:2] == [2, 2]

@@ -99,7 +99,7 @@ class Dispatcher:
     """
 
     def __init__(self, cfg: AlertmanagerConfig, end: int, maintenance_phase: int,
-                 external_url: str) -> None:
+                 external_url: str, *, detail: bool = True) -> None:
         self.cfg = cfg
         self.end = end
         self.queue: list[tuple[int, int, int, Any]] = []
@@ -117,6 +117,7 @@ class Dispatcher:
         self.group_ids: dict[tuple[int, tuple[tuple[str, str], ...]],
                              tuple[tuple[int, str], dict[str, str]]] = {}
         self.external_url = external_url
+        self.detail = detail
         self.routes_cache: dict[tuple[tuple[str, str], ...], list[Route]] = {}
         self.sides: dict[tuple[tuple[str, str], ...], tuple[bool, bool]] = {}
         self.phase = maintenance_phase % MAINTENANCE_MS
@@ -319,6 +320,12 @@ class Dispatcher:
         """The id of the message content for these alerts (rendered once per state)."""
         ckey = (group.key, integ.name, firing, resolved)
         cid = self.content_ids.get(ckey)
+        if cid is None and not self.detail:        # counts only: no alert list, no text
+            cid = self.content_ids[ckey] = len(self.contents)
+            self.contents.append((
+                group.route.receiver, integ.name, group.route.key, group.key,
+                label_set_string(group.labels), "firing" if firing else "resolved",
+                len(firing), len(resolved), "", "", None, None))
         if cid is None:
             sent = sorted((group.alerts[fp] for fp in firing | resolved), key=lambda a: a.order)
             title = text = None

@@ -125,6 +125,7 @@ def simulate(
     maintenance_phase: DurationLike = 0,
     external_url: str = "",
     resolved_retention: DurationLike = "15m",
+    detail: bool = True,
 ) -> pl.DataFrame:
     """The notifications Alertmanager would send for ``episodes`` under ``cfg``.
 
@@ -151,6 +152,9 @@ def simulate(
         Offset of Alertmanager's 30 s empty-group cleanup ticker (its process start, mod 30 s).
     external_url
         ``.ExternalURL`` for templates.
+    detail
+        ``False``: count messages only (``alerts``, ``alertnames`` empty, no ``title``/``text``),
+        several times faster on large groups; the timing and counts are the same.
     resolved_retention
         How long Prometheus keeps re-sending a resolved alert (15m, fixed in Prometheus; other
         values only serve tests with compressed time).
@@ -188,7 +192,8 @@ def simulate(
     retention = parse_duration_ms(resolved_retention)
     end_ms = (parse_time_ms(end) if end is not None
               else (max(times) if times else 0) + retention + longest)
-    sim = Dispatcher(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url)
+    sim = Dispatcher(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url,
+                     detail=detail)
     # next active_at of the same identity (a resolved alert stops being re-sent then)
     idents = [tuple(v or "" for v in row) for row in labels_rows]    # absent = empty label
     order = sorted(range(episodes.height), key=lambda i: (idents[i], active[i] or 0))
@@ -219,9 +224,13 @@ def _messages(sim: Dispatcher) -> pl.DataFrame:
     """Expand the dispatcher's send runs into one row per message, in time order."""
     content_schema = {c: NOTIFICATION_SCHEMA[c] for c in COLUMNS}
     content_schema.update(alerts=pl.String, alertnames=pl.String)
+    def split(col: str, sep: str) -> pl.Expr:
+        return (pl.when(pl.col(col) == "").then(pl.lit([], dtype=pl.List(pl.String)))
+                .otherwise(pl.col(col).str.split(sep)).alias(col))
+
     contents = pl.DataFrame(sim.contents, schema=content_schema, orient="row").with_row_index(
-        "cid").with_columns(pl.col("cid").cast(pl.Int64), pl.col("alerts").str.split(","),
-                            pl.col("alertnames").str.split("\x00"))
+        "cid").with_columns(pl.col("cid").cast(pl.Int64), split("alerts", ","),
+                            split("alertnames", "\x00"))
     sends = pl.DataFrame(sim.sends, schema={"first": pl.Int64, "period": pl.Int64,
                                             "count": pl.Int64, "cid": pl.Int64,
                                             "reason": pl.String}, orient="row")
@@ -311,6 +320,7 @@ def compare_timers(episodes: pl.DataFrame, cfg: AlertmanagerConfig,
     """
     todo: dict[str, Mapping[str, Any]] = {"configured": {}}
     todo.update(scenarios if scenarios is not None else {"kube-prometheus": KUBE_PROMETHEUS_TIMERS})
+    simulate_kwargs.setdefault("detail", False)
     frames = [messages_per_day(what_if(episodes, cfg, **over, **simulate_kwargs))
               .select(pl.lit(name).alias("scenario"), pl.all())
               for name, over in todo.items()]
