@@ -82,3 +82,27 @@ def test_offline_page_draws_every_chart(report_run: dict[str, Any]) -> None:
     res = _chromium(page.as_uri(), "--window-size=1400,6000", f"--screenshot={shot}")
     assert res.returncode == 0, res.stderr[-2000:]
     assert shot.stat().st_size > 50_000
+
+
+def test_interactive_notebook_shows_the_tuner(small_demo: dict[str, Any], tmp_path: Path) -> None:
+    """What JupyterLab gets (interactive=True): percentile, buffer and namespace widgets, no error."""
+    import papermill as pm
+
+    from workbench.reports import get_report
+
+    h = small_demo["gt"]["history"]
+    out = tmp_path / "interactive.ipynb"
+    nb = pm.execute_notebook(
+        str(get_report("capacity").path), str(out), kernel_name="python3",
+        parameters={"prometheus": small_demo["eps"]["prometheus"], "start": str(int(h["start_s"])),
+                    "end": str(int(h["end_s"])), "buffer": 0.3},
+        progress_bar=False, cwd=str(tmp_path), execution_timeout=600)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1  # the tuner box
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    values = {m["state"].get("description"): m["state"].get("value") for m in state.values()
+              if m["model_name"] in ("FloatSliderModel", "DropdownModel", "TextModel")}
+    assert values["memory buffer"] == 0.3
+    assert values["namespace regex"] == ""
