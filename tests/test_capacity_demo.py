@@ -130,6 +130,11 @@ def test_namespace_near_its_quota(demo: dict[str, Any]) -> None:
     assert row["state"] == "almost full"
     row = _row(qu, namespace=q["namespace"], resource="requests.memory")
     assert row["ratio"] == pytest.approx(q["requests_memory_ratio"])
+    qo = _row(capacity.quota_overcommit(demo["usage"]), resource="cpu")
+    assert qo["quota_hard"] == pytest.approx(q["requests_cpu_hard"])
+    assert qo["ratio"] == pytest.approx(
+        q["requests_cpu_hard"] / demo["cap"]["n_minus_1"]["cpu_allocatable_cores"])
+    assert qo["overcommitted"] is False
     ns = _row(demo["usage"].namespaces, namespace=q["namespace"])
     assert ns["cpu_requests"] == pytest.approx(q["requests_cpu_used"])
     assert ns["quota_max_ratio"] == pytest.approx(q["requests_cpu_ratio"])

@@ -18,6 +18,7 @@ from ..analysis.capacity import (
     forecast,
     overcommit,
     pack_recommendations,
+    quota_overcommit,
     quota_use,
     recommend,
     savings,
@@ -129,7 +130,10 @@ def capacity_views(usage: CapacityUsage, params: CapacityParams | None = None, *
     ]
     q = quota_use(usage)
     if q.height:
-        views += [_h("ResourceQuotas"), html_table(q, caption="Quota use, fullest first")]
+        views += [_h("ResourceQuotas"), html_table(q, caption="Quota use, fullest first"),
+                  html_table(quota_overcommit(usage), caption=(
+                      "Quota overcommit: the quotas' hard limits against allocatable "
+                      "(KubeCPUQuotaOvercommit / KubeMemoryQuotaOvercommit above 1.5)"))]
     if charts:
         views += [_h("Requests and usage per namespace"), namespace_chart(usage.namespaces),
                   _h("Node allocation"), node_allocation_chart(usage.nodes),

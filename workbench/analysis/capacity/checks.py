@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from ..._errors import CapacityDataError
 from .usage import WORKLOAD_KEYS, CapacityUsage
 
-__all__ = ["FLAGS", "Thresholds", "flags", "overcommit", "quota_use"]
+__all__ = ["FLAGS", "Thresholds", "flags", "overcommit", "quota_overcommit", "quota_use"]
 
 #: Every flag :func:`flags` can raise, with what it means.
 FLAGS = {
@@ -53,7 +54,9 @@ def flags(usage: CapacityUsage | pl.DataFrame, nodes: pl.DataFrame | None = None
         wl, nodes = usage.workloads, usage.nodes
     else:
         wl = usage
-    assert nodes is not None
+    if nodes is None:
+        msg = "flags(workloads_frame) needs nodes=usage.nodes (or pass the whole bundle)."
+        raise CapacityDataError(msg)
     big_cpu = nodes["cpu_allocatable"].max() if nodes.height else None
     big_mem = nodes["memory_allocatable"].max() if nodes.height else None
     req_c, req_m = pl.col("cpu_request"), pl.col("memory_request")
@@ -136,3 +139,27 @@ def quota_use(usage: CapacityUsage | pl.DataFrame, almost_full: float = Threshol
         pl.when(r > 1).then(pl.lit("exceeded")).when(r == 1).then(pl.lit("full"))
         .when(r >= almost_full).then(pl.lit("almost full")).otherwise(pl.lit("ok"))
         .alias("state")).sort("ratio", descending=True, nulls_last=True)
+
+
+def quota_overcommit(usage: CapacityUsage, factor: float = 1.5) -> pl.DataFrame:
+    """The kubernetes-mixin's KubeCPUQuotaOvercommit / KubeMemoryQuotaOvercommit: the sum over
+    ResourceQuotas of their hard limit (the smaller of ``cpu`` and ``requests.cpu`` when a quota
+    sets both; likewise memory) against the cluster's allocatable; overcommitted above
+    ``factor`` (the mixin's ``namespaceOvercommitFactor``, 1.5)."""
+    q = usage.quotas.filter(pl.col("resource").is_in(
+        ["cpu", "requests.cpu", "memory", "requests.memory"])).with_columns(
+        pl.col("resource").str.replace("requests.", "", literal=True).alias("res"))
+    hard = (q.group_by("namespace", "resourcequota", "res").agg(pl.col("hard").min())
+            .group_by("res").agg(pl.col("hard").sum()))
+    c = usage.cluster.row(0, named=True) if usage.cluster.height else {}
+    rows = []
+    for res in ("cpu", "memory"):
+        h = hard.filter(pl.col("res") == res)["hard"]
+        total = float(h[0]) if h.len() else 0.0
+        alloc = float(c.get(f"{res}_allocatable") or 0.0)
+        ratio = total / alloc if alloc > 0 else None
+        rows.append({"resource": res, "quota_hard": total, "allocatable": alloc,
+                     "ratio": ratio, "overcommitted": bool(ratio is not None and ratio > factor)})
+    return pl.DataFrame(rows, schema={"resource": pl.String, "quota_hard": pl.Float64,
+                                      "allocatable": pl.Float64, "ratio": pl.Float64,
+                                      "overcommitted": pl.Boolean})
