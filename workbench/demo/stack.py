@@ -227,7 +227,7 @@ def _unreadable_state(d: Path) -> ConfigError | None:
     return ConfigError(
         f"{d / 'state.json'} cannot be read, and {d} is still in use ({who}). They cannot be "
         f"proven to be this demo's, so nothing was started or stopped. Fix: stop them{kill}, "
-        f"then run `workbench demo up` again.")
+        f"then run `workbench demo up` (or `down`) again.")
 
 
 def _down(d: Path) -> list[str]:
