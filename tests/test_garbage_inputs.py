@@ -311,3 +311,24 @@ def test_report_parameters(values: dict[str, Any], items: list[str]) -> None:
     parsed = _only_ours(parse_cli_params, spec, items)
     if parsed is not None:
         _only_ours(validate_parameters, spec, parsed)
+
+
+# -- pure analysis entry points -------------------------------------------------------------
+
+
+@SETTINGS
+@given(st.lists(garbage, min_size=4, max_size=4))
+def test_analysis_entry_points_refuse_what_is_not_a_frame(args: list[Any]) -> None:
+    from workbench.analysis import nodes
+    from workbench.analysis.alerting import alert_samples, alert_states, backtest_matrix
+
+    a, b, c, d = args
+    for call in (lambda: nodes.node_names(a), lambda: nodes.derive_series(a),
+                 lambda: nodes.sustained(a, b, c), lambda: nodes.availability(a, b, c, d),
+                 lambda: nodes.reboots(a), lambda: nodes.fs_forecast(a),
+                 lambda: nodes.chart_rows(a, b), lambda: nodes.top_devices(a, b),
+                 lambda: nodes.key_figures(a), lambda: nodes.resource_frame(a, b),
+                 lambda: nodes.use_summary(a),
+                 lambda: alert_states(a, b, c), lambda: alert_samples(a, b),
+                 lambda: backtest_matrix(a, b, c)):
+        _only_ours(call)

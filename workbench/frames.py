@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DATA_COLUMNS",
     "TIMESTAMP",
+    "check_frame",
     "empty_frame",
     "label_column",
     "series_keys",
@@ -104,10 +105,22 @@ def series_keys(frame: pl.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in DATA_COLUMNS]
 
 
-def _check_frame(frame: object) -> None:
+def check_frame(frame: object, what: str = "frame") -> pl.DataFrame:
+    """``frame`` if it is a polars DataFrame, else a :class:`~workbench.ConfigError` naming ``what``.
+
+    Examples
+    --------
+    >>> check_frame(empty_frame()).width
+    2
+    """
     if not isinstance(frame, pl.DataFrame):
-        msg = f"Expected a polars DataFrame (a series frame), got {type(frame).__name__}."
+        msg = (f"{what} must be a polars DataFrame, got {type(frame).__name__}. Fix: pass the "
+               "frame the matching workbench function returned (pandas: pl.from_pandas(df)).")
         raise _ConfigError(msg)
+    return frame
+
+
+_check_frame = check_frame
 
 
 def to_pandas(frame: pl.DataFrame, *, wide: bool = False) -> pd.DataFrame:

@@ -98,6 +98,22 @@ def evaluation_grid(start: TimeLike, end: TimeLike, interval: DurationLike = "1m
 MAX_EVALUATIONS = 5_000_000
 
 
+
+def _check_inputs(matrix: object, rule: object, interval_ms: object, where: str) -> None:
+    """Refuse arguments of the wrong kind with an AlertRuleError naming them."""
+    if not isinstance(matrix, SeriesMatrix):
+        msg = (f"{where}: matrix must be a SeriesMatrix (from fetch_matrix or series_matrix), got "
+               f"{type(matrix).__name__}.")
+        raise AlertRuleError(msg)
+    if not isinstance(rule, Rule):
+        msg = f"{where}: rule must be a workbench Rule, got {type(rule).__name__}."
+        raise AlertRuleError(msg)
+    if isinstance(interval_ms, bool) or not isinstance(interval_ms, int | np.integer) \
+            or interval_ms <= 0:
+        msg = f"{where}: interval_ms must be a positive whole number, got {str(interval_ms)[:40]!r}."
+        raise AlertRuleError(msg)
+
+
 def fetch_matrix(prom: Prometheus, expr: str, eval_times_ms: npt.NDArray[np.int64],
                  interval_ms: int) -> SeriesMatrix:
     """``query_range(expr)`` on the evaluation grid (chunked by the client), as a matrix."""
@@ -274,6 +290,7 @@ def backtest_matrix(matrix: SeriesMatrix, rule: Rule, interval_ms: int, *,
                     scrape_interval_ms: int | None = None,
                     external_labels: Mapping[str, str] | None = None) -> BacktestResult:
     """Backtest on already-fetched results (pure; :func:`backtest` fetches then calls this)."""
+    _check_inputs(matrix, rule, interval_ms, "backtest_matrix")
     alerts = alert_input(matrix, rule, external_labels=external_labels)
     raw = alert_episodes(alerts.present, matrix.eval_times_ms, rule.for_ms,
                          rule.keep_firing_for_ms)

@@ -46,6 +46,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from ...frames import check_frame
+
 __all__ = [
     "EPISODE_SCHEMA",
     "AlertStates",
@@ -318,6 +320,7 @@ def alert_states(
     >>> alert_states(ep, 1, t).state.tolist()
     [[0, 1, 2, 2, 0]]
     """
+    check_frame(episodes, "alert_states: episodes")
     t = np.asarray(eval_times_ms, dtype=np.int64)
     steps = t.shape[0]
     width = steps + 1
@@ -371,6 +374,7 @@ def alert_samples(episodes: pl.DataFrame, eval_times_ms: npt.ArrayLike) -> pl.Da
     >>> alert_samples(ep, t).select("step", "alertstate", "for_state").rows()
     [(0, 'pending', 1.0), (1, 'firing', 1.0), (2, 'firing', 1.0)]
     """
+    check_frame(episodes, "alert_samples: episodes")
     t = np.asarray(eval_times_ms, dtype=np.int64)
     row = episodes["series_idx"].to_numpy().astype(np.int64)
     start = episodes["start_step"].to_numpy().astype(np.int64)

@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from ..._errors import ConfigError
-from ...frames import TIMESTAMP
+from ...frames import TIMESTAMP, check_frame
 
 __all__ = [
     "FLAG_RESOURCES",
@@ -184,6 +184,18 @@ class NodeUse:
 
 # -- node names ---------------------------------------------------------------------------------
 
+
+def _number(value: object, what: str, *, positive: bool = True, whole: bool = False) -> None:
+    """Refuse a parameter that is not a finite (positive, whole) number, naming it."""
+    kind = int if whole else (int, float)
+    ok = isinstance(value, kind) and not isinstance(value, bool) \
+        and math.isfinite(value) and (value > 0 or not positive)
+    if not ok:
+        want = "a positive whole number" if whole else (
+            "a positive finite number" if positive else "a finite number")
+        msg = f"{what} must be {want}, got {str(value)[:40]!r}."
+        raise ConfigError(msg)
+
 def _host(instance: pl.Expr) -> pl.Expr:
     # "10.0.0.1:9100" -> "10.0.0.1", "[fd00::1]:9100" -> "fd00::1"
     return instance.str.replace(r":\d+$", "").str.strip_chars("[]")
@@ -221,6 +233,7 @@ def node_names(targets: pl.DataFrame, pod_info: pl.DataFrame | None = None,
     >>> node_names(t, p).row(0)
     ('10.0.0.1:9100', 'node-a', 'kube_pod_info')
     """
+    check_frame(targets, "node_names: targets")
     t = targets
     for col in ("namespace", "pod", "node"):
         if col not in t.columns:
@@ -270,6 +283,7 @@ def derive_series(series: pl.DataFrame) -> pl.DataFrame:
     >>> derive_series(s).filter(resource="net_err_ratio")["value"].to_list()
     [0.02]
     """
+    check_frame(series, "derive_series: series")
     keys = ["node", "device", "timestamp"]
     errs = series.filter(pl.col("resource") == "net_errs").select(*keys, pl.col("value").alias("e"))
     pkts = series.filter(pl.col("resource") == "net_packets").select(*keys,
@@ -287,6 +301,9 @@ def resource_frame(use: NodeUse, resource: str, *, per_node: bool = False) -> pl
     ``per_node=True`` collapses devices to their maximum at each step (the worst disk, the
     fullest filesystem), leaving ``device = ""``.
     """
+    if not isinstance(use, NodeUse):
+        msg = f"resource_frame: use must be a NodeUse (from fetch_node_use), got {type(use).__name__}."
+        raise ConfigError(msg)
     if resource not in RESOURCES:
         msg = f"Unknown resource {resource!r}. Known: {', '.join(RESOURCES)}."
         raise ConfigError(msg)
@@ -313,6 +330,9 @@ def sustained(frame: pl.DataFrame, threshold: float, step_s: float) -> pl.DataFr
     >>> sustained(f, 0.9, 60.0)["longest_s"].to_list()
     [120.0]
     """
+    _number(threshold, "sustained: threshold", positive=False)
+    _number(step_s, "sustained: step_s")
+    check_frame(frame, "sustained: frame")
     step_ms = round(step_s * 1000)
     f = frame.sort("node", "device", "timestamp").with_columns(
         (pl.col("value").fill_nan(None) > threshold).fill_null(False).alias("_above"))
@@ -351,6 +371,11 @@ def availability(up: pl.DataFrame, start: datetime, end: datetime, step_s: float
     >>> availability(up, t0, t0 + timedelta(minutes=3), 60.0)["downtime_s"].to_list()
     [90.0]
     """
+    _number(step_s, "availability: step_s")
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        msg = "availability: start and end must be datetimes."
+        raise ConfigError(msg)
+    check_frame(up, "availability: up")
     step_ms = round(step_s * 1000)
     n = int((end - start) / timedelta(milliseconds=step_ms)) + 1
     grid = pl.DataFrame({"timestamp": pl.datetime_range(
@@ -397,6 +422,7 @@ def reboots(boot: pl.DataFrame) -> pl.DataFrame:
     >>> reboots(b)["reboots"].to_list()
     [1]
     """
+    check_frame(boot, "reboots: boot")
     b = boot.sort("node", "timestamp")
     return b.group_by("node", maintain_order=True).agg(
         (pl.col("value").diff() > _REBOOT_JUMP_S).sum().cast(pl.Int64).alias("reboots"),
@@ -421,6 +447,7 @@ def fs_forecast(filesystems: pl.DataFrame, thresholds: UseThresholds | None = No
     >>> fs_forecast(fs).select("avail_pct", "hours_to_full", "filling").row(0)
     (10.0, 10.0, True)
     """
+    check_frame(filesystems, "fs_forecast: filesystems")
     th = thresholds or UseThresholds()
     horizon_s = th.fs_horizon_h * 3600.0
     # size 0 (fuse.lxcfs and other pseudo filesystems): no ratio, rather than NaN
@@ -460,6 +487,9 @@ def use_summary(use: NodeUse, thresholds: UseThresholds | None = None) -> pl.Dat
     ``net_errors`` (sustained for ``sustain_min``), ``fs_filling``, ``fs_almost_full``, ``down``
     (any downtime), ``rebooted``.
     """
+    if not isinstance(use, NodeUse):
+        msg = f"use_summary: use must be a NodeUse (from fetch_node_use), got {type(use).__name__}."
+        raise ConfigError(msg)
     th = thresholds or UseThresholds()
     nodes = use.nodes.select("node", "n_cpu").unique(subset=["node"], keep="first")
     out = nodes
@@ -540,6 +570,8 @@ def chart_rows(frame: pl.DataFrame, max_rows: int = 4000) -> pl.DataFrame:
     >>> chart_rows(f, max_rows=10).height <= 10
     True
     """
+    _number(max_rows, "chart_rows: max_rows", whole=True)
+    check_frame(frame, "chart_rows: frame")
     if frame.height <= max_rows:
         return frame.with_columns(pl.col("value").alias("max"))
     n_series = max(1, frame.select("node", "device").n_unique())
@@ -571,6 +603,8 @@ def top_devices(frame: pl.DataFrame, per_node: int) -> tuple[pl.DataFrame, int]:
     >>> sorted(kept["device"]), dropped
     (['/', '/boot'], 1)
     """
+    _number(per_node, "top_devices: per_node", whole=True)
+    check_frame(frame, "top_devices: frame")
     peaks = frame.group_by("node", "device").agg(pl.col("value").fill_nan(None).max().alias("_p"))
     keep = (peaks.sort(["node", "_p", "device"], descending=[False, True, False],
                        nulls_last=True)
@@ -593,6 +627,7 @@ def key_figures(summary: pl.DataFrame) -> dict[str, Any]:
     ...     schema_overrides={"fs_hours_to_full": pl.Float64}))["flagged_nodes"]
     1
     """
+    check_frame(summary, "key_figures: summary")
     flagged = summary.filter(pl.col("n_flags") > 0)
     htf = summary["fs_hours_to_full"].drop_nulls()
     return {
