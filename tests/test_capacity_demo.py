@@ -48,10 +48,13 @@ def test_workloads_are_resolved_through_owner_chains(demo: dict[str, Any]) -> No
     for w in cluster.workloads:
         if w.kind != "Deployment":
             continue
-        pods = {p.name for p in cluster._instances(w, demo["start"], demo["end"])}
-        got = demo["usage"].containers.filter(pl.col("namespace") == w.namespace,
-                                              pl.col("workload") == w.name)
-        assert set(got["pod"].unique()) == pods, w.name
+        inst = list(cluster._instances(w, demo["start"], demo["end"]))
+        # a pod alive for less than two scrapes inside the window may have no sample in it
+        sure = {p.name for p in inst
+                if min(p.end, demo["end"]) - max(p.start, demo["start"]) >= 120}
+        got = set(demo["usage"].containers.filter(
+            pl.col("namespace") == w.namespace, pl.col("workload") == w.name)["pod"])
+        assert sure <= got <= {p.name for p in inst}, w.name
         assert set(got["workload_kind"].unique()) == {"Deployment"}
 
 
