@@ -320,7 +320,12 @@ def test_report_parameters(values: dict[str, Any], items: list[str]) -> None:
 @given(st.lists(garbage, min_size=4, max_size=4))
 def test_analysis_entry_points_refuse_what_is_not_a_frame(args: list[Any]) -> None:
     from workbench.analysis import nodes
-    from workbench.analysis.alerting import alert_samples, alert_states, backtest_matrix
+    from workbench.analysis.alerting import (
+        alert_samples,
+        alert_states,
+        backtest_matrix,
+        sweep_matrix,
+    )
 
     a, b, c, d = args
     for call in (lambda: nodes.node_names(a), lambda: nodes.derive_series(a),
@@ -330,5 +335,5 @@ def test_analysis_entry_points_refuse_what_is_not_a_frame(args: list[Any]) -> No
                  lambda: nodes.key_figures(a), lambda: nodes.resource_frame(a, b),
                  lambda: nodes.use_summary(a),
                  lambda: alert_states(a, b, c), lambda: alert_samples(a, b),
-                 lambda: backtest_matrix(a, b, c)):
+                 lambda: backtest_matrix(a, b, c), lambda: sweep_matrix(a, b, c, interval_ms=d)):
         _only_ours(call)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..._errors import AlertRuleError
 from ..._time import DurationLike, TimeLike, parse_duration_ms
-from .backtest import SUMMARY_SCHEMA, evaluation_grid, fetch_matrix, summary_row
+from .backtest import SUMMARY_SCHEMA, _check_inputs, evaluation_grid, fetch_matrix, summary_row
 from .identity import SeriesMatrix, alert_input
 from .incidents import (
     FIGURE_SCHEMA,
@@ -42,6 +42,27 @@ if TYPE_CHECKING:
 __all__ = ["sweep", "sweep_matrix"]
 
 
+def _seq(values: object, what: str) -> list[Any]:
+    """A sweep axis as a list (``None``: empty); text or a mapping is not a list of values."""
+    if values is None:
+        return []
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | set):
+        msg = f"{what} must be a list of values to sweep, got {str(values)[:60]!r}."
+        raise AlertRuleError(msg)
+    return list(values)
+
+
+def _numbers(values: object, what: str) -> list[float | None]:
+    out: list[float | None] = []
+    for x in _seq(values, what):
+        try:
+            out.append(float(x))
+        except (TypeError, ValueError, OverflowError):
+            msg = f"{what} must hold numbers, got {str(x)[:40]!r}."
+            raise AlertRuleError(msg) from None
+    return out
+
+
 def sweep_matrix(matrix: SeriesMatrix, rule: Rule, thresholds: Sequence[float] | None = None,
                  for_: Sequence[DurationLike] | None = None,
                  keep_firing_for: Sequence[DurationLike] | None = None, *,
@@ -57,15 +78,18 @@ def sweep_matrix(matrix: SeriesMatrix, rule: Rule, thresholds: Sequence[float] |
     sorted best first (fewest missed incidents, then fewest alerts outside incidents, then the
     shortest median detection delay, then fewest alerts per day).
     """
+    _check_inputs(matrix, rule, interval_ms, "sweep_matrix")
     if thresholds is not None and not rule.is_threshold:
         msg = (f"Rule {rule.alert} has no op/threshold, so thresholds cannot be swept. Fix: "
                "pass the left-hand side as expr= with op= and threshold=.")
         raise AlertRuleError(msg)
     thr_list: list[float | None] = (
-        [float(x) for x in thresholds] if thresholds is not None else [rule.threshold])
-    for_list = [parse_duration_ms(f) for f in (for_ if for_ is not None else [rule.for_])]
+        _numbers(thresholds, "thresholds") if thresholds is not None else [rule.threshold])
+    for_list = [parse_duration_ms(f) for f in (
+        _seq(for_, "for_") if for_ is not None else [rule.for_])]
     keep_list = [parse_duration_ms(k) for k in (
-        keep_firing_for if keep_firing_for is not None else [rule.keep_firing_for])]
+        _seq(keep_firing_for, "keep_firing_for") if keep_firing_for is not None
+        else [rule.keep_firing_for])]
     flap_ms = parse_duration_ms(flap_gap)
     inc = None
     if incidents is not None:
