@@ -1,4 +1,7 @@
-"""workbench.Prometheus against a real Prometheus 2.42 over series with known values."""
+"""workbench.Prometheus against a real Prometheus 2.42 over series with known values.
+
+Tests taking ``engine_url`` run twice: on Prometheus and on VictoriaMetrics holding the same series
+(where the API promises the same answer); where they differ, see tests/test_backends.py."""
 
 from __future__ import annotations
 
