@@ -52,9 +52,9 @@ def test_workloads_are_resolved_through_owner_chains(demo: dict[str, Any]) -> No
         # a pod alive for less than two scrapes inside the window may have no sample in it
         sure = {p.name for p in inst
                 if min(p.end, demo["end"]) - max(p.start, demo["start"]) >= 120}
-        got = set(demo["usage"].containers.filter(
-            pl.col("namespace") == w.namespace, pl.col("workload") == w.name)["pod"])
-        assert sure <= got <= {p.name for p in inst}, w.name
+        got = demo["usage"].containers.filter(pl.col("namespace") == w.namespace,
+                                              pl.col("workload") == w.name)
+        assert sure <= set(got["pod"]) <= {p.name for p in inst}, w.name
         assert set(got["workload_kind"].unique()) == {"Deployment"}
 
 
