@@ -1,8 +1,12 @@
 """Fetch the capacity bundle from Prometheus (network I/O): :func:`fetch_usage`.
 
-Eleven queries whatever the cluster size, sent four at a time: statistics over time are computed
-by Prometheus (``quantile_over_time`` subqueries), so what travels is one number per container and
-statistic, not every sample (see docs/capacity.md for the measurement behind this choice).
+Thirteen queries for a cluster of up to ``max_pods_per_query`` pods, sent four at a time: one
+server-side query per metric family (requests and limits, owners, events, HPAs, quotas, nodes,
+storage; trends at a coarse step), and one range query per family for the CPU and memory samples
+on the subquery grid, whose statistics are computed here (``aggregation="local"``); larger
+clusters add one CPU and one memory query per further batch of namespaces. With
+``aggregation="server"`` each statistic is a ``*_over_time`` subquery instead (docs/capacity.md
+has the measurements behind the default).
 """
 
 from __future__ import annotations
