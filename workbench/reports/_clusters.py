@@ -94,10 +94,15 @@ def run_clusters(clusters: Sequence[str], *, out_dir: str | Path = "reports", jo
     results: list[ClusterRun] = []
     with ProcessPoolExecutor(max(1, min(jobs, len(names))),
                              mp_context=get_context("spawn")) as pool:
-        futs = [pool.submit(_run_one_cluster, c, str(out), timeout, nb, kernel_name)
-                for c in names]
+        futs = {pool.submit(_run_one_cluster, c, str(out), timeout, nb, kernel_name): c
+                for c in names}
         for fut in as_completed(futs):
-            for run in fut.result():
+            try:
+                runs = fut.result()
+            except Exception as exc:  # the worker died (out of memory, killed): say which
+                runs = [ClusterRun(futs[fut], "(all reports)", "failed", 0.0, "",
+                                   f"the process running this cluster failed: {exc!r}")]
+            for run in runs:
                 results.append(run)
                 if on_result is not None:
                     on_result(run)
@@ -152,10 +157,12 @@ def _write(root: Path, clusters: Sequence[str]) -> Path:
                 f"<td style=\"color:{colours.get(last.status, '#333')};font-weight:bold\">"
                 f"{html.escape(last.status)}</td><td>{html.escape(last.started)}</td>"
                 f"<td>{last.duration_s:.1f} s</td><td>{html.escape(figures)}{err}</td>"
-                f"<td>{_link(f'{cluster}/{name}/latest.html', 'latest good') if good else 'none'}"
+                f"<td>{_link(f'{cluster}/{name}/latest.html', 'latest good') if good else 'no good run yet'}"
                 f" · {_link(f'{cluster}/{last.html}', 'last run')}</td></tr>")
         state = "all ok" if records and not bad else f"{bad} failing" if bad else "no runs"
-        summary.append(f"<li>{_link(f'#cluster-{cluster}', cluster)}: {html.escape(state)}</li>")
+        colour = "#d1495b" if bad or not records else "#4c9f70"
+        summary.append(f"<li>{_link(f'#cluster-{cluster}', cluster)}: "
+                       f"<span style=\"color:{colour}\">{html.escape(state)}</span></li>")
         sections.append(
             f'<section id="cluster-{html.escape(cluster, quote=True)}">'
             f"<h2>{html.escape(cluster)}</h2>"
