@@ -182,3 +182,18 @@ def test_report_outputs_never_hold_an_echoed_token(kind: str, tmp_path) -> None:
     assert "<hidden>" in written or "&lt;hidden&gt;" in written
     for secret in (TOKEN, TOKEN[4:20]):
         assert secret not in written
+
+
+def test_shared_session_basic_auth_is_hidden_too() -> None:
+    """A PrometheusConnect-style session carrying HTTPBasicAuth: its password is redacted."""
+    import requests
+    from requests.auth import HTTPBasicAuth
+
+    session = requests.Session()
+    session.auth = HTTPBasicAuth(USER, "sess-pw-0123456789")
+    sent = base64.b64encode(f"{USER}:sess-pw-0123456789".encode()).decode()
+    with http_stub(_echo("401")) as stub, pytest.raises(WorkbenchError) as ei:
+        Prometheus(stub.url, session=session, max_retries=0).query("up")
+    assert stub.requests[0].headers["Authorization"] == f"Basic {sent}"
+    text = "".join(traceback.format_exception(ei.value))
+    assert sent not in text and "sess-pw-0123456789" not in text and "<hidden>" in text

@@ -152,9 +152,13 @@ class HttpTransport:
         found += [v for k, v in cfg.headers.items() if k.lower() in _SENSITIVE]
         found += [str(v) for k, v in self.session.headers.items()
                   if str(k).lower() in _SENSITIVE and v]
-        auth = self.session.auth
+        auth: Any = self.session.auth
+        if not isinstance(auth, tuple) and getattr(auth, "password", None) is not None:
+            auth = (getattr(auth, "username", ""), auth.password)  # requests' HTTPBasicAuth
         if isinstance(auth, tuple) and len(auth) == 2:
-            found += [str(auth[1]), _basic(str(auth[0]), str(auth[1]))[6:]]
+            user, pw = (a.decode("latin-1") if isinstance(a, bytes) else str(a) for a in auth)
+            found += [pw, _basic(user, pw)[6:],
+                      base64.b64encode(f"{user}:{pw}".encode("latin-1", "replace")).decode()]
         for proxy in (self.session.proxies or {}).values():
             if isinstance(proxy, str) and "@" in proxy:
                 found.append(proxy.split("//", 1)[-1].split("@", 1)[0])
