@@ -31,6 +31,11 @@ def _hwm_kib(pid: int) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(quick: bool = False) -> None:
     days = float(os.environ.get("WORKBENCH_BENCH_VM_DAYS", "0.25" if quick else "1"))
     end_s = math.floor(time.time() / 60) * 60
@@ -40,11 +45,16 @@ def main(quick: bool = False) -> None:
         try:
             st = import_history(cluster, vm.url, start_s=end_s - days * 86400)
             vm_hwm = _hwm_kib(vm.pid)
+            vm_cpu = _cpu_s(vm.pid)
         finally:
             vm.stop()
     self_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     workers = os.cpu_count() or 1
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    parent_cpu = me.ru_utime + me.ru_stime
+    worker_cpu = kids.ru_utime + kids.ru_stime
     peak_total_gib = (self_kib + workers * child_kib + vm_hwm) / 2**20
     print(f"BIG ({BIG.nodes} nodes, ~{BIG.pods} pods, {BIG.interval_s}s), last {days:g} days, "
           f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end)")
@@ -56,6 +66,15 @@ def main(quick: bool = False) -> None:
     print(f"  peak RSS           parent {self_kib / 2**10:.0f} MiB, largest worker "
           f"{child_kib / 2**10:.0f} MiB, VictoriaMetrics {vm_hwm / 2**10:.0f} MiB; "
           f"upper bound all together {peak_total_gib:.2f} GiB")
+    # The machine is shared: CPU seconds say what an idle machine would take. The table build
+    # is one process (serial); workers and VictoriaMetrics share the cores.
+    spread = (worker_cpu + vm_cpu + max(parent_cpu - st.warm_s, 0.0)) / workers
+    idle = min(st.warm_s, parent_cpu) + spread
+    print(f"  CPU seconds        parent {parent_cpu:.0f} (table build included), workers "
+          f"{worker_cpu:.0f}, VictoriaMetrics {vm_cpu:.0f}; on an idle {workers}-core machine "
+          f"about {idle:.0f} s")
+    print(f"  idle-machine estimate for 30 days: "
+          f"{(min(st.warm_s, parent_cpu) + spread * 30 / days) / 60:.1f} min")
     full = st.warm_s + (st.wall_s - st.warm_s) * 30 / days
-    print(f"  extrapolated to 30 days: {full / 60:.1f} min (table build once + import linear in "
+    print(f"  extrapolated to 30 days at this load: {full / 60:.1f} min (table build once + import linear in "
           "samples); memory bounded by the slice size, so about the same peak")
