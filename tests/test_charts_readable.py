@@ -232,3 +232,12 @@ def test_no_axis_under_an_empty_facet_cell_and_readable_times_to_full() -> None:
     assert 'role-column-footer' not in svg
     assert [hours(h) for h in (12.0, 37.04, 100.0, 3207.1, 15150.6, None)] == [
         "12.0 h", "37.0 h", "4 d", "134 d", "1.7 y", ""]
+
+
+def test_small_ratios_get_distinct_percent_labels() -> None:
+    svg = _svg(resource_chart(_series(timedelta(hours=24), value=0.0002), title="errors",
+                              unit="ratio", threshold=0.01))
+    for group in _label_groups(svg):
+        texts = [t for _, _, t, _ in group if t.endswith("%")]
+        assert len(texts) == len(set(texts)), texts
+    assert "0.2%" in {t for _, _, t, _ in _axis_labels(svg)}

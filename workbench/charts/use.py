@@ -37,8 +37,8 @@ def value_axis(unit: str, title: str | None = None) -> alt.Axis:
     """The y axis of a value in ``unit``: percentages for ratios, :data:`NUMBER_LABEL` else."""
     import altair as alt
 
-    if unit in _PCT_UNITS:
-        return alt.Axis(format=".0%", title=title)
+    if unit in _PCT_UNITS:  # 20%, 0.4%: as many decimals as the ticks need (never 1%, 1%, 1%)
+        return alt.Axis(format=".2~%", title=title)
     return alt.Axis(labelExpr=NUMBER_LABEL, title=title)
 
 
