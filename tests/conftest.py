@@ -42,7 +42,8 @@ groups:
 
 #: Fixtures that start a real server binary: a test using one (directly or through another
 #: fixture) is marked ``server`` automatically, so ``make test-fast`` (-m "not server") skips it.
-SERVER_FIXTURES = frozenset({"prom_server", "prom_url", "node_prom", "small_demo"})
+SERVER_FIXTURES = frozenset({"prom_server", "prom_url", "node_prom", "small_demo", "vm_server",
+                             "engine_url"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
