@@ -103,6 +103,7 @@ class Dispatcher:
         self.cfg = cfg
         self.end = end
         self.queue: list[tuple[int, int, int, Any]] = []
+        self.puts: list[tuple[int, int, Alert]] = []
         self.seq = 0
         self.store: dict[str, Alert] = {}            # the provider: latest alert per fingerprint
         self.sources: dict[str, Alert] = {}          # stored alerts matching an inhibit source
@@ -125,7 +126,10 @@ class Dispatcher:
 
     def push(self, t: int, kind: int, payload: Any) -> None:
         self.seq += 1
-        heapq.heappush(self.queue, (t, kind, self.seq, payload))
+        if kind == PUT:                  # posts are known up front: a sorted list, not the heap
+            self.puts.append((t, self.seq, payload))
+        else:
+            heapq.heappush(self.queue, (t, kind, self.seq, payload))
 
     def _schedule(self, group: _Group, gid: tuple[int, str], t: int) -> None:
         if group.scheduled is None or t < group.scheduled:
@@ -356,13 +360,21 @@ class Dispatcher:
 
     def run(self) -> None:
         """Process every event up to ``end``."""
-        while self.queue:
-            now, kind, _, payload = heapq.heappop(self.queue)
+        self.puts.sort(key=lambda p: (p[0], p[1]))
+        puts, queue, i, n = self.puts, self.queue, 0, len(self.puts)
+        while i < n or queue:
+            if i < n and (not queue or puts[i][0] <= queue[0][0]):   # alerts before flushes
+                now, _, alert = puts[i]
+                i += 1
+                if now > self.end:
+                    i = n
+                    continue
+                self.put(now, alert)
+                continue
+            now, kind, _, payload = heapq.heappop(queue)
             if now > self.end:
                 break
-            if kind == PUT:
-                self.put(now, payload)
-            elif kind == TICK:
+            if kind == TICK:
                 self.tick(now, *payload)
             else:
                 self.gc()

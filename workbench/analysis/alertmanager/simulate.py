@@ -201,6 +201,7 @@ def simulate(
     for a, b in zip(order, [*order[1:], -1], strict=True):
         same = b >= 0 and idents[b] == idents[a]
         next_active[a] = active[b] if same else None
+    ident_cache: dict[tuple[tuple[str, str], ...], tuple[str, tuple[Any, ...]]] = {}
     for i in range(episodes.height):
         fired_i, resolved_i = fired[i], resolved[i]
         if fired_i is None:
@@ -208,8 +209,11 @@ def simulate(
         labels = {c: v for c, v in zip(label_cols, labels_rows[i], strict=True) if v}
         ann = {c.removeprefix("annotation_"): v
                for c, v in zip(ann_cols, ann_rows[i], strict=True) if v is not None}
-        fp, sort_key = fingerprint(labels), alert_order(labels)
         lkey = tuple(sorted(labels.items()))
+        known = ident_cache.get(lkey)
+        if known is None:
+            known = ident_cache[lkey] = (fingerprint(labels), alert_order(labels))
+        fp, sort_key = known
         fsends, rsends = _episode_sends(fired_i, resolved_i, next_active[i], end_ms,
                                         interval, resend, retention)
         for t in fsends:
