@@ -333,7 +333,9 @@ def test_analysis_entry_points_refuse_what_is_not_a_frame(args: list[Any]) -> No
                  lambda: nodes.reboots(a), lambda: nodes.fs_forecast(a),
                  lambda: nodes.chart_rows(a, b), lambda: nodes.top_devices(a, b),
                  lambda: nodes.key_figures(a), lambda: nodes.resource_frame(a, b),
-                 lambda: nodes.use_summary(a),
+                 lambda: nodes.use_summary(a), lambda: nodes.chart_rows(frames.empty_frame(), a),
+                 lambda: nodes.sustained(frames.empty_frame(), a, b),
+                 lambda: nodes.top_devices(frames.empty_frame(), a),
                  lambda: alert_states(a, b, c), lambda: alert_samples(a, b),
                  lambda: backtest_matrix(a, b, c), lambda: sweep_matrix(a, b, c, interval_ms=d)):
         _only_ours(call)

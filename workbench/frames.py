@@ -105,17 +105,24 @@ def series_keys(frame: pl.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in DATA_COLUMNS]
 
 
-def check_frame(frame: object, what: str = "frame") -> pl.DataFrame:
-    """``frame`` if it is a polars DataFrame, else a :class:`~workbench.ConfigError` naming ``what``.
+def check_frame(frame: object, what: str = "frame",
+                columns: tuple[str, ...] = ()) -> pl.DataFrame:
+    """``frame`` if it is a polars DataFrame holding ``columns``, else a
+    :class:`~workbench.ConfigError` naming ``what`` and what is missing.
 
     Examples
     --------
-    >>> check_frame(empty_frame()).width
+    >>> check_frame(empty_frame(), columns=DATA_COLUMNS).width
     2
     """
     if not isinstance(frame, pl.DataFrame):
         msg = (f"{what} must be a polars DataFrame, got {type(frame).__name__}. Fix: pass the "
                "frame the matching workbench function returned (pandas: pl.from_pandas(df)).")
+        raise _ConfigError(msg)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        msg = (f"{what} lacks the column(s) {missing} (it has {frame.columns[:12]}). Fix: pass "
+               "the frame the matching workbench function returned.")
         raise _ConfigError(msg)
     return frame
 

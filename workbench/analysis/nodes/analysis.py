@@ -332,7 +332,7 @@ def sustained(frame: pl.DataFrame, threshold: float, step_s: float) -> pl.DataFr
     """
     _number(threshold, "sustained: threshold", positive=False)
     _number(step_s, "sustained: step_s")
-    check_frame(frame, "sustained: frame")
+    check_frame(frame, "sustained: frame", ("node", "device", "timestamp", "value"))
     step_ms = round(step_s * 1000)
     f = frame.sort("node", "device", "timestamp").with_columns(
         (pl.col("value").fill_nan(None) > threshold).fill_null(False).alias("_above"))
@@ -571,7 +571,7 @@ def chart_rows(frame: pl.DataFrame, max_rows: int = 4000) -> pl.DataFrame:
     True
     """
     _number(max_rows, "chart_rows: max_rows", whole=True)
-    check_frame(frame, "chart_rows: frame")
+    check_frame(frame, "chart_rows: frame", ("node", "device", "timestamp", "value"))
     if frame.height <= max_rows:
         return frame.with_columns(pl.col("value").alias("max"))
     n_series = max(1, frame.select("node", "device").n_unique())
@@ -604,7 +604,7 @@ def top_devices(frame: pl.DataFrame, per_node: int) -> tuple[pl.DataFrame, int]:
     (['/', '/boot'], 1)
     """
     _number(per_node, "top_devices: per_node", whole=True)
-    check_frame(frame, "top_devices: frame")
+    check_frame(frame, "top_devices: frame", ("node", "device", "value"))
     peaks = frame.group_by("node", "device").agg(pl.col("value").fill_nan(None).max().alias("_p"))
     keep = (peaks.sort(["node", "_p", "device"], descending=[False, True, False],
                        nulls_last=True)
