@@ -135,7 +135,7 @@ def fetch_usage(
     end_ms = parse_time_ms(end, now=prom.now)
     step_ms = (auto_step_ms(start_ms, end_ms) if step is None or step == ""
                else parse_duration_ms(step))
-    percentiles = tuple(float(p) for p in percentiles)
+    percentiles = tuple(sorted({float(p) for p in percentiles}))  # unique, ascending
     _check(start_ms, end_ms, step_ms, namespace, percentiles)
     if aggregation not in ("local", "server"):
         msg = f"aggregation must be 'local' or 'server', got {aggregation!r}."
