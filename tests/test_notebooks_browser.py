@@ -73,17 +73,31 @@ def browser(lab: dict[str, Any]) -> Iterator[Any]:
         b.close()
 
 
-def _open_and_run(browser: Any, lab: dict[str, Any], name: str) -> Any:
+@pytest.fixture()
+def shots(lab: dict[str, Any], request: pytest.FixtureRequest) -> Iterator[list[Any]]:
+    """Pages opened by a test; each is saved as a screenshot next to the lab log at the end
+    (to look at, and to see where a failing test stopped)."""
+    pages: list[Any] = []
+    yield pages
+    for i, page in enumerate(pages):
+        page.screenshot(path=str(lab["root"] / f"{request.node.name}-{i}.png"))
+        page.close()
+
+
+def _open_and_run(browser: Any, lab: dict[str, Any], name: str, shots: list[Any]) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    shots.append(page)
     page.set_default_timeout(120_000)
-    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}", wait_until="domcontentloaded")
-    page.wait_for_function("() => window.jupyterapp && document.querySelector("
-                           "'.jp-NotebookPanel .jp-Notebook .jp-Cell')")
-    # the kernel must be connected before run-all, or the cells queue behind a kernel picker
-    page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget;"
-                           " return w && w.sessionContext && w.sessionContext.session &&"
-                           " w.sessionContext.session.kernel &&"
-                           " w.sessionContext.session.kernel.connectionStatus === 'connected'; }")
+    # a workspace of its own: no tab of an earlier test is restored (and made current)
+    page.goto(f"{lab['url']}/lab/workspaces/{name.split('.')[0]}/tree/{name}?reset&"
+              f"token={lab['token']}", wait_until="domcontentloaded")
+    # the notebook must be the current tab and its kernel connected before run-all
+    page.wait_for_function("(name) => { const w = window.jupyterapp &&"
+                           " window.jupyterapp.shell.currentWidget;"
+                           " return w && w.context && w.context.path === name &&"
+                           " w.sessionContext.session && w.sessionContext.session.kernel &&"
+                           " w.sessionContext.session.kernel.connectionStatus === 'connected'; }",
+                           arg=name)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     return page
 
@@ -109,8 +123,9 @@ def _wait_change(page: Any, selector: str, before: str, timeout_s: float = 60) -
     raise AssertionError(f"{selector} did not change")
 
 
-def test_threshold_tuning_in_jupyterlab(lab: dict[str, Any], browser: Any) -> None:
-    page = _open_and_run(browser, lab, "threshold_tuning.ipynb")
+def test_threshold_tuning_in_jupyterlab(lab: dict[str, Any], browser: Any,
+                                        shots: list[Any]) -> None:
+    page = _open_and_run(browser, lab, "threshold_tuning.ipynb", shots)
     tuner = ".workbench-threshold-tuner"
     page.wait_for_selector(f"{tuner} .workbench-counters")
     page.wait_for_selector(f"{tuner} .vega-embed canvas, {tuner} .vega-embed svg")
@@ -123,7 +138,7 @@ def test_threshold_tuning_in_jupyterlab(lab: dict[str, Any], browser: Any) -> No
     chart_before = page.locator(chart).first.inner_html()
     shot_before = page.locator(f"{chart} .vega-embed").first.screenshot()
     html_before = page.locator(f"{tuner} .workbench-counters").first.inner_html()
-    _move(page, "threshold", "ArrowLeft", 25)                   # 6 -> 4 in steps of 0.08
+    _move(page, "threshold", "PageDown", 5)           # 6 -> 4: 5 x 5 steps of 0.08, 5 updates
     after = _wait_change(page, f"{tuner} .workbench-counters", html_before)
     assert float(_slider(page, "threshold").locator(".widget-readout").inner_text()) < 6.0
     _wait_change(page, chart, chart_before)
@@ -138,19 +153,21 @@ def test_threshold_tuning_in_jupyterlab(lab: dict[str, Any], browser: Any) -> No
 
     assert fired(page.locator(f"{tuner} .workbench-counters").first.inner_text()) > fired(
         counters), after
-    page.screenshot(path=str(lab["root"] / "threshold_tuning.png"), full_page=True)
-    page.close()
 
 
-def test_node_exporter_sliders_in_jupyterlab(lab: dict[str, Any], browser: Any) -> None:
-    page = _open_and_run(browser, lab, "node_exporter.ipynb")
+def test_node_exporter_sliders_in_jupyterlab(lab: dict[str, Any], browser: Any,
+                                             shots: list[Any]) -> None:
+    page = _open_and_run(browser, lab, "node_exporter.ipynb", shots)
     page.wait_for_selector(".widget-slider")
     out = ".widget-vbox .widget-output"
     page.wait_for_selector(f"{out} .vega-embed")
     before = page.locator(out).first.inner_html()
     assert float(_slider(page, "cpu_util").locator(".widget-readout").inner_text()) == 0.9
-    _move(page, "cpu_util", "ArrowLeft", 30)                    # 0.90 -> 0.60
+    _move(page, "cpu_util", "PageDown", 6)            # 0.90 -> 0.60 (each press redraws all)
     after = _wait_change(page, out, before)
-    assert float(_slider(page, "cpu_util").locator(".widget-readout").inner_text()) < 0.9
-    assert "0.6" in after and after.count("vega-embed") >= 1
-    page.close()
+    page.wait_for_function("() => [...document.querySelectorAll('.widget-slider')].some(s =>"
+                           " s.innerText.includes('cpu_util') && s.innerText.includes('0.6'))")
+    page.wait_for_selector(f"{out} .vega-embed")
+    assert float(_slider(page, "cpu_util").locator(".widget-readout").inner_text()) == 0.6
+    after = page.locator(out).first.inner_html()
+    assert after != before and '"threshold"' in after
