@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from workbench._quantity import parse_quantity
-from workbench.demo.kube_api import node_metrics_objects, node_object, pod_object
+from workbench.demo.kube_api import (
+    node_metrics_objects,
+    node_object,
+    pod_metrics_objects,
+    pod_object,
+)
 from workbench.demo.params import SMALL
 from workbench.demo.sim import FAMILIES, Cluster
 
@@ -97,12 +102,37 @@ def _one(prom, name: str, **labels: str) -> float:  # type: ignore[no-untyped-de
     return hits[0]
 
 
-@pytest.mark.parametrize("where", ["end", "oom", "node_down"])
+def _incident_at(cluster: Cluster, t: np.ndarray, where: str) -> float:
+    """A history instant inside a planted incident (from the ground truth's workload_events)."""
+    from bisect import bisect_right
+
+    we = cluster.ground_truth()["workload_events"]
+    cl, ip, fj = we["crash_loop"], we["image_pull"], we["failed_job"]
+    if where.startswith("crash"):
+        inside = t[(t >= cl["start_s"]) & (t < cl["end_s"])]
+        state = [(bisect_right(cl["crash_times_s"], x), bisect_right(cl["restart_times_s"], x))
+                 for x in inside]
+        hits = [float(x) for x, (nc, nr) in zip(inside, state, strict=True)
+                if nr > 0 and (nc > nr) == (where == "crash_backoff")]
+        return hits[-1]  # late in the loop: restarts counted, back-off at its cap
+    if where == "image_pull_err":
+        return float(ip["pull_attempts_s"][1])
+    if where == "image_pull_backoff":
+        return float(ip["pull_attempts_s"][1] + 120)
+    return float(fj["start_s"] + 600)
+
+
+INCIDENTS = ["crash_backoff", "crash_running", "image_pull_err", "image_pull_backoff",
+             "failed_job"]
+
+
+@pytest.mark.parametrize("where", ["end", "oom", "node_down", *INCIDENTS])
 def test_api_and_prometheus_agree(cluster: Cluster, history, where: str) -> None:  # type: ignore[no-untyped-def]
     t, series = history
     sc = cluster.ground_truth()["scenarios"]
     at = {"end": float(t[-1]), "oom": sc["oom_kills"]["times_s"][-1] + 600.0,
-          "node_down": sc["node_down"]["start_s"] + 600.0}[where]
+          "node_down": sc["node_down"]["start_s"] + 600.0}.get(where) or _incident_at(
+        cluster, t, where)
     prom = _prom_at(series, t, at)
     snap = cluster.snapshot(at)
     nodes = {n.name: node_object(n, at) for n in snap.nodes}
@@ -139,6 +169,9 @@ def test_api_and_prometheus_agree(cluster: Cluster, history, where: str) -> None
         assert (info["node"], info["pod_ip"], info["host_ip"], info["uid"]) == (
             obj["spec"]["nodeName"], st["podIP"], st["hostIP"], md["uid"])
         assert _one(prom, "kube_pod_status_phase", **pl, phase=st["phase"]) == 1
+        (ref,) = md["ownerReferences"]
+        assert _one(prom, "kube_pod_owner", **pl, owner_kind=ref["kind"],
+                    owner_name=ref["name"]) == 1
         start = _one(prom, "kube_pod_start_time", **pl)
         assert st["startTime"] == _rfc(start)
         for cs, spec in zip(st["containerStatuses"], obj["spec"]["containers"], strict=True):
@@ -146,10 +179,18 @@ def test_api_and_prometheus_agree(cluster: Cluster, history, where: str) -> None
                      container=cs["name"])
             assert cs["restartCount"] == n, (md["name"], cs["name"])
             restarted += n > 0
-            if n:
-                assert cs["lastState"]["terminated"]["reason"] == "OOMKilled"
-                assert _one(prom, "kube_pod_container_status_last_terminated_reason", **pl,
-                            container=cs["name"], reason="OOMKilled") == 1
+            cl = {**pl, "container": cs["name"]}
+            last = cs.get("lastState", {}).get("terminated")
+            assert _reasons(prom, "kube_pod_container_status_last_terminated_reason", cl) == (
+                {last["reason"]} if last else set()), cl
+            waiting = cs["state"].get("waiting", {}).get("reason")
+            assert _reasons(prom, "kube_pod_container_status_waiting_reason", cl) == (
+                {waiting} if waiting else set()), cl
+            if waiting or prom_has(prom, "kube_pod_container_status_waiting", cl):
+                assert _one(prom, "kube_pod_container_status_waiting", **cl) == bool(waiting)
+            terminated = cs["state"].get("terminated", {}).get("reason")
+            assert _reasons(prom, "kube_pod_container_status_terminated_reason", cl) == (
+                {terminated} if st["phase"] == "Failed" else set()), cl
             for res, fn in (("cpu", parse_cpu), ("memory", parse_memory)):
                 for metric, block in (("kube_pod_container_resource_requests", "requests"),
                                       ("kube_pod_container_resource_limits", "limits")):
@@ -161,6 +202,35 @@ def test_api_and_prometheus_agree(cluster: Cluster, history, where: str) -> None
                     assert got == ([] if want is None else [fn(want)]), (md["name"], metric)
     if where != "node_down":
         assert restarted >= 1  # the planted OOM-killed ledger
+    if where in INCIDENTS:  # the incident's pod is served, in the state the ground truth says
+        we = cluster.ground_truth()["workload_events"]
+        p = we["crash_loop" if where.startswith("crash") else where[:10]]
+        obj = next(o for o in pods if o["metadata"]["name"] == p["pod"])
+        (cs,) = obj["status"]["containerStatuses"]
+        assert (obj["status"]["phase"], obj["spec"]["nodeName"]) == (
+            {"crash_": "Running", "image_": "Pending", "failed": "Failed"}[where[:6]], p["node"])
+        state = {"crash_backoff": "CrashLoopBackOff", "crash_running": None,
+                 "image_pull_err": "ErrImagePull", "image_pull_backoff": "ImagePullBackOff",
+                 "failed_job": None}[where]
+        assert cs["state"].get("waiting", {}).get("reason") == state
+        if where.startswith("crash"):
+            n = sum(x <= at for x in p["restart_times_s"])
+            assert cs["restartCount"] == n > 0
+            assert cs["lastState"]["terminated"]["finishedAt"] == _rfc(
+                max(x for x in p["crash_times_s"] if x <= at))
+            assert ("running" in cs["state"]) == (where == "crash_running") == cs["ready"]
+    # metrics-server lists only pods whose every container runs
+    running = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in pods
+               if all("running" in cs["state"] for cs in o["status"]["containerStatuses"])}
+    listed = {(m["metadata"]["namespace"], m["metadata"]["name"])
+              for m in pod_metrics_objects(snap, at)}
+    assert listed <= running and listed, listed - running
+    # the kubelet counts the pods with a sandbox: running, or pending with their image pulling
+    for name in nodes:
+        sandboxes = sum(o["spec"]["nodeName"] == name and o["status"]["phase"] in (
+            "Running", "Pending") for o in pods)
+        got = [v for lab, v in prom["kubelet_running_pods"] if lab["node"] == name]
+        assert got in ([], [sandboxes]), name  # none while the node is down
     # metrics-server's node usage is the node-exporter's busy CPU over the same window
     window = snap.window_s
     tw = np.array([at - window, at])
@@ -174,6 +244,15 @@ def test_api_and_prometheus_agree(cluster: Cluster, history, where: str) -> None
         total = _one(prom, "node_memory_MemTotal_bytes", instance=f"{node.ip}:9100")
         avail = _one(prom, "node_memory_MemAvailable_bytes", instance=f"{node.ip}:9100")
         assert abs(parse_memory(m["usage"]["memory"]) - (total - avail)) <= 1024
+
+
+def _reasons(prom, name: str, labels: dict[str, str]) -> set[str]:  # type: ignore[no-untyped-def]
+    return {lab["reason"] for lab, v in prom[name] if v == 1
+            and all(lab.get(k) == x for k, x in labels.items())}
+
+
+def prom_has(prom, name: str, labels: dict[str, str]) -> bool:  # type: ignore[no-untyped-def]
+    return any(all(lab.get(k) == x for k, x in labels.items()) for lab, _ in prom[name])
 
 
 def _rfc(ts: float) -> str:

@@ -24,8 +24,14 @@ What is planted:
 The OOM kills (``payments/ledger``), the PVC crossing 70 % and the node going down come from the
 base simulation (and :mod:`.sim_api` serves their Events).
 
-The pods of these incidents exist only as kube-state-metrics series (and Events): the API
-emulation's pod list and metrics-server do not show them.
+The incidents' pods are first-class during their lives: kube-state-metrics series
+(``kube_pod_info``, ``kube_pod_start_time``, requests and limits, phase, owner, restarts, waiting
+and termination reasons) and the emulated API's Pods (:func:`api_pods`: phase, container states,
+restart counts, owner references) say the same thing at every instant. They never show in
+metrics-server: no container of theirs runs for the two 15 s windows metrics-server needs (the
+crash-looping one exits 30 s after each start), and cAdvisor has no series for them either. The
+crash-looping and the pulling pod have a pod sandbox, so they count in ``kubelet_running_pods``
+(:func:`running_pods`).
 
 Examples
 --------
@@ -45,14 +51,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._quantity import parse_quantity
 from ._signal import DAY, hash64
 
 if TYPE_CHECKING:
-    from .model import Event
+    from .model import Event, Pod
     from .sim import Cluster, Target
 
-__all__ = ["FAMILIES", "TARGET_KINDS", "ground_truth", "ksm_series", "kube_events",
-           "target_series", "targets"]
+__all__ = ["FAMILIES", "TARGET_KINDS", "api_pods", "ground_truth", "ksm_series", "kube_events",
+           "running_pods", "target_series", "targets"]
 
 F = np.ndarray
 
@@ -65,6 +72,7 @@ PULL_DURATION_S = 90 * 60.0
 PULL_EVERY_S = 300.0
 FAILED_JOB_AT = 0.55
 FAILED_JOB_KEEP_S = 3600.0
+FAILED_JOB_RAN_S = 95.0  # the Job's container ran this long before failing
 CONTROL_PLANE = ("apiserver", "kube-scheduler", "kube-controller-manager", "coredns")
 
 #: Target kinds this module simulates (``Target.key`` = ``<kind>/<name>``).
@@ -78,6 +86,14 @@ FAMILIES: dict[str, tuple[str, str, int]] = {
         "gauge", "Describes whether the container is currently in waiting state.", 1),
     "kube_job_failed": ("gauge", "The job has failed its execution.", 1),
     "kube_job_status_failed": ("gauge", "The number of pods which reached Phase Failed.", 1),
+    "kube_pod_container_status_terminated_reason": (
+        "gauge", "Describes the reason the container is currently in terminated state.", 1),
+}
+#: container of each incident -> (requests, limits), as the Pod spec and kube-state-metrics show
+_RESOURCES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "refund-worker": ({"cpu": "100m", "memory": "128Mi"}, {"memory": "256Mi"}),
+    "query-ui": ({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"}),
+    "migrate": ({"cpu": "100m", "memory": "128Mi"}, {"memory": "512Mi"}),
 }
 
 
@@ -113,28 +129,62 @@ def crash_loop(c: Cluster) -> dict[str, Any]:
         restarts.append(restart)
         start, k = restart, k + 1
     rs = f"refund-worker-{_name(c.seed, 'refund-rs')}f{_name(c.seed, 'rs2')}"
-    return {"namespace": "payments", "deployment": "refund-worker", "replicaset": rs,
-            "pod": f"{rs}-{_name(c.seed, 'refund-pod')}", "container": "refund-worker",
-            "image": "registry.example.com/payments/refund-worker:3.1.0",
-            "start_s": t0, "end_s": t1, "crash_times_s": crashes, "restart_times_s": restarts}
+    return _placed(c, {
+        "namespace": "payments", "deployment": "refund-worker", "replicaset": rs,
+        "pod": f"{rs}-{_name(c.seed, 'refund-pod')}", "container": "refund-worker",
+        "image": "registry.example.com/payments/refund-worker:3.1.0",
+        "start_s": t0, "end_s": t1, "crash_times_s": crashes, "restart_times_s": restarts})
 
 
 def image_pull(c: Cluster) -> dict[str, Any]:
     """The pod stuck on a missing image."""
     t0 = _grid(c, PULL_AT)
     rs = f"query-ui-{_name(c.seed, 'qui-rs')}d{_name(c.seed, 'qui2')}"
-    return {"namespace": "search", "deployment": "query-ui", "replicaset": rs,
-            "pod": f"{rs}-{_name(c.seed, 'qui-pod')}", "container": "query-ui",
-            "image": "registry.example.com/search/query-ui:2.0.0-rc1",
-            "start_s": t0, "end_s": t0 + PULL_DURATION_S}
+    return _placed(c, {
+        "namespace": "search", "deployment": "query-ui", "replicaset": rs,
+        "pod": f"{rs}-{_name(c.seed, 'qui-pod')}", "container": "query-ui",
+        "image": "registry.example.com/search/query-ui:2.0.0-rc1",
+        "start_s": t0, "end_s": t0 + PULL_DURATION_S})
 
 
 def failed_job(c: Cluster) -> dict[str, Any]:
     """The failed Job's pod."""
     t0 = _grid(c, FAILED_JOB_AT)
     job = f"db-migrate-{int(t0 // 60)}"
-    return {"namespace": "batch", "job_name": job, "pod": f"{job}-{_name(c.seed, job)}",
-            "container": "migrate", "start_s": t0, "end_s": t0 + FAILED_JOB_KEEP_S}
+    return _placed(c, {
+        "namespace": "batch", "job_name": job, "pod": f"{job}-{_name(c.seed, job)}",
+        "container": "migrate", "image": "registry.example.com/batch/db-migrate:5.0.2",
+        "start_s": t0, "end_s": t0 + FAILED_JOB_KEEP_S, "ran_from_s": t0 - FAILED_JOB_RAN_S})
+
+
+def _placed(c: Cluster, p: dict[str, Any]) -> dict[str, Any]:
+    """``p`` with the node it is scheduled on, its node's IP and its pod IP."""
+    i = c._place("incident", p["pod"])
+    return {**p, "node": c.nodes[i].name, "host_ip": c.nodes[i].ip,
+            "pod_ip": c._ip(i, p["pod"])}
+
+
+def _pod_labels(p: dict[str, Any]) -> dict[str, str]:
+    return {"namespace": p["namespace"], "pod": p["pod"], "uid": _uid(p["pod"])}
+
+
+def _pod_series(p: dict[str, Any], owner: tuple[str, str], start: float, during: Any
+                ) -> Iterator[tuple[str, dict[str, str], F]]:
+    """kube-state-metrics' ``kube_pod_info``, start time, requests and limits of an incident pod."""
+    pl_ = _pod_labels(p)
+    yield "kube_pod_info", {**pl_, "node": p["node"], "host_ip": p["host_ip"],
+                            "pod_ip": p["pod_ip"], "created_by_kind": owner[0],
+                            "created_by_name": owner[1], "priority_class": "",
+                            "host_network": "false"}, during(p, 1.0)
+    yield "kube_pod_start_time", pl_, during(p, float(math.floor(start)))
+    req, lim = _RESOURCES[p["container"]]
+    cl = {**pl_, "container": p["container"], "node": p["node"]}
+    for metric, q in (("kube_pod_container_resource_requests", {**lim, **req}),
+                      ("kube_pod_container_resource_limits", lim)):
+        for res, text in q.items():
+            unit = "core" if res == "cpu" else "byte"
+            yield metric, {**cl, "resource": res, "unit": unit}, during(
+                p, float(parse_quantity(text)))
 
 
 def _reason_at(t: F, p: dict[str, Any]) -> tuple[F, F]:
@@ -158,6 +208,7 @@ def ksm_series(c: Cluster, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
     crashes = np.asarray(cl["crash_times_s"])
     n_crash = np.searchsorted(crashes, t, side="right")
     waiting = (n_crash > restarts)  # crashed and not restarted yet: back-off
+    yield from _pod_series(cl, ("ReplicaSet", cl["replicaset"]), cl["start_s"], during)
     yield "kube_pod_owner", {**pl_, "owner_kind": "ReplicaSet", "owner_name": cl["replicaset"],
                              "owner_is_controller": "true"}, during(cl, 1.0)
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
@@ -174,6 +225,7 @@ def ksm_series(c: Cluster, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
     pl_ = {"namespace": ip["namespace"], "pod": ip["pod"], "uid": _uid(ip["pod"])}
     cc = {**pl_, "container": ip["container"]}
     err, backoff = _reason_at(t, ip)
+    yield from _pod_series(ip, ("ReplicaSet", ip["replicaset"]), ip["start_s"], during)
     yield "kube_pod_owner", {**pl_, "owner_kind": "ReplicaSet", "owner_name": ip["replicaset"],
                              "owner_is_controller": "true"}, during(ip, 1.0)
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
@@ -188,6 +240,11 @@ def ksm_series(c: Cluster, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
 
     fj = failed_job(c)
     pl_ = {"namespace": fj["namespace"], "pod": fj["pod"], "uid": _uid(fj["pod"])}
+    cc = {**pl_, "container": fj["container"]}
+    yield from _pod_series(fj, ("Job", fj["job_name"]), fj["ran_from_s"], during)
+    yield "kube_pod_container_status_restarts_total", cc, during(fj, 0.0)
+    yield "kube_pod_container_status_terminated_reason", {**cc, "reason": "Error"}, \
+        during(fj, 1.0)
     yield "kube_pod_owner", {**pl_, "owner_kind": "Job", "owner_name": fj["job_name"],
                              "owner_is_controller": "true"}, during(fj, 1.0)
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
@@ -196,6 +253,66 @@ def ksm_series(c: Cluster, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
     jl = {"namespace": fj["namespace"], "job_name": fj["job_name"]}
     yield "kube_job_failed", {**jl, "condition": "true"}, during(fj, 1.0)
     yield "kube_job_status_failed", jl, during(fj, 1.0)
+
+
+def api_pods(c: Cluster, now_s: float) -> list[Pod]:
+    """The incident pods alive at ``now_s``, as the API emulation serves them (they agree with
+    :func:`ksm_series` at the same instant: phase, restarts, waiting and termination reasons)."""
+    from bisect import bisect_right
+
+    from .model import Container, Pod
+
+    out: list[Pod] = []
+
+    def pod(p: dict[str, Any], owner: tuple[str, str], labels: dict[str, str], **kw: Any) -> Pod:
+        req, lim = _RESOURCES[p["container"]]
+        return Pod(namespace=p["namespace"], name=p["pod"], node=p["node"], uid=_uid(p["pod"]),
+                   containers=(Container(p["container"], p["image"], req, lim),),
+                   labels=labels, host_ip=p["host_ip"], pod_ip=p["pod_ip"],
+                   owner_kind=owner[0], owner_name=owner[1], **kw)
+
+    def rs_labels(p: dict[str, Any]) -> dict[str, str]:
+        return {"app.kubernetes.io/name": p["deployment"],
+                "pod-template-hash": p["replicaset"].rsplit("-", 1)[1]}
+
+    cl = crash_loop(c)
+    if cl["start_s"] <= now_s < cl["end_s"]:
+        ctr = cl["container"]
+        n_crash = bisect_right(cl["crash_times_s"], now_s)
+        n_restart = bisect_right(cl["restart_times_s"], now_s)
+        started = cl["restart_times_s"][n_restart - 1] if n_restart else cl["start_s"]
+        crashed = {ctr: cl["crash_times_s"][n_crash - 1]} if n_crash else {}
+        out.append(pod(cl, ("ReplicaSet", cl["replicaset"]), rs_labels(cl), phase="Running",
+                       start_time_s=cl["start_s"],
+                       restarts={ctr: n_restart} if n_restart else {},
+                       container_started_s={ctr: started}, finished_s=crashed,
+                       last_terminated_reason={ctr: "Error"} if crashed else {},
+                       waiting_reason={ctr: "CrashLoopBackOff"} if n_crash > n_restart else {}))
+    ip = image_pull(c)
+    if ip["start_s"] <= now_s < ip["end_s"]:
+        err, _ = _reason_at(np.array([now_s]), ip)
+        out.append(pod(ip, ("ReplicaSet", ip["replicaset"]), rs_labels(ip), phase="Pending",
+                       start_time_s=ip["start_s"], waiting_reason={
+                           ip["container"]: "ErrImagePull" if err[0] else "ImagePullBackOff"}))
+    fj = failed_job(c)
+    if fj["start_s"] <= now_s < fj["end_s"]:
+        ctr = fj["container"]
+        out.append(pod(fj, ("Job", fj["job_name"]),
+                       {"app.kubernetes.io/name": "db-migrate", "job-name": fj["job_name"]},
+                       phase="Failed", start_time_s=fj["ran_from_s"],
+                       container_started_s={ctr: fj["ran_from_s"]},
+                       finished_s={ctr: fj["start_s"]}, last_terminated_reason={ctr: "Error"}))
+    return out
+
+
+def running_pods(c: Cluster, node: str, t: F) -> F:
+    """How many incident pods have a pod sandbox on ``node`` at ``t`` (the crash-looping and the
+    image-pulling pod do; the failed Job's was torn down), for ``kubelet_running_pods``."""
+    out = np.zeros_like(t)
+    for p in (crash_loop(c), image_pull(c)):
+        if p["node"] == node:
+            out += (t >= p["start_s"]) & (t < p["end_s"])
+    return out
 
 
 def _uid(name: str) -> str:

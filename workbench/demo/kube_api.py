@@ -352,7 +352,7 @@ def pod_object(pod: Pod, now_s: float) -> dict[str, Any]:
              "terminationMessagePath": "/dev/termination-log", "imagePullPolicy": "IfNotPresent"}
             for c in pod.containers
         ],
-        "restartPolicy": "Always",
+        "restartPolicy": "Never" if pod.owner_kind == "Job" else "Always",
         "schedulerName": "default-scheduler",
         "serviceAccountName": "default",
         "terminationGracePeriodSeconds": 30,
@@ -363,7 +363,8 @@ def pod_object(pod: Pod, now_s: float) -> dict[str, Any]:
         "phase": pod.phase,
         "qosClass": _qos(pod),
         "startTime": start,
-        "conditions": [{"type": "Ready", "status": "True" if running else "False",
+        "conditions": [{"type": "Ready",
+                        "status": "True" if running and not pod.waiting_reason else "False",
                         "lastTransitionTime": start}],
         "containerStatuses": [_container_status(pod, c, uid, start, running)
                               for c in pod.containers],
@@ -382,22 +383,50 @@ def _container_status(pod: Pod, c: Container, uid: str, start: str, running: boo
     restarts = int(pod.restarts.get(c.name, 0))
     started = _rfc3339(pod.container_started_s[c.name]) if c.name in pod.container_started_s \
         else start
+    finished = _rfc3339(pod.finished_s[c.name]) if c.name in pod.finished_s else started
+    reason = pod.last_terminated_reason.get(c.name, "Error")
+    code = 137 if reason == "OOMKilled" else 1  # SIGKILL by the OOM killer, else the app's exit
+    waiting = pod.waiting_reason.get(c.name)
+    pulled = waiting not in ("ErrImagePull", "ImagePullBackOff")
+    up = running and waiting is None
+    state: dict[str, Any]
+    if up:
+        state = {"running": {"startedAt": started}}
+    elif pod.phase == "Succeeded":
+        state = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": start}}
+    elif pod.phase == "Failed":
+        state = {"terminated": {"exitCode": code, "reason": reason, "startedAt": started,
+                                "finishedAt": finished}}
+    elif waiting:
+        state = {"waiting": {"reason": waiting, "message": _waiting_message(waiting, pod, c)}}
+    else:
+        state = {"waiting": {"reason": "ContainerCreating"}}
+    has_ctr = pulled and (running or pod.phase == "Failed")
     out: dict[str, Any] = {
-        "name": c.name, "image": c.image, "ready": running, "started": running,
+        "name": c.name, "image": c.image, "ready": up, "started": up,
         "restartCount": restarts,
         "imageID": f"{c.image.split(':')[0]}@sha256:{_uid('img', c.image).replace('-', '')}"
-        if running else "",
+        if has_ctr else "",
         **({"containerID": "containerd://" + _uid(
-            "ctr", uid, c.name, *([str(restarts)] if restarts else [])).replace("-", "")} if running else {}),
-        "state": {"running": {"startedAt": started}} if running
-        else {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": start}}
-        if pod.phase == "Succeeded" else {"waiting": {"reason": "ContainerCreating"}},
+            "ctr", uid, c.name, *([str(restarts)] if restarts else [])).replace("-", "")}
+           if has_ctr else {}),
+        "state": state,
     }
-    if restarts:
-        out["lastState"] = {"terminated": {
-            "exitCode": 137, "reason": pod.last_terminated_reason.get(c.name, "Error"),
-            "finishedAt": started}}
+    if pod.phase not in ("Succeeded", "Failed") and (restarts or c.name in pod.finished_s):
+        out["lastState"] = {"terminated": {"exitCode": code, "reason": reason,
+                                           "finishedAt": finished}}
     return out
+
+
+def _waiting_message(reason: str, pod: Pod, c: Container) -> str:
+    if reason == "CrashLoopBackOff":
+        return (f"back-off restarting failed container={c.name} "
+                f"pod={pod.name}_{pod.namespace}({pod.uid})")
+    if reason == "ImagePullBackOff":
+        return f'Back-off pulling image "{c.image}"'
+    if reason == "ErrImagePull":
+        return f'failed to pull and unpack image "{c.image}": not found'
+    return ""
 
 
 def _nanocores(cores: float) -> int:

@@ -58,6 +58,13 @@ class Pod:
     restarts: Mapping[str, int] = field(default_factory=dict)
     container_started_s: Mapping[str, float] = field(default_factory=dict)
     last_terminated_reason: Mapping[str, str] = field(default_factory=dict)
+    #: per container name: why it waits instead of running (``CrashLoopBackOff``,
+    #: ``ImagePullBackOff``, ``ErrImagePull``); containers not listed run (or, in a pod whose
+    #: phase is ``Succeeded``/``Failed``, have terminated)
+    waiting_reason: Mapping[str, str] = field(default_factory=dict)
+    #: per container name: when the last terminated instance finished (the previous one's
+    #: ``lastState``, or the container of a finished pod); default: when the running one started
+    finished_s: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -835,6 +835,7 @@ class Cluster:
         running = np.zeros_like(t)
         for pod in self.on_node(pods, node.index):
             running += (t >= pod.start) & (t < pod.run_end)
+        running += events_sim.running_pods(self, node.name, t)  # crash loop, image pull
         yield "kubelet_running_pods", {}, running
         yield "kubelet_node_name", {"node": node.name}, np.ones_like(t)
         for pod in self.on_node(pods, node.index):
@@ -1005,6 +1006,7 @@ class Cluster:
                 ws = self._working_set(p, c, t[1:])
                 usage[(p.namespace, p.name, c.name)] = Usage(
                     max(0.0, float((cpu[1] - cpu[0]) / window)), int(ws[0]))
+        out_pods.extend(events_sim.api_pods(self, now_s))  # no usage: none runs 2 windows
         return ClusterSnapshot(now_s, window, tuple(nodes), tuple(out_pods), node_usage, usage,
                                **workload_view(self, pods, now_s))
 
