@@ -603,7 +603,7 @@ class MetricsServer:
         >>> ms.sample(every="15s", count=8, namespace="shop")  # doctest: +SKIP
         """
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            msg = f"count must be a whole number of at least 1, got {str(count)[:40]!r}."
+            msg = f"count must be at least 1 (a whole number), got {str(count)[:40]!r}."
             raise ConfigError(msg)
         if what not in ("pods", "nodes"):
             msg = f"what must be 'pods' or 'nodes', got {str(what)[:40]!r}."
