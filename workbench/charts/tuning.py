@@ -109,7 +109,7 @@ def _for_label(seconds: float) -> str:
     return f"{s}s"
 
 
-def heatmap_chart(sweep: pl.DataFrame, *, current: tuple[float, float] | None = None,
+def heatmap_chart(sweep: pl.DataFrame, *, current: tuple[float | None, float] | None = None,
                   value: str = "fired_per_day", title: str = "Alerts per day",
                   width: int = 520, height: int = 260) -> alt.LayerChart:
     """Alerts per day (or another sweep column) over threshold x ``for``.
@@ -158,7 +158,8 @@ def heatmap_chart(sweep: pl.DataFrame, *, current: tuple[float, float] | None = 
         cur = cur.clear()                         # the candidate is not on the grid: no outline
     layers.append(alt.Chart(cur).mark_rect(fill=None, stroke="#111", strokeWidth=2).encode(
         x=alt.X("for_:N", sort=for_order), y=alt.Y("thr:N", sort=thr_order)))
-    return alt.layer(*layers).properties(title=title, width=width, height=height)
+    return alt.layer(*layers).properties(  # type: ignore[return-value]
+        title=title, width=width, height=height)
 
 
 def _midpoint(col: pl.Series) -> float:

@@ -48,7 +48,7 @@ def _findings(row: dict[str, object], noisy: float, share: float) -> tuple[list[
     if row.get("error"):
         first = str(row["error"]).split(". ")[0].split("\n")[0]
         return [f"error: {first[:160]}"], 100.0
-    per_day = float(row.get("fired_per_day") or 0)
+    per_day = float(row.get("fired_per_day") or 0)               # type: ignore[arg-type]
     if per_day > noisy:
         notes.append(f"noisy: {per_day:.3g} alerts/day")
         score += 20 + per_day

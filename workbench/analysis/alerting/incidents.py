@@ -66,7 +66,7 @@ INCIDENT_COLUMNS = ("start", "end", "incident", "alertname", "description")
 
 
 def _times(col: pl.Series, name: str) -> pl.Series:
-    if col.dtype == pl.Datetime or isinstance(col.dtype, pl.Datetime):
+    if isinstance(col.dtype, pl.Datetime):
         return col.dt.convert_time_zone("UTC").cast(TIMESTAMP) if col.dtype.time_zone else \
             col.dt.replace_time_zone("UTC").cast(TIMESTAMP)
     try:

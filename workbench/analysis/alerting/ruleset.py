@@ -284,7 +284,7 @@ def _fold(node: ast.AST) -> float:
         v = _fold(node.operand)
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _BINOPS[type(node.op)](_fold(node.left), _fold(node.right))
+        return float(_BINOPS[type(node.op)](_fold(node.left), _fold(node.right)))
     raise ValueError(node)
 
 

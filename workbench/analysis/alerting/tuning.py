@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 __all__ = ["Tuned", "Tuning", "episode_bands", "fetch_tuning", "nice_thresholds", "series_label"]
 
 _DEFAULT_INTERVAL_MS = 60_000
+#: Labels that name a series on their own, in order of preference (the first that tells the
+#: charted series apart names them).
+_NAMING = ("instance", "pod", "persistentvolumeclaim", "mountpoint", "device", "container",
+           "namespace", "node", "job")
 
 
 @dataclass
@@ -90,7 +94,7 @@ class Tuning:
     @property
     def days(self) -> float:
         """Length of the window in days (evaluations x interval)."""
-        return max(self.matrix.eval_times_ms.shape[0] * self.interval_ms, 1) / 86_400_000
+        return float(max(self.matrix.eval_times_ms.shape[0] * self.interval_ms, 1)) / 86_400_000
 
     def alerts(self, threshold: float | None) -> AlertInput:
         """Identities and presence for ``threshold`` (cached: sliders revisit values)."""
@@ -209,7 +213,11 @@ class Tuning:
         shown = m.labels[keep]
         varying = [c for c in shown.columns
                    if c != "__name__" and shown[c].n_unique() > 1] or list(shown.columns)
-        labels = [series_label(r) for r in shown.select(varying).iter_rows(named=True)]
+        unique = next((c for c in _NAMING if c in varying
+                       and shown[c].n_unique() == shown.height and shown[c].null_count() == 0),
+                      None)
+        labels = ([f"{unique}={v}" for v in shown[unique].to_list()] if unique else
+                  [series_label(r) for r in shown.select(varying).iter_rows(named=True)])
         frame = pl.DataFrame({
             "timestamp": np.tile(t, len(keep)),
             "series": np.repeat(np.array(labels, dtype=object), n_b).tolist(),
