@@ -288,6 +288,12 @@ def test_metrics_server_snapshot_beside_prometheus(demo: dict[str, Any],
 
     ms = MetricsServer.from_kubeconfig(small_demo["eps"]["kubeconfig"])
     u = capacity.fetch_usage(demo["prom"], demo["start"], demo["end"], STEP, metrics_server=ms)
+    by_path = capacity.fetch_usage(demo["prom"], demo["start"], demo["end"], STEP,
+                                   metrics_server=small_demo["eps"]["kubeconfig"])
+    assert by_path.metrics_server is not None
+    assert by_path.metrics_server.select("namespace", "pod", "container").sort(
+        "namespace", "pod", "container").equals(u.metrics_server.select(  # type: ignore[union-attr]
+            "namespace", "pod", "container").sort("namespace", "pod", "container"))
     f = u.metrics_server
     assert f is not None and f.height > 10
     assert set(f.columns) >= {"namespace", "pod", "container", "cpu_now", "memory_now",

@@ -104,8 +104,9 @@ def fetch_usage(
     cadvisor, ksm, prometheus_job
         Label matchers of the cAdvisor, kube-state-metrics and Prometheus self-scrape series.
     metrics_server
-        A :class:`~workbench.MetricsServer` for the "now" snapshot beside Prometheus's view
-        (optional).
+        A :class:`~workbench.MetricsServer`, or the path of a kubeconfig to build one from, for
+        metrics-server's "now" beside Prometheus's view of the same containers (optional;
+        ``None`` or ``""`` skips it).
     max_workers
         Queries sent at the same time.
     max_pods_per_query
@@ -190,7 +191,14 @@ def fetch_usage(
     nodes = nodes_frame(r["nodes"], r["node_usage"])
     quotas = quotas_frame(r["quotas"])
     top = _top_metrics(prom, e_s)
-    ms = None if metrics_server is None else metrics_server_frame(metrics_server, containers)
+    ms = None
+    if isinstance(metrics_server, str) and metrics_server:  # a kubeconfig path
+        from ...sources.kubernetes import MetricsServer
+
+        with MetricsServer.from_kubeconfig(metrics_server) as client:
+            ms = metrics_server_frame(client, containers)
+    elif metrics_server is not None and not isinstance(metrics_server, str):
+        ms = metrics_server_frame(metrics_server, containers)
     return CapacityUsage(
         containers=containers, workloads=workloads_frame(containers, hpa),
         namespaces=namespaces_frame(containers, quotas), quotas=quotas, nodes=nodes,
