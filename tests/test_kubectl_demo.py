@@ -4,6 +4,7 @@ workbench's own frames and with the simulation's kube-state-metrics series of th
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -176,3 +177,73 @@ def test_plain_clients_still_get_plain_json(cluster: Cluster, tmp_path: Path) ->
                              timeout=10).json()
     assert body["kind"] == "DeploymentList" and body["items"]
     assert table["kind"] == "Table" and table["rows"][0]["cells"][:2] == ["ledger", "1/1"]
+
+
+def _incident_at(cluster: Cluster, where: str) -> float:
+    """An instant inside one of events_sim's incidents (the ground truth's workload_events)."""
+    we = cluster.ground_truth()["workload_events"]
+    cl, ip = we["crash_loop"], we["image_pull"]
+    return {"crash_backoff": cl["crash_times_s"][-2] + 5,
+            "crash_running": cl["restart_times_s"][-2] + 5,
+            "image_pull_err": ip["pull_attempts_s"][1] + 5,
+            "image_pull_backoff": ip["pull_attempts_s"][1] + 120,
+            "failed_job": we["failed_job"]["start_s"] + 600}[where]
+
+
+@pytest.mark.parametrize("where", ["crash_backoff", "crash_running", "image_pull_err",
+                                   "image_pull_backoff", "failed_job"])
+def test_incident_pods_read_like_kubectl_and_kube_state_metrics(
+        cluster: Cluster, where: str, tmp_path: Path) -> None:
+    """Inside each planted incident, every row of ``kubectl get pods -A`` (the incident's pod
+    included) says what kube-state-metrics says at the same instant: STATUS (waiting reason,
+    terminated reason or phase, as kubectl prints it), READY, RESTARTS with the last one's age,
+    NODE, and the owner reference."""
+    at = _incident_at(cluster, where)
+    we = cluster.ground_truth()["workload_events"]
+    with serve_kube_api(cluster, clock=lambda: at) as server:
+        api = {"kc": write_kubeconfig(tmp_path / "kubeconfig", server.url)}
+        rows = kubectl(api, "get", "pods", "-A", "-o", "wide")
+        p = we["crash_loop" if where.startswith("crash") else where[:10]]
+        res = subprocess.run(["kubectl", "--kubeconfig", str(api["kc"]), "get", "pod", "-n",
+                              p["namespace"], p["pod"], "-o", "json"],
+                             capture_output=True, text=True, check=True, timeout=60)
+    ksm: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for s in cluster.samples(np.array([at])):
+        if s.name.startswith("kube_pod") and not np.isnan(s.values[0]):
+            ksm.setdefault(s.name, []).append((s.labels, float(s.values[0])))
+
+    def of(name: str, key: tuple[str, str]) -> list[tuple[dict[str, str], float]]:
+        return [(lab, v) for lab, v in ksm.get(name, []) if (lab["namespace"], lab["pod"]) == key]
+
+    info = {(lab["namespace"], lab["pod"]): lab for lab, _ in ksm["kube_pod_info"]}
+    assert {(r["NAMESPACE"], r["NAME"]) for r in rows} == set(info)
+    ooms = cluster.ground_truth()["scenarios"]["oom_kills"]["times_s"]
+    for r in rows:
+        key = (r["NAMESPACE"], r["NAME"])
+        phase = next(lab["phase"] for lab, v in of("kube_pod_status_phase", key) if v == 1)
+        waiting = [lab["reason"] for lab, v in of("kube_pod_container_status_waiting_reason", key)
+                   if v == 1]
+        term = [lab["reason"] for lab, v in
+                of("kube_pod_container_status_terminated_reason", key) if v == 1]
+        want = waiting[0] if waiting else term[0] if phase == "Failed" else {
+            "Succeeded": "Completed"}.get(phase, phase)
+        assert r["STATUS"] == want, key
+        total = len(of("kube_pod_container_status_restarts_total", key))
+        ready = total - len(waiting) if phase == "Running" else 0
+        assert r["READY"] == f"{ready}/{total}", key
+        n = int(sum(v for _, v in of("kube_pod_container_status_restarts_total", key)))
+        if n:
+            last = max(x for x in (p["crash_times_s"] if r["NAME"] == p["pod"] else ooms)
+                       if x <= at)
+            assert r["RESTARTS"] == f"{n} ({human_duration(at - last)} ago)", key
+        else:
+            assert r["RESTARTS"] == "0", key
+        assert r["NODE"] == info[key]["node"] and r["IP"] == info[key]["pod_ip"], key
+    mine = next(r for r in rows if r["NAME"] == p["pod"])
+    assert mine["STATUS"] == {"crash_backoff": "CrashLoopBackOff", "crash_running": "Running",
+                              "image_pull_err": "ErrImagePull",
+                              "image_pull_backoff": "ImagePullBackOff",
+                              "failed_job": "Error"}[where]
+    (ref,) = json.loads(res.stdout)["metadata"]["ownerReferences"]
+    owner = [lab for lab, v in of("kube_pod_owner", (p["namespace"], p["pod"])) if v == 1]
+    assert [(ref["kind"], ref["name"])] == [(o["owner_kind"], o["owner_name"]) for o in owner]
