@@ -180,6 +180,9 @@ def test_snapshot_usage_agrees_with_cadvisor(cluster: Cluster) -> None:
 def test_sizes_are_validated_and_blocks_bounded() -> None:
     with pytest.raises(ConfigError, match="nodes=1"):
         DemoParams(nodes=1)
+    for days in (float("nan"), float("inf"), 0.0, 401.0):
+        with pytest.raises(ConfigError, match=r"days=.*need 0 < days <= 400"):
+            DemoParams(days=days)
     d = block_duration_s(n_series=40_000, interval_s=60, max_samples=6_000_000,
                          span_s=30 * 86400)
     assert 40_000 * d / 60 <= 6_000_000 and d % 7200 == 0

@@ -58,7 +58,7 @@ class DemoParams:
             problems.append(f"nodes={self.nodes} (need at least 2)")
         if self.namespaces < 5:
             problems.append(f"namespaces={self.namespaces} (need at least 5)")
-        if self.days <= 0 or self.days > 400:
+        if not 0 < self.days <= 400:  # also refuses NaN, which every comparison fails
             problems.append(f"days={self.days} (need 0 < days <= 400)")
         if self.interval_s < 5 or self.interval_s > 120:
             problems.append(f"interval_s={self.interval_s} (need 5..120 s)")
