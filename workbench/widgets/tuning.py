@@ -141,7 +141,9 @@ def counters_html(tuned: Tuned, slack: float | None = None) -> str:
     f = tuned.figures
     items = [("episodes", f"{f['episodes']}"), ("alerts fired", f"{f['alerts_fired']}"),
              ("fired per day", f"{f['fired_per_day']:.3g}"),
-             ("firing share", f"{f['firing_share']:.1%}"), ("flapping", f"{f['flapping']}"),
+             ("firing share per alert",
+              f"{f['firing_share'] / max(f['identities_fired'], 1):.1%}"),
+             ("flapping", f"{f['flapping']}"),
              ("still firing", f"{f['still_firing']}")]
     if "incidents" in f:
         delay = f["median_delay_s"]

@@ -6,8 +6,9 @@ value in the alert's labels and the alert's firing interval ``[fired_at, resolve
 firing: up to the end of the backtest) overlaps ``[start, end + grace]``. Then:
 
 * only incidents that overlap the backtest's evaluations count;
-* ``delay_s`` of an incident: first covering ``fired_at`` minus ``start`` (0 when an alert was
-  already firing when the incident began); null when no alert covers it (a *missed* incident);
+* ``delay_s`` of an incident: first covering ``fired_at`` minus ``start`` (or minus the first
+  evaluation, for an incident already under way then; 0 when an alert was already firing when
+  the incident began); null when no alert covers it (a *missed* incident);
 * an alert *outside any incident* covers none (a false alarm, as far as the incident list knows).
 
 Incident frames have ``start`` and ``end`` (:data:`~workbench.frames.TIMESTAMP`) and any label
@@ -204,7 +205,9 @@ def incident_figures(identities: pl.DataFrame, series_idx: npt.NDArray[np.int64]
     # Incidents entirely before the first or after the last evaluation are not counted.
     inside = ((e_ms >= t[0]) & (s_ms <= t[-1])) if n_steps else np.zeros(len(s_ms), bool)
     caught &= inside
-    delay = np.where(caught, np.maximum(first - s_ms, 0) / 1000, np.nan)
+    # An incident already under way when the window opens is timed from the window's start.
+    since = np.maximum(s_ms, t[0]) if n_steps else s_ms
+    delay = np.where(caught, np.maximum(first - since, 0) / 1000, np.nan)
     return {
         "incidents": int(inside.sum()),
         "incidents_caught": int(caught.sum()),
