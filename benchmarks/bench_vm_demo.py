@@ -55,6 +55,7 @@ def main(quick: bool = False) -> None:
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent_cpu = me.ru_utime + me.ru_stime
     worker_cpu = kids.ru_utime + kids.ru_stime
+    # RUSAGE_CHILDREN's max RSS is the largest reaped child: a worker or VictoriaMetrics.
     peak_total_gib = (self_kib + workers * child_kib + vm_hwm) / 2**20
     print(f"BIG ({BIG.nodes} nodes, ~{BIG.pods} pods, {BIG.interval_s}s), last {days:g} days, "
           f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end)")
@@ -63,8 +64,8 @@ def main(quick: bool = False) -> None:
     print(f"  wall               {st.wall_s:.1f} s  ({st.samples / st.wall_s / 1e6:.2f} M samples/s),"
           f" of which {st.warm_s:.1f} s building the simulation's signal tables (once)")
     print(f"  worker generate    {st.generate_s:.1f} s, post {st.post_s:.1f} s (summed over workers)")
-    print(f"  peak RSS           parent {self_kib / 2**10:.0f} MiB, largest worker "
-          f"{child_kib / 2**10:.0f} MiB, VictoriaMetrics {vm_hwm / 2**10:.0f} MiB; "
+    print(f"  peak RSS           parent {self_kib / 2**10:.0f} MiB, largest child (a worker or "
+          f"VictoriaMetrics) {child_kib / 2**10:.0f} MiB, VictoriaMetrics {vm_hwm / 2**10:.0f} MiB; "
           f"upper bound all together {peak_total_gib:.2f} GiB")
     # The machine is shared: CPU seconds say what an idle machine would take. The table build
     # is one process (serial); workers and VictoriaMetrics share the cores.

@@ -9,7 +9,8 @@ the ``prometheus`` endpoint is its URL; ``rules_prometheus`` is the scraper's (t
 alerts).
 
 Memory stays bounded: the history is cut into time slices of at most ``max_samples`` samples,
-each generated, serialised and posted by a worker process in requests of about 16 MB.
+each generated, serialised and posted by a worker process in requests of about 16 MB (a slice
+has a fixed cost of one pass over every series, so fewer, longer slices are cheaper).
 
 Examples
 --------
@@ -133,7 +134,7 @@ def _post(url: str, lines: list[bytes], session: requests.Session, st: ImportSta
 
 
 def import_history(cluster: Cluster, url: str, *, workers: int | None = None,
-                   max_samples: int = 2_000_000, start_s: float | None = None,
+                   max_samples: int = 8_000_000, start_s: float | None = None,
                    progress: bool = False) -> ImportStats:
     """Generate the history of ``cluster`` and import it into VictoriaMetrics at ``url``.
 
