@@ -10,8 +10,8 @@ follow. Two months are simulated: *typical* (each identity fires every 3 to 30 d
 separate, in ``workbench.alert_history``).
 
 Measured 2026-11-26 on 2 cores shared with other jobs (load average 12-16, so CPU seconds;
-wall time was 3-4x): typical 27,545 episodes -> 162,810 messages, 9.9 s CPU (7.2 s with
-``detail=False``); noisy 157,214 episodes -> 764,974 messages, see docs/alertmanager.md.
+wall time was 2-3x): typical 27,545 episodes -> 162,810 messages, 6.1 s CPU (4.7 s with
+``detail=False``); noisy 157,214 episodes -> 764,974 messages, 56.9 s CPU (33.1 s).
 
 Run: ``python -m benchmarks alertmanager [--quick]``.
 """

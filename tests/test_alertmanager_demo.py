@@ -6,12 +6,13 @@ along) are replayed 60x faster (a demo minute is a second) through a real Alertm
 the seed's routing (``group_by: [job]``, Slack with ``send_resolved`` and the seed's title/text)
 with its timers divided by 60 (10s / 1m / 5m -> 167ms / 1s / 5s), plus a webhook integration on
 the same receiver for group keys and fingerprints. Every message, its time, its alerts and its
-rendered Slack text equal ``simulate`` on the same episodes (times within 0.3 s: the
-machine running the tests may be busy).
+rendered Slack text equal ``simulate`` on the same episodes (times within 0.3 s plus 3% of the
+elapsed time: at 60x, the drift of Alertmanager's flush timer on a busy machine shows).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,12 @@ def test_demo_incidents_equal_real_alertmanager(small_demo: dict[str, Any],
                    end=datetime.fromtimestamp(run.t0 + end - 0.5, UTC))
     real = real_messages(run, SLACK)
     ours = sim_messages(sim, run.t0, SLACK)
-    assert_same(real, ours, tolerance=0.3)   # ticks are 1 s apart
+    # kept for a failure's post-mortem: the replayed episodes and both sides' messages
+    (tmp_path / "replay.json").write_text(json.dumps(
+        {"episodes": [e.__dict__ for e in episodes], "cleanup": run.cleanup, "t0": run.t0,
+         "real": real, "sim": ours}, default=str, indent=1))
+    # 1 s ticks; under heavy load Alertmanager's re-armed timer falls behind ~1 s in 40 ticks
+    assert_same(real, ours, tolerance=0.3, drift=0.03)
     reasons = set(sim["reason"])
     assert {"new", "resolved"} <= reasons
     assert len(real["/slack"]) >= 4
