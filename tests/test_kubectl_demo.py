@@ -207,6 +207,9 @@ def test_incident_pods_read_like_kubectl_and_kube_state_metrics(
         res = subprocess.run(["kubectl", "--kubeconfig", str(api["kc"]), "get", "pod", "-n",
                               p["namespace"], p["pod"], "-o", "json"],
                              capture_output=True, text=True, check=True, timeout=60)
+        events = {r["REASON"]: r for r in kubectl(api, "get", "events", "-n", p["namespace"],
+                                                  "-o", "wide")
+                  if r["OBJECT"] == f"pod/{p['pod']}"}
     ksm: dict[str, list[tuple[dict[str, str], float]]] = {}
     for s in cluster.samples(np.array([at])):
         if s.name.startswith("kube_pod") and not np.isnan(s.values[0]):
@@ -247,3 +250,22 @@ def test_incident_pods_read_like_kubectl_and_kube_state_metrics(
     (ref,) = json.loads(res.stdout)["metadata"]["ownerReferences"]
     owner = [lab for lab, v in of("kube_pod_owner", (p["namespace"], p["pod"])) if v == 1]
     assert [(ref["kind"], ref["name"])] == [(o["owner_kind"], o["owner_name"]) for o in owner]
+    # the pod's Events: counts so far, within the API server's one-hour event TTL
+    def seen(times: list[float]) -> list[float]:
+        return [x for x in times if x <= at]
+
+    want: dict[str, list[float]] = {"Scheduled": [p.get("ran_from_s", p["start_s"])]}
+    if where.startswith("crash"):
+        want |= {"Started": seen([p["start_s"], *p["restart_times_s"]]),
+                 "BackOff": seen(p["crash_times_s"][1:])}
+    elif where.startswith("image"):
+        want |= {"Pulling": seen(p["pull_attempts_s"]), "Failed": seen(p["pull_attempts_s"]),
+                 "BackOff": seen([x + 30 for x in p["pull_attempts_s"]])}
+    else:
+        want |= {"Started": [p["ran_from_s"] + 2]}
+    want = {k: v for k, v in want.items() if v and at - v[-1] <= 3600}
+    assert set(events) == set(want)
+    for reason, times in want.items():
+        assert (events[reason]["COUNT"], events[reason]["LAST SEEN"]) == (
+            str(len(times)), human_duration(at - times[-1])), reason
+        assert events[reason]["SOURCE"].endswith(p["node"]) or reason == "Scheduled"

@@ -379,24 +379,48 @@ def kube_events(c: Cluster, now_s: float, since_s: float) -> list[Event]:
     def keep(times: list[float]) -> list[float]:
         return [x for x in times if x <= now_s]
 
+    def normal(p: dict[str, Any], reason: str, message: str, times: list[float],
+               component: str = "kubelet") -> None:
+        times = keep(times)
+        if times and times[-1] >= since_s:
+            out.append(Event(p["namespace"], "Pod", p["pod"], reason, message, times[0],
+                             times[-1], count=len(times), component=component,
+                             host="" if component != "kubelet" else p["node"]))
+
+    def scheduled(p: dict[str, Any], at: float) -> None:
+        normal(p, "Scheduled", f"Successfully assigned {p['namespace']}/{p['pod']} to "
+               f"{p['node']}", [at], "default-scheduler")
+
     cl = crash_loop(c)
+    scheduled(cl, cl["start_s"])
+    normal(cl, "Started", f"Started container {cl['container']}",
+           [cl["start_s"], *cl["restart_times_s"]])
     backoffs = keep(cl["crash_times_s"][1:])  # the kubelet backs off from the second exit on
     if backoffs and backoffs[-1] >= since_s:
         out.append(Event(cl["namespace"], "Pod", cl["pod"], "BackOff",
                          f"Back-off restarting failed container {cl['container']} in pod "
                          f"{cl['pod']}_{cl['namespace']}({_uid(cl['pod'])})",
-                         backoffs[0], backoffs[-1], count=len(backoffs), type="Warning"))
+                         backoffs[0], backoffs[-1], count=len(backoffs), type="Warning",
+                         host=cl["node"]))
     ip = image_pull(c)
+    scheduled(ip, ip["start_s"])
+    normal(ip, "Pulling", f'Pulling image "{ip["image"]}"',
+           ground_truth(c)["image_pull"]["pull_attempts_s"])
     pulls = keep(ground_truth(c)["image_pull"]["pull_attempts_s"])
     if pulls and pulls[-1] >= since_s:
         out.append(Event(ip["namespace"], "Pod", ip["pod"], "Failed",
                          f'Failed to pull image "{ip["image"]}": rpc error: code = NotFound '
                          f'desc = failed to pull and unpack image "{ip["image"]}": not found',
-                         pulls[0], pulls[-1], count=len(pulls), type="Warning"))
+                         pulls[0], pulls[-1], count=len(pulls), type="Warning",
+                         host=ip["node"]))
+    backoffs = keep([x + 30 for x in ground_truth(c)["image_pull"]["pull_attempts_s"]])
+    if backoffs and backoffs[-1] >= since_s:  # the kubelet backs off 30 s after each failure
         out.append(Event(ip["namespace"], "Pod", ip["pod"], "BackOff",
-                         f'Back-off pulling image "{ip["image"]}"', pulls[0] + 30,
-                         pulls[-1] + 30, count=len(pulls), type="Warning"))
+                         f'Back-off pulling image "{ip["image"]}"', backoffs[0],
+                         backoffs[-1], count=len(backoffs), type="Warning", host=ip["node"]))
     fj = failed_job(c)
+    scheduled(fj, fj["ran_from_s"])
+    normal(fj, "Started", f"Started container {fj['container']}", [fj["ran_from_s"] + 2])
     if since_s <= fj["start_s"] <= now_s:
         out.append(Event(fj["namespace"], "Job", fj["job_name"], "BackoffLimitExceeded",
                          "Job has reached the specified backoff limit", fj["start_s"],
