@@ -17,6 +17,7 @@ from workbench.demo.kube_api import (
     pod_metrics_objects,
     pod_object,
 )
+from workbench.demo.kube_tables import snapshot_objects
 from workbench.demo.params import SMALL
 from workbench.demo.sim import FAMILIES, Cluster
 
@@ -219,6 +220,16 @@ def test_api_and_prometheus_agree(cluster: Cluster, history, where: str) -> None
             assert cs["lastState"]["terminated"]["finishedAt"] == _rfc(
                 max(x for x in p["crash_times_s"] if x <= at))
             assert ("running" in cs["state"]) == (where == "crash_running") == cs["ready"]
+    # Deployments and ReplicaSets (the incidents' included)
+    objs = snapshot_objects(snap)
+    assert {(o["metadata"]["namespace"], o["metadata"]["name"]): o["spec"]["replicas"]
+            for o in objs["deployments"]} == {
+        (lab["namespace"], lab["deployment"]): v
+        for lab, v in prom["kube_deployment_spec_replicas"]}
+    assert {(o["metadata"]["namespace"], o["metadata"]["name"],
+             o["metadata"]["ownerReferences"][0]["name"]) for o in objs["replicasets"]} == {
+        (lab["namespace"], lab["replicaset"], lab["owner_name"])
+        for lab, _ in prom["kube_replicaset_owner"]}
     # metrics-server lists only pods whose every container runs
     running = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in pods
                if all("running" in cs["state"] for cs in o["status"]["containerStatuses"])}

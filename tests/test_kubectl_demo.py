@@ -210,9 +210,12 @@ def test_incident_pods_read_like_kubectl_and_kube_state_metrics(
         events = {r["REASON"]: r for r in kubectl(api, "get", "events", "-n", p["namespace"],
                                                   "-o", "wide")
                   if r["OBJECT"] == f"pod/{p['pod']}"}
+        deps = kubectl(api, "get", "deployments", "-n", p["namespace"])
+        rss = kubectl(api, "get", "rs", "-n", p["namespace"])
     ksm: dict[str, list[tuple[dict[str, str], float]]] = {}
     for s in cluster.samples(np.array([at])):
-        if s.name.startswith("kube_pod") and not np.isnan(s.values[0]):
+        if s.name.startswith(("kube_pod", "kube_deployment_spec", "kube_replicaset_owner")) \
+                and not np.isnan(s.values[0]):
             ksm.setdefault(s.name, []).append((s.labels, float(s.values[0])))
 
     def of(name: str, key: tuple[str, str]) -> list[tuple[dict[str, str], float]]:
@@ -250,6 +253,21 @@ def test_incident_pods_read_like_kubectl_and_kube_state_metrics(
     (ref,) = json.loads(res.stdout)["metadata"]["ownerReferences"]
     owner = [lab for lab, v in of("kube_pod_owner", (p["namespace"], p["pod"])) if v == 1]
     assert [(ref["kind"], ref["name"])] == [(o["owner_kind"], o["owner_name"]) for o in owner]
+    # its Deployment and ReplicaSet, as kube-state-metrics has them (a Job's are not emulated)
+    spec = {lab["deployment"]: int(v) for lab, v in ksm["kube_deployment_spec_replicas"]
+            if lab["namespace"] == p["namespace"]}
+    assert {r["NAME"]: int(r["READY"].split("/")[1]) for r in deps} == spec
+    owners = {lab["replicaset"]: lab["owner_name"] for lab, _ in ksm["kube_replicaset_owner"]
+              if lab["namespace"] == p["namespace"]}
+    assert {r["NAME"] for r in rss} <= set(owners)
+    if "deployment" in p:
+        dep = next(r for r in deps if r["NAME"] == p["deployment"])
+        (rs,) = [r for r in rss if r["NAME"] == p["replicaset"]]
+        assert owners[p["replicaset"]] == p["deployment"]
+        assert dep["READY"] == f"{mine['READY'].split('/')[0]}/1"
+        assert (rs["DESIRED"], rs["CURRENT"], rs["READY"]) == ("1", "1", dep["READY"][0])
+    else:
+        assert "db-migrate" not in spec
     # the pod's Events: counts so far, within the API server's one-hour event TTL
     def seen(times: list[float]) -> list[float]:
         return [x for x in times if x <= at]

@@ -31,7 +31,9 @@ restart counts, owner references) say the same thing at every instant. They neve
 metrics-server: no container of theirs runs for the two 15 s windows metrics-server needs (the
 crash-looping one exits 30 s after each start), and cAdvisor has no series for them either. The
 crash-looping and the pulling pod have a pod sandbox, so they count in ``kubelet_running_pods``
-(:func:`running_pods`).
+(:func:`running_pods`). Their Deployments and ReplicaSets (:func:`api_controllers`,
+``kube_replicaset_owner``, ``kube_deployment_spec_replicas``) live as long as the pods: created
+with the bad image, deleted when the incident ends.
 
 Examples
 --------
@@ -55,11 +57,11 @@ from .._quantity import parse_quantity
 from ._signal import DAY, hash64
 
 if TYPE_CHECKING:
-    from .model import Event, Pod
+    from .model import Controller, Event, Pod
     from .sim import Cluster, Target
 
-__all__ = ["FAMILIES", "TARGET_KINDS", "api_pods", "ground_truth", "ksm_series", "kube_events",
-           "running_pods", "target_series", "targets"]
+__all__ = ["FAMILIES", "TARGET_KINDS", "api_controllers", "api_pods", "ground_truth",
+           "ksm_series", "kube_events", "running_pods", "target_series", "targets"]
 
 F = np.ndarray
 
@@ -168,6 +170,16 @@ def _pod_labels(p: dict[str, Any]) -> dict[str, str]:
     return {"namespace": p["namespace"], "pod": p["pod"], "uid": _uid(p["pod"])}
 
 
+def _deployment_series(p: dict[str, Any], during: Any
+                       ) -> Iterator[tuple[str, dict[str, str], F]]:
+    """The incident's Deployment and ReplicaSet (they live as long as its pod)."""
+    yield "kube_replicaset_owner", {"namespace": p["namespace"], "replicaset": p["replicaset"],
+                                    "owner_kind": "Deployment", "owner_name": p["deployment"],
+                                    "owner_is_controller": "true"}, during(p, 1.0)
+    yield "kube_deployment_spec_replicas", {"namespace": p["namespace"],
+                                            "deployment": p["deployment"]}, during(p, 1.0)
+
+
 def _pod_series(p: dict[str, Any], owner: tuple[str, str], start: float, during: Any
                 ) -> Iterator[tuple[str, dict[str, str], F]]:
     """kube-state-metrics' ``kube_pod_info``, start time, requests and limits of an incident pod."""
@@ -209,6 +221,7 @@ def ksm_series(c: Cluster, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
     n_crash = np.searchsorted(crashes, t, side="right")
     waiting = (n_crash > restarts)  # crashed and not restarted yet: back-off
     yield from _pod_series(cl, ("ReplicaSet", cl["replicaset"]), cl["start_s"], during)
+    yield from _deployment_series(cl, during)
     yield "kube_pod_owner", {**pl_, "owner_kind": "ReplicaSet", "owner_name": cl["replicaset"],
                              "owner_is_controller": "true"}, during(cl, 1.0)
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
@@ -226,6 +239,7 @@ def ksm_series(c: Cluster, t: F) -> Iterator[tuple[str, dict[str, str], F]]:
     cc = {**pl_, "container": ip["container"]}
     err, backoff = _reason_at(t, ip)
     yield from _pod_series(ip, ("ReplicaSet", ip["replicaset"]), ip["start_s"], during)
+    yield from _deployment_series(ip, during)
     yield "kube_pod_owner", {**pl_, "owner_kind": "ReplicaSet", "owner_name": ip["replicaset"],
                              "owner_is_controller": "true"}, during(ip, 1.0)
     for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
@@ -302,6 +316,29 @@ def api_pods(c: Cluster, now_s: float) -> list[Pod]:
                        phase="Failed", start_time_s=fj["ran_from_s"],
                        container_started_s={ctr: fj["ran_from_s"]},
                        finished_s={ctr: fj["start_s"]}, last_terminated_reason={ctr: "Error"}))
+    return out
+
+
+def api_controllers(c: Cluster, now_s: float) -> list[Controller]:
+    """The Deployments and ReplicaSets of the incident pods alive at ``now_s`` (one replica
+    each, ready only while the crash-looping container runs)."""
+    from .model import Container, Controller
+
+    out: list[Controller] = []
+    ready = {p.name: p.phase == "Running" and not p.waiting_reason for p in api_pods(c, now_s)}
+    for p in (crash_loop(c), image_pull(c)):
+        if p["pod"] not in ready:
+            continue
+        req, lim = _RESOURCES[p["container"]]
+        ctrs = (Container(p["container"], p["image"], req, lim),)
+        sel = {"app.kubernetes.io/name": p["deployment"]}
+        n = int(ready[p["pod"]])
+        out.append(Controller("Deployment", p["namespace"], p["deployment"], 1, 1, n,
+                              p["start_s"], sel, ctrs))
+        out.append(Controller("ReplicaSet", p["namespace"], p["replicaset"], 1, 1, n,
+                              p["start_s"], {**sel, "pod-template-hash":
+                                             p["replicaset"].rsplit("-", 1)[1]}, ctrs,
+                              owner_name=p["deployment"]))
     return out
 
 

@@ -79,6 +79,7 @@ def workload_view(c: Cluster, pods: list[PodInst], now_s: float) -> dict[str, An
                     sum(_ready(c, p, now_s) for p in rs_pods), min(p.start for p in rs_pods),
                     {**sel, "pod-template-hash": rs.rsplit("-", 1)[1]}, _containers(w),
                     owner_name=w.name))
+    out.extend(events_sim.api_controllers(c, now_s))  # the crash loop's, the image pull's
     claims = [Claim(w.namespace, w.pvc, volume_name(w.pvc), "50Gi", "gp3",
                     first.get((w.namespace, w.name), now_s))
               for w in c.workloads if w.pvc]
