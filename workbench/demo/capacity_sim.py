@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import events_sim
 from ._signal import DAY
 
 if TYPE_CHECKING:
@@ -328,6 +329,8 @@ def ground_truth(cluster: Cluster) -> dict[str, Any]:
     for w in cluster.workloads:
         k = "CronJob" if w.kind == "Job" else w.kind
         kinds[k] = kinds.get(k, 0) + 1
+    for k, n in events_sim.WORKLOAD_KINDS.items():  # the incidents' (they have requests too)
+        kinds[k] = kinds.get(k, 0) + n
     return {
         "workload_kinds": kinds,
         "overprovisioned": {**_container(wl[("data", "reporting-replica")]),

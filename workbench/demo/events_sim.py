@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from .model import Controller, Event, Pod
     from .sim import Cluster, Target
 
-__all__ = ["FAMILIES", "TARGET_KINDS", "api_controllers", "api_pods", "ground_truth",
+__all__ = ["FAMILIES", "TARGET_KINDS", "WORKLOAD_KINDS", "api_controllers", "api_pods", "ground_truth",
            "ksm_series", "kube_events", "running_pods", "target_series", "targets"]
 
 F = np.ndarray
@@ -91,6 +91,9 @@ FAMILIES: dict[str, tuple[str, str, int]] = {
     "kube_pod_container_status_terminated_reason": (
         "gauge", "Describes the reason the container is currently in terminated state.", 1),
 }
+#: The incidents' workloads by the kind an owner chain resolves to (capacity's ground truth):
+#: refund-worker and query-ui (Deployment), the db-migrate Job (no CronJob owns it).
+WORKLOAD_KINDS = {"Deployment": 2, "Job": 1}
 #: container of each incident -> (requests, limits), as the Pod spec and kube-state-metrics show
 _RESOURCES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
     "refund-worker": ({"cpu": "100m", "memory": "128Mi"}, {"memory": "256Mi"}),
