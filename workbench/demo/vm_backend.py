@@ -134,7 +134,7 @@ def _post(url: str, lines: list[bytes], session: requests.Session, st: ImportSta
 
 
 def import_history(cluster: Cluster, url: str, *, workers: int | None = None,
-                   max_samples: int = 8_000_000, start_s: float | None = None,
+                   max_samples: int = 32_000_000, start_s: float | None = None,
                    progress: bool = False) -> ImportStats:
     """Generate the history of ``cluster`` and import it into VictoriaMetrics at ``url``.
 
