@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from .config import AlertmanagerConfig, Integration
@@ -44,7 +45,7 @@ MAINTENANCE_MS = 30_000
 PUT, TICK, GC = 0, 1, 2          # order of events at the same millisecond
 
 
-@dataclass
+@dataclass(slots=True)
 class Alert:
     """An alert as Alertmanager stores it (times in Unix ms; never mutated once stored)."""
 
@@ -61,11 +62,12 @@ class Alert:
         return self.ends_at <= now
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
     route: Route
     labels: dict[str, str]
     key: str
+    label_str: str = ""                 # label_set_string(labels)
     alerts: dict[str, Alert] = field(default_factory=dict)
     firing: set[str] = field(default_factory=set)       # resolved-ness is fixed when stored
     resolved: set[str] = field(default_factory=set)
@@ -84,7 +86,7 @@ class _Group:
         return tick + gi if strict and tick <= t else tick
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     firing: frozenset[str]
     resolved: frozenset[str]
@@ -185,7 +187,8 @@ class Dispatcher:
                 if group is None or not group.targets:
                     self.target_groups.discard(gid)
                 elif group.origin is not None:
-                    self.materialize(group, now, inclusive=False)
+                    if group.streaks:
+                        self.materialize(group, now, inclusive=False)
                     self._touch(group, gid, now)
         routes = self.routes_cache.get(key)
         if routes is None:
@@ -199,7 +202,7 @@ class Dispatcher:
             gid, glabels = cached
             group = self.groups.get(gid)
             if group is None:
-                group = _Group(route, glabels, f"{route.key}:{gid[1]}")
+                group = _Group(route, glabels, f"{route.key}:{gid[1]}", gid[1])
                 self.groups[gid] = group
                 self._schedule(group, gid, now + route.group_wait_ms)
             elif group.streaks:
@@ -255,7 +258,8 @@ class Dispatcher:
         group.scheduled = None
         if group.origin is None:
             group.origin = now
-        self.materialize(group, now, inclusive=False)
+        if group.streaks:
+            self.materialize(group, now, inclusive=False)
         route = group.route
         timed = bool(route.mute_time_intervals or route.active_time_intervals)
         if timed:
@@ -328,7 +332,7 @@ class Dispatcher:
             cid = self.content_ids[ckey] = len(self.contents)
             self.contents.append((
                 group.route.receiver, integ.name, group.route.key, group.key,
-                label_set_string(group.labels), "firing" if firing else "resolved",
+                group.label_str, "firing" if firing else "resolved",
                 len(firing), len(resolved), "", "", None, None))
         if cid is None:
             sent = sorted((group.alerts[fp] for fp in firing | resolved), key=lambda a: a.order)
@@ -343,7 +347,7 @@ class Dispatcher:
             cid = self.content_ids[ckey] = len(self.contents)
             self.contents.append((
                 group.route.receiver, integ.name, group.route.key, group.key,
-                label_set_string(group.labels), "firing" if firing else "resolved",
+                group.label_str, "firing" if firing else "resolved",
                 len(firing), len(resolved), ",".join(a.fp for a in sent),
                 "\x00".join(sorted({a.labels.get("alertname", "") for a in sent})), title,
                 text))
@@ -360,7 +364,7 @@ class Dispatcher:
 
     def run(self) -> None:
         """Process every event up to ``end``."""
-        self.puts.sort(key=lambda p: (p[0], p[1]))
+        self.puts.sort(key=itemgetter(0))     # stable: same-time posts stay in push order
         puts, queue, i, n = self.puts, self.queue, 0, len(self.puts)
         while i < n or queue:
             if i < n and (not queue or puts[i][0] <= queue[0][0]):   # alerts before flushes

@@ -59,7 +59,7 @@ import polars as pl
 from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
 from ...frames import TIMESTAMP
 from .config import AlertmanagerConfig
-from .dispatcher import COLUMNS, PUT, Alert, Dispatcher, alert_order
+from .dispatcher import COLUMNS, Alert, Dispatcher, alert_order
 
 __all__ = ["KUBE_PROMETHEUS_TIMERS", "NOTIFICATION_SCHEMA", "compare_timers", "fingerprint",
            "messages_per_day", "simulate", "what_if", "with_overrides"]
@@ -202,6 +202,7 @@ def simulate(
         same = b >= 0 and idents[b] == idents[a]
         next_active[a] = active[b] if same else None
     ident_cache: dict[tuple[tuple[str, str], ...], tuple[str, tuple[Any, ...]]] = {}
+    puts, seq = sim.puts, sim.seq
     for i in range(episodes.height):
         fired_i, resolved_i = fired[i], resolved[i]
         if fired_i is None:
@@ -216,10 +217,18 @@ def simulate(
         fp, sort_key = known
         fsends, rsends = _episode_sends(fired_i, resolved_i, next_active[i], end_ms,
                                         interval, resend, retention)
+        # Posts go straight to the dispatcher's list (same order as ``push``); the re-sends
+        # of one resolved episode share one immutable Alert (``updated_at`` is never read).
         for t in fsends:
-            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, _FOREVER, t, sort_key, lkey))
-        for t in rsends:
-            sim.push(t, PUT, Alert(fp, labels, ann, fired_i, resolved_i or t, t, sort_key, lkey))
+            seq += 1
+            puts.append((t, seq, Alert(fp, labels, ann, fired_i, _FOREVER, t, sort_key, lkey)))
+        if rsends:
+            alert = Alert(fp, labels, ann, fired_i, resolved_i or rsends[0], rsends[0],
+                          sort_key, lkey)
+            for t in rsends:
+                seq += 1
+                puts.append((t, seq, alert))
+    sim.seq = seq
     sim.run()
     return _messages(sim)
 
