@@ -335,3 +335,23 @@ def test_tuner_recomputes_recommendations(demo: dict[str, Any]) -> None:
     assert not after.equals(before)
     box.controls["namespace"].value = "payments"
     assert set(box.state["recs"]["namespace"]) == {"payments"}
+
+
+def test_tuner_never_changes_a_value_silently(demo: dict[str, Any]) -> None:
+    """An out-of-range buffer widens the slider (no clamp to 1.0); a percentile that was not
+    fetched is named, with the one shown instead and the fix."""
+    from workbench.widgets import CapacityParams, capacity_tuner
+
+    with pytest.warns(UserWarning) as caught:
+        box = capacity_tuner(demo["usage"], CapacityParams(memory_buffer=1.5, cpu_percentile=97),
+                             charts=False)
+    assert box.controls["memory_buffer"].value == 1.5
+    assert box.state["params"].memory_buffer == 1.5
+    fetched = [float(x) for x in demo["usage"].percentiles]
+    assert 97.0 not in fetched
+    assert box.controls["cpu_percentile"].value == fetched[-1]
+    messages = [str(w.message) for w in caught]
+    assert any("cpu_percentile = 97 was not fetched" in m and "percentiles=" in m for m in messages)
+    assert any("memory buffer = 1.5 is above the slider range" in m for m in messages)
+    notes = " ".join(getattr(c, "value", "") for c in box.children)
+    assert "97 was not fetched" in notes and "1.5 is above" in notes

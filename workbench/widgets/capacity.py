@@ -7,6 +7,7 @@ HTML and the JupyterLab session show the same numbers for the same parameters.
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from ..analysis.capacity import (
     savings,
     storage_capacity,
 )
+from ._slider import slider
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -185,12 +187,20 @@ def capacity_tuner(usage: CapacityUsage, params: CapacityParams | None = None, *
     state: dict[str, Any] = {"params": p}
     output = w.Output()
     pcts = [float(x) for x in usage.percentiles]
+    notes = []
+    percentile = float(p.cpu_percentile)
+    if percentile not in pcts:  # only fetched percentiles can be shown: say which one is used
+        notes.append(f"cpu_percentile = {percentile:g} was not fetched (fetched: "
+                     f"{', '.join(f'{x:g}' for x in pcts)}); showing {pcts[-1]:g}. Fix: pass "
+                     f"percentiles=(..., {percentile:g}) to capacity.fetch_usage.")
+        warnings.warn(notes[-1], UserWarning, stacklevel=2)
+        percentile = pcts[-1]
+    buffer, buffer_note = slider("memory buffer", float(p.memory_buffer), 0.0, 1.0, 0.05,
+                                 continuous_update=False, readout_format=".0%")
+    notes += [buffer_note] if buffer_note else []
     controls = {
-        "cpu_percentile": w.Dropdown(options=pcts, value=p.cpu_percentile if p.cpu_percentile
-                                     in pcts else pcts[-1], description="CPU percentile"),
-        "memory_buffer": w.FloatSlider(value=p.memory_buffer, min=0.0, max=1.0, step=0.05,
-                                       description="memory buffer", continuous_update=False,
-                                       readout_format=".0%"),
+        "cpu_percentile": w.Dropdown(options=pcts, value=percentile, description="CPU percentile"),
+        "memory_buffer": buffer,
         "namespace": w.Text(value=p.namespace, description="namespace regex",
                             continuous_update=False),
     }
@@ -211,6 +221,7 @@ def capacity_tuner(usage: CapacityUsage, params: CapacityParams | None = None, *
         c.observe(redraw, names="value")
     redraw()
     box = w.VBox([w.HTML("<b>Right-sizing</b> (table, savings and charts follow)"),
+                  *[w.HTML(f"<p><i>{html.escape(n)}</i></p>") for n in notes],
                   w.HBox(list(controls.values())), output])
     box.controls = controls
     box.output = output
