@@ -122,6 +122,8 @@ class Dispatcher:
         self.external_url = external_url
         self.detail = detail
         self.routes_cache: dict[tuple[tuple[str, str], ...], list[Route]] = {}
+        self.dest_cache: dict[tuple[tuple[str, str], ...],
+                              list[tuple[Route, tuple[int, str], dict[str, str]]]] = {}
         self.sides: dict[tuple[tuple[str, str], ...], tuple[bool, bool]] = {}
         self.phase = maintenance_phase % MAINTENANCE_MS
         self.rules = cfg.inhibit_rules
@@ -190,16 +192,11 @@ class Dispatcher:
                     if group.streaks:
                         self.materialize(group, now, inclusive=False)
                     self._touch(group, gid, now)
-        routes = self.routes_cache.get(key)
-        if routes is None:
-            routes = self.routes_cache[key] = self.cfg.route(new.labels)
-        for route in routes:
-            cached = self.group_ids.get((id(route), key))
-            if cached is None:
-                glabels = route.group_labels(new.labels)
-                cached = self.group_ids[(id(route), key)] = (
-                    (id(route), label_set_string(glabels)), glabels)
-            gid, glabels = cached
+        dests = self.dest_cache.get(key)
+        if dests is None:
+            dests = self.dest_cache[key] = self._destinations(new.labels, key)
+        fp = new.fp
+        for route, gid, glabels in dests:
             group = self.groups.get(gid)
             if group is None:
                 group = _Group(route, glabels, f"{route.key}:{gid[1]}", gid[1])
@@ -207,23 +204,47 @@ class Dispatcher:
                 self._schedule(group, gid, now + route.group_wait_ms)
             elif group.streaks:
                 self.materialize(group, now, inclusive=False)   # before the group changes
-            group.alerts[new.fp] = new
+            group.alerts[fp] = new
             if is_resolved:
-                group.firing.discard(new.fp)
-                group.resolved.add(new.fp)
+                group.firing.discard(fp)
+                group.resolved.add(fp)
             else:
-                group.resolved.discard(new.fp)
-                group.firing.add(new.fp)
-            self.empties.discard(gid)
+                group.resolved.discard(fp)
+                group.firing.add(fp)
+            if gid in self.empties:
+                self.empties.discard(gid)
             if is_target:
-                group.targets.add(new.fp)
+                group.targets.add(fp)
                 self.target_groups.add(gid)
-            if group.origin is None:
+            origin = group.origin
+            if origin is None:
                 if new.starts_at + route.group_wait_ms < now:
                     group.scheduled = None               # Reset(0): flush now
                     self._schedule(group, gid, now)
-            else:
-                self._touch(group, gid, now)
+            else:                                        # _touch, inlined (hot path)
+                gi = route.group_interval_ms
+                tick = origin - ((origin - now) // gi) * gi
+                scheduled = group.scheduled
+                if scheduled is None or tick < scheduled:
+                    group.scheduled = tick
+                    self.seq += 1
+                    heapq.heappush(self.queue, (tick, TICK, self.seq, (gid, group, tick)))
+
+    def _destinations(self, labels: dict[str, str], key: tuple[tuple[str, str], ...]
+                      ) -> list[tuple[Route, tuple[int, str], dict[str, str]]]:
+        """(route, group id, group labels) for every route these labels go to."""
+        routes = self.routes_cache.get(key)
+        if routes is None:
+            routes = self.routes_cache[key] = self.cfg.route(labels)
+        out = []
+        for route in routes:
+            cached = self.group_ids.get((id(route), key))
+            if cached is None:
+                glabels = route.group_labels(labels)
+                cached = self.group_ids[(id(route), key)] = (
+                    (id(route), label_set_string(glabels)), glabels)
+            out.append((route, *cached))
+        return out
 
     # -- flushes -----------------------------------------------------------------------------
     def muted(self, alert: Alert, now: int) -> bool:
@@ -366,20 +387,21 @@ class Dispatcher:
         """Process every event up to ``end``."""
         self.puts.sort(key=itemgetter(0))     # stable: same-time posts stay in push order
         puts, queue, i, n = self.puts, self.queue, 0, len(self.puts)
+        end, put, tick, heappop = self.end, self.put, self.tick, heapq.heappop
         while i < n or queue:
             if i < n and (not queue or puts[i][0] <= queue[0][0]):   # alerts before flushes
                 now, _, alert = puts[i]
                 i += 1
-                if now > self.end:
+                if now > end:
                     i = n
                     continue
-                self.put(now, alert)
+                put(now, alert)
                 continue
-            now, kind, _, payload = heapq.heappop(queue)
-            if now > self.end:
+            now, kind, _, payload = heappop(queue)
+            if now > end:
                 break
             if kind == TICK:
-                self.tick(now, *payload)
+                tick(now, *payload)
             else:
                 self.gc()
         for group in self.groups.values():
