@@ -68,6 +68,8 @@ class _Group:
     labels: dict[str, str]
     key: str
     label_str: str = ""                 # label_set_string(labels)
+    # the receiver's integrations with their notification log keys
+    integs: list[tuple[Integration, tuple[str, str, str]]] = field(default_factory=list)
     alerts: dict[str, Alert] = field(default_factory=dict)
     firing: set[str] = field(default_factory=set)       # resolved-ness is fixed when stored
     resolved: set[str] = field(default_factory=set)
@@ -199,7 +201,10 @@ class Dispatcher:
         for route, gid, glabels in dests:
             group = self.groups.get(gid)
             if group is None:
-                group = _Group(route, glabels, f"{route.key}:{gid[1]}", gid[1])
+                gkey = f"{route.key}:{gid[1]}"
+                group = _Group(route, glabels, gkey, gid[1], [
+                    (integ, (gkey, route.receiver, integ.name))
+                    for integ in self.cfg.receivers[route.receiver].integrations])
                 self.groups[gid] = group
                 self._schedule(group, gid, now + route.group_wait_ms)
             elif group.streaks:
@@ -307,11 +312,11 @@ class Dispatcher:
         elif firing and not timed:
             # Until an alert arrives or an inhibiting one changes, only repeats can be sent,
             # each integration on its own progression: a run ("streak") per integration.
-            receiver = self.cfg.receivers[route.receiver]
             gi, ri = route.group_interval_ms, route.repeat_interval_ms
             period = (ri // gi + 1) * gi
-            for integ in receiver.integrations:
-                entry = self.nflog.get((group.key, receiver.name, integ.name))
+            nflog = self.nflog
+            for integ, nkey in group.integs:
+                entry = nflog.get(nkey)
                 if entry is not None:
                     first = max(group.next_grid(entry.timestamp + ri, strict=True),
                                 group.next_grid(now, strict=True))
@@ -319,11 +324,10 @@ class Dispatcher:
 
     def notify(self, now: int, group: _Group, firing: frozenset[str],
                resolved: frozenset[str]) -> None:
-        route = group.route
-        receiver = self.cfg.receivers[route.receiver]
-        for integ in receiver.integrations:
-            nkey = (group.key, receiver.name, integ.name)
-            entry = self.nflog.get(nkey)
+        repeat_ms = group.route.repeat_interval_ms
+        nflog = self.nflog
+        for integ, nkey in group.integs:
+            entry = nflog.get(nkey)
             reason = None
             if entry is None:
                 reason = "new" if firing else None
@@ -333,11 +337,11 @@ class Dispatcher:
                 reason = "resolved" if entry.firing else None
             elif integ.send_resolved and not resolved <= entry.resolved:
                 reason = "resolved"
-            elif now - entry.timestamp > route.repeat_interval_ms:
+            elif now - entry.timestamp > repeat_ms:
                 reason = "repeat"
             if reason is None:
                 continue
-            self.nflog[nkey] = _Entry(firing, resolved, now)
+            nflog[nkey] = _Entry(firing, resolved, now)
             if not integ.send_resolved and not firing:
                 continue                      # logged, nothing sent
             cid = self.content(group, integ, firing,
