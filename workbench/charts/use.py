@@ -74,6 +74,7 @@ def resource_chart(
     columns: int = 3,
     max_rows: int = 4000,
     max_devices: int = 8,
+    max_nodes: int = 12,
     width: int | None = None,
     height: int = 130,
 ) -> alt.FacetChart:
@@ -100,6 +101,11 @@ def resource_chart(
         peak and the title says so. Filesystems come and go with pods (containerd mounts a
         tmpfs ``shm`` per pod sandbox), so a two-week window can hold thousands of mountpoints,
         more series than a chart has rows.
+    max_nodes
+        Panels at most. With more nodes, the ``max_nodes - 1`` with the highest peak get a
+        panel each (busiest first) and the last panel, ``others (N nodes)``, shows the mean of
+        the other nodes at each time, one line per device, so 50 nodes are 12 readable panels
+        instead of 50.
 
     Examples
     --------
@@ -116,6 +122,10 @@ def resource_chart(
                                  max_devices)
     if dropped:
         title = f"{title} (top {max_devices} per node by peak; {dropped} more not shown)"
+    frame, order, others = _top_nodes(frame, max(2, max_nodes), max_devices)
+    if others:
+        title = (f"{title} ({len(order) - 1} of {len(order) - 1 + others} nodes with the "
+                 f"highest peak, then the mean of the other {others})")
     data = chart_rows(frame, max_rows=max_rows)
     multi_device = data["device"].n_unique() > 1 or (data.height and data["device"][0] != "")
     # the y title is the unit only: a long title is wider than a row of panels is high, and the
@@ -161,10 +171,35 @@ def resource_chart(
     if params:
         layered = layered.add_params(*params)
     return layered.facet(
-        facet=alt.Facet("node:N", title=None, header=alt.Header(labelFontWeight="bold")),
+        facet=alt.Facet("node:N", title=None, header=alt.Header(labelFontWeight="bold"),
+                        sort=order),
         columns=columns, spacing={"row": 22, "column": 18},
     ).properties(title=title).resolve_scale(y="shared").resolve_axis(
         x="independent")  # each panel its own time axis: none under an empty last-row cell
+
+
+def _top_nodes(frame: pl.DataFrame, max_nodes: int, max_devices: int
+               ) -> tuple[pl.DataFrame, list[str], int]:
+    """The frame with at most ``max_nodes`` nodes: the ``max_nodes - 1`` with the highest peak
+    and one ``others (N nodes)`` pseudo-node: the other nodes' mean per device and time (the
+    ``max_devices`` devices with the highest peak).
+    Returns the frame, the panel order (busiest first, others last) and how many nodes were
+    folded into ``others``."""
+    peaks = (frame.group_by("node")
+             .agg(pl.col("value").fill_nan(None).max().alias("_peak"))
+             .sort(["_peak", "node"], descending=[True, False], nulls_last=True))
+    nodes = peaks["node"].to_list()
+    if len(nodes) <= max_nodes:
+        return frame, nodes, 0
+    keep = nodes[:max_nodes - 1]
+    label = f"others ({len(nodes) - len(keep)} nodes)"
+    inside = pl.col("node").is_in(keep)
+    rest = (frame.filter(~inside).group_by("device", "timestamp")
+            .agg(pl.col("value").fill_nan(None).mean())
+            .select(pl.lit(label).alias("node"), "device", "timestamp", "value"))
+    rest, _ = top_devices(rest, max_devices)
+    return (pl.concat([frame.filter(inside), rest], how="vertical_relaxed"),
+            [*keep, label], len(nodes) - len(keep))
 
 
 def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,

@@ -1,0 +1,64 @@
+"""Charts stay readable on the big setting (50 nodes, 2,000 pods): spec-level bounds on the
+number of panels, rows and marks, on synthetic frames of that size with known values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from workbench.charts import resource_chart
+from workbench.frames import TIMESTAMP
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+NODES = [f"ip-10-0-{n // 256}-{n % 256}.ec2.internal" for n in range(50)]
+
+
+def _nodes_frame(points: int = 288, devices: int = 1) -> pl.DataFrame:
+    """50 nodes over 24 h: node ``n`` is flat at ``n / 100`` (device ``d`` adds ``d / 1000``),
+    except node 7, whose single spike to 0.99 makes it the peak of the cluster."""
+    step = timedelta(hours=24) / points
+    ts = pl.Series([T0 + i * step for i in range(points)]).cast(TIMESTAMP)
+    parts = []
+    for n, node in enumerate(NODES):
+        for d in range(devices):
+            values = [n / 100 + d / 1000] * points
+            if n == 7:
+                values[points // 2] = 0.99
+            parts.append(pl.DataFrame({"node": node, "device": f"sd{chr(97 + d)}" if devices > 1
+                                       else "", "timestamp": ts, "value": values}))
+    return pl.concat(parts)
+
+
+def _panels(spec: dict) -> list[str]:  # type: ignore[type-arg]
+    (rows,) = spec["datasets"].values()
+    return sorted({r["node"] for r in rows})
+
+
+def test_fifty_nodes_are_twelve_panels_busiest_first_then_others() -> None:
+    frame = _nodes_frame()
+    spec = resource_chart(frame, title="CPU", unit="ratio", threshold=0.9).to_dict()
+    (rows,) = spec["datasets"].values()
+    order = spec["facet"]["sort"]
+    # node 7's spike first, then the 10 highest flat ones (49 .. 40); the 39 others in one panel
+    assert order == [NODES[7], *NODES[49:39:-1], "others (39 nodes)"]
+    assert set(_panels(spec)) == set(order) and len(rows) <= 4000
+    assert "11 of 50 nodes" in spec["title"] and "other 39" in spec["title"]
+    others = [r for r in rows if r["node"] == "others (39 nodes)"]
+    rest = [n for n in range(40) if n != 7]  # flat values n / 100, 39 nodes
+    assert others and all(r["value"] == pytest.approx(sum(rest) / 100 / len(rest))
+                          for r in others)
+    # every kept node keeps its own line, at enough points to read a day (>= 1 per 20 min)
+    assert min(sum(r["node"] == n for r in rows) for n in order) >= 72
+
+
+def test_few_nodes_keep_a_panel_each_and_devices_stay_bounded() -> None:
+    frame = _nodes_frame(points=100).filter(pl.col("node").is_in(NODES[:5]))
+    spec = resource_chart(frame, title="CPU", unit="ratio").to_dict()
+    assert _panels(spec) == sorted(NODES[:5]) and "others" not in spec["title"]
+    many = _nodes_frame(points=60, devices=12)
+    spec = resource_chart(many, title="Disk", unit="ratio").to_dict()
+    (rows,) = spec["datasets"].values()
+    assert len(_panels(spec)) == 12 and len(rows) <= 4000
+    assert len({(r["node"], r["device"]) for r in rows}) == 12 * 8  # max_devices per panel
