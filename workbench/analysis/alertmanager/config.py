@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,21 +169,44 @@ class AlertmanagerConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> AlertmanagerConfig:
         """Read and parse ``alertmanager.yml``."""
+        if not isinstance(path, str | Path):
+            msg = (f"AlertmanagerConfig.from_file needs a path (str or Path), got "
+                   f"{type(path).__name__}. Fix: pass the path of alertmanager.yml.")
+            raise AlertmanagerConfigError(msg)
         p = Path(path)
         try:
-            text = p.read_text()
-        except OSError as exc:
-            msg = f"Cannot read Alertmanager config {p}: {exc.strerror}. Fix: check the path."
+            raw = p.read_bytes()
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else str(exc)
+            msg = f"Cannot read Alertmanager config {str(p)!r}: {why}. Fix: check the path."
             raise AlertmanagerConfigError(msg, source=str(p)) from None
-        return cls.from_yaml(text, source=str(p))
+        return cls.from_yaml(raw, source=str(p))
 
     @classmethod
-    def from_yaml(cls, text: str, *, source: str = "<string>") -> AlertmanagerConfig:
-        """Parse the YAML text of an Alertmanager configuration."""
+    def from_yaml(cls, text: str | bytes, *, source: str = "<string>") -> AlertmanagerConfig:
+        """Parse the YAML text (``str``, or UTF-8 ``bytes``) of an Alertmanager configuration."""
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                msg = (f"{source}: the configuration is not UTF-8 text (byte {exc.start}). Fix: "
+                       "save alertmanager.yml as UTF-8.")
+                raise AlertmanagerConfigError(msg, source=source) from None
+        if not isinstance(text, str):
+            msg = (f"AlertmanagerConfig.from_yaml needs the YAML text as a str, got "
+                   f"{type(text).__name__}. Fix: pass the file's text, or use "
+                   "AlertmanagerConfig.from_file(path).")
+            raise AlertmanagerConfigError(msg, source=str(source))
         return _Parser(source).parse(text)
 
-    def route(self, labels: dict[str, str]) -> list[Route]:
+    def route(self, labels: Mapping[str, str]) -> list[Route]:
         """The routes an alert with ``labels`` is dispatched to (``amtool config routes test``)."""
+        if not isinstance(labels, Mapping) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, str))
+                for k, v in labels.items()):
+            msg = (f"route() needs the alert's labels as a dict of str to str, got {labels!r:.80}."
+                   ' Fix: pass e.g. {"alertname": "X", "severity": "page"}.')
+            raise AlertmanagerConfigError(msg, source=self.source)
         clean = {k: v for k, v in labels.items() if v is not None}
         return self.root.match(clean)
 
@@ -245,7 +269,7 @@ class _Parser:
             try:
                 out.extend(parse_matchers(str(item)))
             except MatcherError as exc:
-                raise self.fail(pos, f"{key}: {exc}", 'write matchers as name="value", '
+                raise self.fail(pos, f"{key}: {exc.reason}", 'write matchers as name="value", '
                                 'name!="value", name=~"regex" or name!~"regex"') from None
         return out
 
@@ -259,12 +283,29 @@ class _Parser:
             try:
                 out.append(Matcher.new(name, op, "" if value is None else str(value)))
             except MatcherError as exc:
-                raise self.fail(m.pos_of(name), f"{key}: {exc}", "fix the regex (Go RE2 "
+                raise self.fail(m.pos_of(name), f"{key}: {exc.reason}", "fix the regex (Go RE2 "
                                 "syntax)") from None
         return out
 
+    def text(self, d: PosDict, key: str) -> str | None:
+        """``d[key]`` as text (a YAML scalar reads as its text, like Go's yaml into a string);
+        ``None`` when absent or null; a list or mapping is an error naming the field."""
+        value = d.get(key)
+        if value is None:
+            return None
+        if isinstance(value, PosDict | PosList):
+            raise self.fail(d.pos_of(key), f"{key} must be a string, got a "
+                            f"{'mapping' if isinstance(value, dict) else 'list'}",
+                            f"write {key}: <text>")
+        return str(value)
+
     def names(self, d: PosDict, key: str) -> tuple[str, ...]:
-        return tuple(str(x) for x in self.seq(d.get(key), d.pos_of(key), key))
+        items = self.seq(d.get(key), d.pos_of(key), key)
+        for x, pos in zip(items, items.item_pos, strict=True):
+            if isinstance(x, PosDict | PosList) or x is None:
+                raise self.fail(pos, f"{key}: every item must be a string, got {x!r:.60}",
+                                f"write {key} as a list of names")
+        return tuple(str(x) for x in items)
 
     # -- sections --------------------------------------------------------------------------
     def parse(self, text: str) -> AlertmanagerConfig:
@@ -308,10 +349,11 @@ class _Parser:
 
     def route(self, d: PosDict, parent: Route | None, path: tuple[int, ...],
               receivers: dict[str, Receiver], intervals: dict[str, list[TimeInterval]]) -> Route:
-        receiver = d.get("receiver") or (parent.receiver if parent else "")
-        if d.get("receiver") and d["receiver"] not in receivers:
-            raise self.fail(d.pos_of("receiver"), f"undefined receiver {d['receiver']!r} used "
-                            "in route", f"add a receiver named {d['receiver']!r} under "
+        own_receiver = self.text(d, "receiver")
+        receiver = own_receiver or (parent.receiver if parent else "")
+        if own_receiver and own_receiver not in receivers:
+            raise self.fail(d.pos_of("receiver"), f"undefined receiver {own_receiver!r} used "
+                            "in route", f"add a receiver named {own_receiver!r} under "
                             f"receivers:, or use one of {sorted(receivers)}")
         group_by, group_by_all = (parent.group_by, parent.group_by_all) if parent else ((), False)
         raw = self.names(d, "group_by")
@@ -373,7 +415,7 @@ class _Parser:
         out: dict[str, Receiver] = {}
         for item, pos in zip(items, items.item_pos, strict=True):
             r = self.mapping(item, pos, "receiver", allowed)
-            name = r.get("name")
+            name = self.text(r, "name")
             if not name:
                 raise self.fail(pos, "missing name in receiver", "give every receiver a name:")
             if name in out:
@@ -404,11 +446,8 @@ class _Parser:
         if kind == "webhook" and not (c.get("url") or c.get("url_file")):
             raise self.fail(c.pos, "one of url or url_file must be configured",
                             "set url: in the webhook config")
-        title, text = c.get("title"), c.get("text")
-        return Integration(kind, i, send_resolved,
-                           title=None if title is None else str(title),
-                           text=None if text is None else str(text),
-                           channel=c.get("channel"))
+        return Integration(kind, i, send_resolved, title=self.text(c, "title"),
+                           text=self.text(c, "text"), channel=self.text(c, "channel"))
 
     def inhibit_rules(self, doc: PosDict) -> list[InhibitRule]:
         items = self.seq(doc.get("inhibit_rules"), doc.pos_of("inhibit_rules"), "inhibit_rules")
@@ -435,7 +474,7 @@ class _Parser:
             items = self.seq(doc.get(key), doc.pos_of(key), key)
             for item, pos in zip(items, items.item_pos, strict=True):
                 t = self.mapping(item, pos, "time interval", {"name", "time_intervals"})
-                name = t.get("name")
+                name = self.text(t, "name")
                 if not name:
                     raise self.fail(pos, "time interval without a name", "add name:")
                 if name in out:

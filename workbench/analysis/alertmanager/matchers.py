@@ -25,6 +25,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..._errors import AlertmanagerConfigError
+
 __all__ = ["LABEL_NAME", "Matcher", "MatcherError", "matches_all", "parse_matcher",
            "parse_matchers"]
 
@@ -35,8 +37,16 @@ _NOT_RE2 = re.compile(r"\(\?[=!]|\(\?<[=!]|\(\?P=|\\[1-9]|\(\?#")
 _ORDER = {"=": 0, "!=": 1, "=~": 2, "!~": 3}
 
 
-class MatcherError(ValueError):
-    """A matcher or regex Alertmanager would reject (the config layer adds the position)."""
+class MatcherError(AlertmanagerConfigError, ValueError):
+    """A matcher or regex Alertmanager would reject (the config layer adds the position).
+
+    ``reason`` is the problem alone; the message adds how to write a matcher.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"{reason}. Fix: write matchers as name=\"value\", name!=\"value\", "
+                         "name=~\"regex\" or name!~\"regex\" (regexes in Go RE2 syntax).")
 
 
 def compile_go_regex(pattern: str) -> re.Pattern[str]:
@@ -47,7 +57,7 @@ def compile_go_regex(pattern: str) -> re.Pattern[str]:
         raise MatcherError(msg)
     try:
         return re.compile(f"(?:{pattern})")
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:
         msg = f"invalid regex {pattern!r}: {exc}"
         raise MatcherError(msg) from None
 
@@ -68,6 +78,10 @@ class Matcher:
     @classmethod
     def new(cls, name: str, op: str, value: str) -> Matcher:
         """Build a matcher, compiling the regex of ``=~``/``!~`` (raises :class:`MatcherError`)."""
+        for what, text in (("label name", name), ("operator", op), ("value", value)):
+            if not isinstance(text, str):
+                msg = f"matcher {what} must be a str, got {type(text).__name__} {text!r:.40}"
+                raise MatcherError(msg)
         if op not in _ORDER:
             msg = f"unknown match operator {op!r} (use =, !=, =~ or !~)"
             raise MatcherError(msg)
@@ -139,6 +153,9 @@ def parse_matcher(text: str) -> Matcher:
 
 def parse_matchers(text: str) -> list[Matcher]:
     """Parse a comma-separated matcher list like Alertmanager 0.25's ``labels.ParseMatchers``."""
+    if not isinstance(text, str):
+        msg = f"matchers must be given as a str like '{{a=\"b\"}}', got {type(text).__name__}"
+        raise MatcherError(msg)
     s = text.removeprefix("{").removesuffix("}")
     tokens: list[str] = []
     token: list[str] = []

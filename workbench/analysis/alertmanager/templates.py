@@ -34,11 +34,13 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from ..._errors import AlertmanagerConfigError
+
 __all__ = ["DEFAULT_TEMPLATES", "TemplateError", "render", "template_data"]
 
 
-class TemplateError(ValueError):
-    """A template outside the supported subset."""
+class TemplateError(AlertmanagerConfigError, ValueError):
+    """A template outside the supported subset (an :class:`~workbench.AlertmanagerConfigError`)."""
 
 
 class KV(dict):  # type: ignore[type-arg]

@@ -78,9 +78,22 @@ def _minutes(text: str) -> int:
     return value
 
 
+def _items(value: Any, what: str) -> list[Any]:
+    """``value`` as a list: absent or null is empty; a scalar or mapping is an error."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        msg = f"{what} must be a list, got {value!r:.60}"
+        raise ValueError(msg)
+    return value
+
+
 def _ranges(items: Any, parse: Any, lo: int, hi: int, what: str) -> tuple[Range, ...]:
     out = []
-    for item in items or ():
+    for item in _items(items, what):
+        if isinstance(item, dict | list) or item is None:
+            msg = f"{what}: {item!r:.60} is not a value or range"
+            raise ValueError(msg)
         a_txt, sep, b_txt = str(item).partition(":")
         a = parse(a_txt.strip())
         b = parse(b_txt.strip()) if sep else a
@@ -113,7 +126,10 @@ def parse_time_interval(spec: Mapping[str, Any]) -> TimeInterval:
         msg = f"unknown field(s) {sorted(unknown)}"
         raise ValueError(msg)
     times = []
-    for t in spec.get("times") or ():
+    for t in _items(spec.get("times"), "times"):
+        if not isinstance(t, Mapping):
+            msg = f"times: {t!r:.60} is not a start_time/end_time mapping"
+            raise ValueError(msg)
         start, end = _minutes(t.get("start_time", "")), _minutes(t.get("end_time", ""))
         if start >= end:
             msg = f"start_time {t.get('start_time')} must be before end_time {t.get('end_time')}"
@@ -124,7 +140,7 @@ def parse_time_interval(spec: Mapping[str, Any]) -> TimeInterval:
         location = "UTC"
     try:
         ZoneInfo(location)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         msg = f"unknown location {location!r} (use an IANA zone like Europe/Paris)"
         raise ValueError(msg) from None
     return TimeInterval(

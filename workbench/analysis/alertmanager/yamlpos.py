@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
@@ -43,7 +44,13 @@ def _pos(node: yaml.Node) -> Pos:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, inside: frozenset[int] = frozenset()
+             ) -> Any:
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if id(node) in inside:     # an alias to a node that holds it: ``&a [*a]``
+            msg = "recursive alias (a node that contains itself) is not allowed"
+            raise yaml.MarkedYAMLError(problem=msg, problem_mark=node.start_mark)
+        inside = inside | {id(node)}
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         out = PosDict()
@@ -51,14 +58,17 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         out.key_pos = {}
         for knode, vnode in node.value:
             key = loader.construct_object(knode, deep=True)
+            if not isinstance(key, Hashable):
+                msg = f"mapping key {key!r} is not a scalar"
+                raise yaml.MarkedYAMLError(problem=msg, problem_mark=knode.start_mark)
             if key in out:
                 msg = f"mapping key {key!r} already defined"
                 raise yaml.MarkedYAMLError(problem=msg, problem_mark=knode.start_mark)
-            out[key] = _convert(loader, vnode)
+            out[key] = _convert(loader, vnode, inside)
             out.key_pos[key] = _pos(vnode)
         return out
     if isinstance(node, yaml.SequenceNode):
-        seq = PosList(_convert(loader, n) for n in node.value)
+        seq = PosList(_convert(loader, n, inside) for n in node.value)
         seq.pos = _pos(node)
         seq.item_pos = [_pos(n) for n in node.value]
         return seq
