@@ -62,3 +62,29 @@ def test_few_nodes_keep_a_panel_each_and_devices_stay_bounded() -> None:
     (rows,) = spec["datasets"].values()
     assert len(_panels(spec)) == 12 and len(rows) <= 4000
     assert len({(r["node"], r["device"]) for r in rows}) == 12 * 8  # max_devices per panel
+
+
+def test_two_thousand_pod_alerts_are_a_few_merged_bands() -> None:
+    from workbench.charts import tuning_chart
+
+    # 2,000 pods: pod p pending 10 min then firing 20 min, starting at hour p % 4 (+ p s)
+    rows = []
+    for p in range(2000):
+        t = T0 + timedelta(hours=p % 4, seconds=p)
+        rows += [{"start": t, "end": t + timedelta(minutes=10), "state": "pending",
+                  "alert": f"pod=web-{p}"},
+                 {"start": t + timedelta(minutes=10), "end": t + timedelta(minutes=30),
+                  "state": "firing", "alert": f"pod=web-{p}"}]
+    bands = pl.DataFrame(rows).with_columns(pl.col("start", "end").cast(TIMESTAMP))
+    series = pl.DataFrame({"timestamp": [T0, T0 + timedelta(hours=5)], "series": ["a", "a"],
+                           "value": [1.0, 2.0]}).with_columns(pl.col("timestamp").cast(TIMESTAMP))
+    spec = tuning_chart(series, bands, threshold=1.5, title="x").to_dict()
+    rects = spec["datasets"][spec["layer"][0]["data"]["name"]]
+    # per state, the 500 pods of each hour overlap (starts 4 s apart): 4 spans each
+    assert sorted((r["state"], r["alert"]) for r in rects) == sorted(
+        [("pending", "500 alerts")] * 4 + [("firing", "500 alerts")] * 4)
+    first = min((r for r in rects if r["state"] == "firing"), key=lambda r: r["start"])
+    assert first["start"].startswith("2026-03-01T00:10:00")
+    assert first["end"].startswith("2026-03-01T01:03:16")  # pod 1996: 33 min 16 s + 30 min
+    few = tuning_chart(series, bands.head(10), threshold=1.5, title="x").to_dict()
+    assert len(few["datasets"][few["layer"][0]["data"]["name"]]) == 10  # kept one by one

@@ -28,7 +28,8 @@ STATE_COLOURS = {"pending": PALETTE["warn"], "firing": PALETTE["bad"]}
 
 
 def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float | None,
-                 title: str, width: int = PAGE_WIDTH, height: int = 260) -> alt.LayerChart:
+                 title: str, width: int = PAGE_WIDTH, height: int = 260,
+                 max_bands: int = 200) -> alt.LayerChart:
     """The expression per series, the threshold line and the pending/firing bands.
 
     Parameters
@@ -41,6 +42,10 @@ def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float 
         Where to draw the threshold (``None``: a full-expression rule, no line).
     title
         Chart title.
+    max_bands
+        With more bands (a rule over 2,000 pods fires many alerts at once), the overlapping
+        bands of each state are merged into one (the tooltip says how many alerts), so the
+        chart draws a few hundred shaded spans, never thousands stacked on each other.
 
     Examples
     --------
@@ -60,6 +65,8 @@ def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float 
                                 _iso(seen["timestamp"].max() if seen.height else None,
                                      bands["end"].max() if bands.height else None, max)])
     state_scale = alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))
+    if bands.height > max_bands:
+        bands = merged_bands(bands)
     rect = alt.Chart(bands if bands.height else _empty_bands()).mark_rect(opacity=0.22).encode(
         x=alt.X("start:T", title=None, scale=x_scale),
         x2="end:T",
@@ -84,6 +91,30 @@ def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float 
             y="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", format=".4~g")]))
     return alt.layer(*layers).resolve_scale(color="independent").properties(
         title=title, width=width, height=height)
+
+
+def merged_bands(bands: pl.DataFrame) -> pl.DataFrame:
+    """Overlapping (or touching) bands of one state merged into one: ``start``, ``end``,
+    ``state``, and ``alert`` saying how many alerts the span holds.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> t = [datetime(2026, 1, 1, h, tzinfo=UTC) for h in range(6)]
+    >>> b = pl.DataFrame({"start": [t[0], t[1], t[4]], "end": [t[2], t[3], t[5]],
+    ...                   "state": ["firing"] * 3, "alert": ["a", "b", "a"]})
+    >>> [(r["start"].hour, r["end"].hour, r["alert"]) for r in merged_bands(b).to_dicts()]
+    [(0, 3, '2 alerts'), (4, 5, '1 alert')]
+    """
+    f = bands.sort("state", "start")
+    new_span = (pl.col("start") > pl.col("end").cum_max().shift(1).over("state")).fill_null(True)
+    return (f.with_columns(new_span.cum_sum().over("state").alias("_span"))
+            .group_by("state", "_span")
+            .agg(pl.col("start").min(), pl.col("end").max(), pl.col("alert").n_unique().alias("_n"))
+            .select("start", "end", "state",
+                    pl.format("{} alert{}", "_n", pl.when(pl.col("_n") == 1).then(pl.lit(""))
+                              .otherwise(pl.lit("s"))).alias("alert"))
+            .sort("start", "state"))
 
 
 def _iso(a: Any, b: Any, pick: Any) -> str | None:
