@@ -241,12 +241,17 @@ def _messages(sim: Dispatcher) -> pl.DataFrame:
         return (pl.when(pl.col(col) == "").then(pl.lit([], dtype=pl.List(pl.String)))
                 .otherwise(pl.col(col).str.split(sep)).alias(col))
 
-    contents = pl.DataFrame(sim.contents, schema=content_schema, orient="row").with_row_index(
+    def columns(rows: list[tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
+        # column lists build several times faster than ``orient="row"``
+        cols = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+        return pl.DataFrame([pl.Series(name, list(col), dtype=dtype)
+                             for (name, dtype), col in zip(schema.items(), cols, strict=True)])
+
+    contents = columns(sim.contents, content_schema).with_row_index(
         "cid").with_columns(pl.col("cid").cast(pl.Int64), split("alerts", ","),
                             split("alertnames", "\x00"))
-    sends = pl.DataFrame(sim.sends, schema={"first": pl.Int64, "period": pl.Int64,
-                                            "count": pl.Int64, "cid": pl.Int64,
-                                            "reason": pl.String}, orient="row")
+    sends = columns(sim.sends, {"first": pl.Int64, "period": pl.Int64, "count": pl.Int64,
+                                "cid": pl.Int64, "reason": pl.String})
     out = (sends.with_columns(k=pl.int_ranges(0, pl.col("count"))).explode("k")
            .with_columns(time=(pl.col("first") + pl.col("k") * pl.col("period"))
                          .cast(pl.Datetime("ms", "UTC")))
