@@ -88,3 +88,38 @@ def test_two_thousand_pod_alerts_are_a_few_merged_bands() -> None:
     assert first["end"].startswith("2026-03-01T01:03:16")  # pod 1996: 33 min 16 s + 30 min
     few = tuning_chart(series, bands.head(10), threshold=1.5, title="x").to_dict()
     assert len(few["datasets"][few["layer"][0]["data"]["name"]]) == 10  # kept one by one
+
+
+def _fifty_node_forecast() -> pl.DataFrame:
+    """50 nodes x 3 filesystems: ``/`` at 40% + n/1000 (node 11 at 96%, almost full), ``/boot``
+    at 6%, ``/run`` at 0.1%."""
+    from workbench.analysis.nodes.analysis import fs_forecast
+
+    rows = []
+    for n, node in enumerate(NODES):
+        for mount, used in (("/", 0.96 if n == 11 else 0.40 + n / 1000), ("/boot", 0.06),
+                            ("/run", 0.001)):
+            rows.append({"node": node, "device": "/dev/x", "mountpoint": mount,
+                         "fstype": "ext4", "size_bytes": 100e9,
+                         "avail_bytes": 100e9 * (1 - used), "readonly": False,
+                         "deriv_bytes_per_s": 0.0, "fitted_avail_bytes": 100e9 * (1 - used)})
+    return fs_forecast(pl.DataFrame(rows))
+
+
+def test_filesystems_of_fifty_nodes_are_forty_bars_with_others_and_a_short_table() -> None:
+    from workbench.charts import fs_forecast_chart, fs_table
+
+    forecast = _fifty_node_forecast()
+    assert forecast.height == 150 and forecast["almost_full"].sum() == 1
+    spec = fs_forecast_chart(forecast).to_dict()
+    (rows,) = spec["datasets"].values()
+    assert len(rows) == 40
+    assert rows[0]["filesystem"] == f"{NODES[11]} /" and rows[0]["status"] == "almost full"
+    # then the fullest: node 49's / (0.449) down; the 39th bar is node 12's /
+    assert rows[1]["used_ratio"] == pytest.approx(0.449) and rows[38]["node"] == NODES[12]
+    assert rows[-1]["filesystem"] == "others (111 filesystems)"
+    assert rows[-1]["used_ratio"] == pytest.approx(0.410) and rows[-1]["status"] == "ok"  # node 10
+    assert spec["encoding"]["y"]["sort"][-1] == "others (111 filesystems)"
+    table = fs_table(forecast)
+    assert table.html.count("<tr") <= 61 and "90 more rows not shown" in table.html
+    assert table.html.index(NODES[11]) < table.html.index(NODES[49])  # flagged first

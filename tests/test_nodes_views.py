@@ -170,11 +170,14 @@ def test_forecast_chart_of_thousands_of_filesystems_keeps_the_flagged_ones() -> 
     assert table.html.count("/var/lib/data") == 50
     spec = fs_forecast_chart(forecast).to_dict()  # raised MaxRowsError before
     rows = [r for d in spec["datasets"].values() for r in d]
-    assert len(rows) == 100
-    assert sum(r["status"] == "filling up" for r in rows) == 50
+    assert len(rows) == 40  # 39 filesystems and the others' bar
+    assert sum(r["status"] == "filling up" for r in rows) == 39  # 38 + others (12 filling)
     assert [r["mountpoint"] for r in rows if r["status"] == "almost full"] == ["/var/log"]
     assert {r["hours_to_full"] for r in rows if r["status"] == "filling up"} == {10.0}
-    assert spec["title"].endswith("(flagged, then fullest; 5451 more not shown)")
+    assert rows[-1]["filesystem"] == "others (5512 filesystems)"
+    assert rows[-1]["used_ratio"] == pytest.approx(0.9)  # the rest's fullest: /var/lib/data
+    assert spec["title"].endswith("(flagged, then fullest; the other 5512: their fullest, "
+                                  "worst status)")
 
 
 def test_tuner_sliders_retune_flags(use: wn.NodeUse) -> None:

@@ -202,12 +202,12 @@ def summary_table(summary: pl.DataFrame) -> HtmlTable:
                       labels=_SUMMARY_LABELS, wrap=("flags", "fs_worst", "down_windows"))
 
 
-def fs_table(forecast: pl.DataFrame) -> HtmlTable:
+def fs_table(forecast: pl.DataFrame, *, max_rows: int = 60) -> HtmlTable:
     """Flagged filesystems first, then soonest full, then fullest (flagged ones highlighted).
 
-    Only the first 500 rows are shown, and a cluster can hold thousands of filesystems (a tmpfs
-    ``shm`` per pod under containerd), so an almost-full one with a flat trend must not sort
-    behind them.
+    Only the first ``max_rows`` rows are shown (50 nodes have 150 filesystems or more, and a
+    cluster can hold thousands: a tmpfs ``shm`` per pod under containerd), so an almost-full
+    one with a flat trend must not sort behind them; the table says how many are left out.
     """
     f = forecast.with_columns((pl.col("filling") | pl.col("almost_full")).alias("flagged")).sort(
         ["flagged", "hours_to_full", pl.col("used_ratio").fill_nan(None)],
@@ -218,4 +218,5 @@ def fs_table(forecast: pl.DataFrame) -> HtmlTable:
         f.select(*cols, "flagged"), flag_column="flagged",
         formats={"used_ratio": pct, "avail_pct": lambda v: "" if v is None else f"{v:.1f}%",
                  "hours_to_full": hours},
-        caption="Filesystems: flagged first, then soonest full, then fullest")
+        caption="Filesystems: flagged first, then soonest full, then fullest",
+        max_rows=max_rows)

@@ -262,26 +262,40 @@ def _ms(t: Any) -> int:
     return int(cast(datetime, pl.Series([t]).cast(TIMESTAMP)[0]).timestamp() * 1000)
 
 
-def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 100) -> alt.Chart:
+def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 40) -> alt.Chart:
     """Used fraction of each filesystem, coloured by status, with the time to full in the tooltip.
 
     ``forecast`` is the output of :func:`workbench.nodes.fs_forecast`. At most
-    ``max_bars`` filesystems are drawn: flagged ones first, then the fullest (a node runs a
-    tmpfs ``shm`` mount per pod under containerd, so a cluster can have thousands); the title
-    says how many were left out.
+    ``max_bars`` bars are drawn: flagged filesystems first, then the fullest, and a last
+    ``others (N filesystems)`` bar at the fullest of the rest, coloured by the worst status among
+    them (50 nodes have 150 filesystems or more; a node runs a tmpfs ``shm`` mount per pod
+    under containerd, so a cluster can have thousands); the title says how many were folded.
     """
     import altair as alt
 
     title = "Filesystems: used, and hours until full at the recent trend"
-    if forecast.height > max_bars:
-        left_out = forecast.height - max_bars
+    folded = forecast.height > max_bars
+    if folded:
+        keep = max(1, max_bars - 1)
         flagged = (pl.col("filling") | pl.col("almost_full")).fill_null(False)
         forecast = forecast.sort(
             [flagged, pl.col("used_ratio").fill_nan(None)], descending=[True, True],
-            nulls_last=True).head(max_bars)
-        title += f" (flagged, then fullest; {left_out} more not shown)"
+            nulls_last=True)
+        rest = forecast.slice(keep)
+        others = rest.select(
+            pl.lit(f"others ({rest.height} filesystems)").alias("node"),
+            pl.lit("").alias("mountpoint"), pl.lit("").alias("device"),
+            pl.lit("").alias("fstype"), pl.col("used_ratio").fill_nan(None).max(),
+            pl.lit(None, pl.Float64).alias("size_bytes"),
+            pl.lit(None, pl.Float64).alias("avail_bytes"),
+            pl.col("hours_to_full").min(), pl.col("filling").fill_null(False).any(),
+            pl.col("almost_full").fill_null(False).any())
+        forecast = pl.concat([forecast.head(keep).select(others.columns), others],
+                             how="vertical_relaxed")
+        title += (f" (flagged, then fullest; the other {rest.height}: their fullest, "
+                  "worst status)")
     data = forecast.with_columns(
-        (pl.col("node") + " " + pl.col("mountpoint")).alias("filesystem"),
+        (pl.col("node") + " " + pl.col("mountpoint")).str.strip_chars_end().alias("filesystem"),
         pl.when(pl.col("almost_full")).then(pl.lit("almost full"))
         .when(pl.col("filling")).then(pl.lit("filling up")).otherwise(pl.lit("ok"))
         .alias("status"),
@@ -290,10 +304,12 @@ def fs_forecast_chart(forecast: pl.DataFrame, *, max_bars: int = 100) -> alt.Cha
         pl.col("hours_to_full").round(1),
     ).select("filesystem", "node", "mountpoint", "device", "fstype", "status", "used_ratio",
              "size_gib", "avail_gib", "hours_to_full")
+    # fullest first; a folded chart keeps flagged first and its others bar last
+    order: Any = data["filesystem"].to_list() if folded else "-x"
     return alt.Chart(data, title=title).mark_bar().encode(
         x=alt.X("used_ratio:Q", title="used", axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("filesystem:N", title=None, sort="-x"),
+        y=alt.Y("filesystem:N", title=None, sort=order),
         color=alt.Color("status:N", scale=alt.Scale(
             domain=["ok", "filling up", "almost full"],
             range=[PALETTE["ok"], PALETTE["warn"], PALETTE["bad"]]),

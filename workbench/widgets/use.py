@@ -73,7 +73,10 @@ def node_use_views(use: NodeUse, thresholds: UseThresholds | None = None,
     summary = use_summary(use, th)
     forecast = fs_forecast(use.filesystems, th)
     flagged = summary.filter(summary["n_flags"] > 0)
-    lines = [f"{r['node']}: {', '.join(r['flags'])}" for r in flagged.iter_rows(named=True)]
+    lines = [f"{r['node']}: {', '.join(r['flags'])}" for r in flagged.head(8).iter_rows(
+        named=True)]
+    if flagged.height > 8:  # 50 nodes: a paragraph of names; the table lists them all
+        lines.append(f"and {flagged.height - 8} more in the table")
     views: list[Any] = [
         _heading(f"{summary.height} nodes, {flagged.height} flagged "
                  f"({use.start:%Y-%m-%d %H:%M} – {use.end:%Y-%m-%d %H:%M} UTC, "
