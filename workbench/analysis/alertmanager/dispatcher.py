@@ -162,6 +162,8 @@ class Dispatcher:
     # -- alerts in ---------------------------------------------------------------------------
     def put(self, now: int, new: Alert) -> None:
         old = self.store.get(new.fp)
+        if old is new and self._unchanged(now, new):
+            return
         if old is not None and ((old.starts_at < new.ends_at < old.ends_at)
                                 or (old.starts_at < new.starts_at < old.ends_at)):
             ends = new.ends_at
@@ -234,6 +236,34 @@ class Dispatcher:
                     group.scheduled = tick
                     self.seq += 1
                     heapq.heappush(self.queue, (tick, TICK, self.seq, (gid, group, tick)))
+
+    def _unchanged(self, now: int, alert: Alert) -> bool:
+        """Whether re-posting ``alert`` (the very object the store holds) changes nothing.
+
+        True when it is resolved, matches no inhibit source, and every group it routes to has
+        already flushed once and still holds this object as resolved: then no flush happened
+        since it was posted (a flush removes resolved alerts), so the group's next tick is
+        already armed at or before the grid point this post would arm, it has no repeat
+        streak (a post clears them, only a flush sets them), and every assignment in
+        :meth:`put` would store what is already there.
+        """
+        if alert.ends_at > now:
+            return False
+        key = alert.key
+        if self.rules:
+            sides = self.sides.get(key)
+            if sides is None or sides[0]:
+                return False
+        dests = self.dest_cache.get(key)
+        if dests is None:
+            return False
+        fp, groups = alert.fp, self.groups
+        for _, gid, _ in dests:
+            group = groups.get(gid)
+            if (group is None or group.origin is None or group.alerts.get(fp) is not alert
+                    or fp not in group.resolved):
+                return False
+        return True
 
     def _destinations(self, labels: dict[str, str], key: tuple[tuple[str, str], ...]
                       ) -> list[tuple[Route, tuple[int, str], dict[str, str]]]:
