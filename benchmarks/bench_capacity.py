@@ -34,13 +34,14 @@ from workbench import Prometheus, capacity
 url, start, end, step = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 mode, pcts = sys.argv[5], tuple(float(p) for p in sys.argv[6].split(","))
 with Prometheus(url, timeout=600) as prom:
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     usage = capacity.fetch_usage(prom, start, end, step, aggregation=mode, percentiles=pcts)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     recs = capacity.recommend(usage)
     capacity.flags(usage); capacity.forecast(usage); capacity.key_figures(usage, recs)
     t3 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "fetch_s": t2 - t1, "analysis_s": t3 - t2,
+print(json.dumps({"import_s": t1 - t0, "fetch_s": t2 - t1, "fetch_cpu_s": c2 - c1,
+                  "analysis_s": t3 - t2,
                   "total_s": t3 - t0, "containers": usage.containers.height,
                   "workload_containers": recs.height,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -111,7 +112,8 @@ def _measure(url: str, start: float, end: float, label: str, step: str = "5m") -
         ours = _ours(url, start, end, step, mode, pcts)
         runs[(mode, pcts)] = ours
         print(f"{label}: workbench ({mode} statistics, percentiles {pcts}) end to end "
-              f"{ours['total_s']:.1f} s (fetch {ours['fetch_s']:.1f} s, analysis "
+              f"{ours['total_s']:.1f} s (fetch {ours['fetch_s']:.1f} s wall, "
+              f"{ours['fetch_cpu_s']:.2f} s CPU in this process; analysis "
               f"{ours['analysis_s']:.2f} s, import {ours['import_s']:.1f} s), peak RSS "
               f"{ours['peak_rss_mb']:.0f} MiB, {ours['containers']} containers, "
               f"{ours['workload_containers']} workload containers", flush=True)

@@ -4,9 +4,10 @@ Thirteen queries for a cluster of up to ``max_pods_per_query`` pods, sent four a
 server-side query per metric family (requests and limits, owners, events, HPAs, quotas, nodes,
 storage; trends at a coarse step), and one range query per family for the CPU and memory samples
 on the subquery grid, whose statistics are computed here (``aggregation="local"``); larger
-clusters add one CPU and one memory query per further batch of namespaces. With
-``aggregation="server"`` each statistic is a ``*_over_time`` subquery instead (docs/capacity.md
-has the measurements behind the default).
+clusters add one CPU and one memory query per further batch of namespaces. The owners go first
+and the CPU and memory samples (the long pole) start as soon as the owners have sized the
+namespace batches, ahead of the rest. With ``aggregation="server"`` each statistic is a
+``*_over_time`` subquery instead (docs/capacity.md has the measurements behind the default).
 """
 
 from __future__ import annotations
@@ -165,9 +166,13 @@ def fetch_usage(
                                     trend_ms / 1000)
     with ThreadPoolExecutor(max_workers=max(1, max_workers),
                             thread_name_prefix="workbench-capacity") as pool:
-        futures = {k: pool.submit(fn) for k, fn in jobs.items()}
-        r = {k: f.result() for k, f in futures.items()}
-        _require(prom, r, sel, start_ms, end_ms)
+        # The CPU and memory samples are the long pole: they start as soon as the owners (which
+        # size the namespace batches) and the build info (the grid) are in, ahead of the rest.
+        first = ("owners", "specs", "events") if aggregation == "local" else ("owners",)
+        futures = {k: pool.submit(jobs.pop(k)) for k in first}
+        major = pool.submit(_prometheus_major, prom) if aggregation == "local" else None
+        owners = futures["owners"].result()
+        _require(prom, owners, lambda: jobs["nodes"](), sel, start_ms, end_ms)
         if aggregation == "server":  # one subquery per statistic, evaluated by Prometheus
             futs = [(fam, pool.submit(prom.query, f'label_replace({e}, "stat", "{k}", "", "")',
                                       e_s))
@@ -175,12 +180,14 @@ def fetch_usage(
                                                                      q.memory_gauge(sel)))
                     for k, e in q.over_time(inner, w, s, percentiles).items()]
         else:  # samples on the subquery grid, aggregated here, a batch of namespaces at a time
-            g0, g1 = grid(start_ms, end_ms, step_ms, _prometheus_major(prom))
-            batches = namespace_batches(r["owners"], max_pods=max_pods_per_query)
+            g0, g1 = grid(start_ms, end_ms, step_ms, major.result() if major else 2)
+            batches = namespace_batches(owners, max_pods=max_pods_per_query)
             futs = [(fam, pool.submit(_series_stats, prom, expr, g0, g1, step_ms, percentiles))
                     for b in batches
                     for fam, expr in (("cpu", q.cpu_rate(sel.batch(b), s)),
                                       ("memory", q.memory_gauge(sel.batch(b))))]
+        futures.update({k: pool.submit(fn) for k, fn in jobs.items()})
+        r = {k: f.result() for k, f in futures.items()}
         r["cpu"] = _concat([f.result() for fam, f in futs if fam == "cpu"])
         r["memory"] = _concat([f.result() for fam, f in futs if fam == "memory"])
     if r["cpu"].height == 0:
@@ -225,12 +232,12 @@ def storage_frame(raw: pl.DataFrame) -> pl.DataFrame:
                                                                                pl.Float64))
 
 
-def _require(prom: Prometheus, r: dict[str, pl.DataFrame], sel: q.Selectors, start_ms: int,
-             end_ms: int) -> None:
+def _require(prom: Prometheus, owners: pl.DataFrame, nodes: Callable[[], pl.DataFrame],
+             sel: q.Selectors, start_ms: int, end_ms: int) -> None:
     span = f"between {to_datetime(start_ms)} and {to_datetime(end_ms)} at {prom.config.url}"
-    if r["owners"].height == 0 or "rel" not in r["owners"].columns or \
-            r["owners"].filter(pl.col("rel") == "pod").height == 0:
-        if sel.namespace and r["nodes"].height:
+    if owners.height == 0 or "rel" not in owners.columns or \
+            owners.filter(pl.col("rel") == "pod").height == 0:
+        if sel.namespace and nodes().height:
             msg = (f"No pod in a namespace matching {sel.namespace!r} {span}. Fix: check the "
                    "namespace regex (it must match the whole name, e.g. 'payments|search').")
         else:
