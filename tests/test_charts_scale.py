@@ -123,3 +123,15 @@ def test_filesystems_of_fifty_nodes_are_forty_bars_with_others_and_a_short_table
     table = fs_table(forecast)
     assert table.html.count("<tr") <= 61 and "90 more rows not shown" in table.html
     assert table.html.index(NODES[11]) < table.html.index(NODES[49])  # flagged first
+
+
+def test_sweep_cells_of_a_rule_over_fifty_nodes_are_plain_numbers() -> None:
+    from workbench.charts import heatmap_chart
+
+    sweep = pl.DataFrame({"threshold": [4.0, 4.0, 6.0, 6.0], "for_s": [0.0, 120, 0, 120],
+                          "fired_per_day": [1187.0, 692.0, 872.0, 326.0]})
+    spec = heatmap_chart(sweep, current=(6.0, 120.0)).to_dict()
+    labels = sorted(r["label"] for r in spec["datasets"][spec["layer"][1]["data"]["name"]]) \
+        if "data" in spec["layer"][1] else sorted(r["label"] for r in spec["datasets"][
+            spec["data"]["name"]])
+    assert labels == ["1,187", "326", "692", "872"]
