@@ -135,3 +135,22 @@ def test_sweep_cells_of_a_rule_over_fifty_nodes_are_plain_numbers() -> None:
         if "data" in spec["layer"][1] else sorted(r["label"] for r in spec["datasets"][
             spec["data"]["name"]])
     assert labels == ["1,187", "326", "692", "872"]
+
+
+def test_availability_of_fifty_nodes_is_the_down_ones_and_one_always_up_bar() -> None:
+    from workbench.charts import availability_chart
+
+    win = pl.Struct({"start": TIMESTAMP, "end": TIMESTAMP})
+    down = {NODES[9]: [{"start": T0 + timedelta(hours=7), "end": T0 + timedelta(hours=8)}],
+            NODES[3]: [{"start": T0 + timedelta(hours=1), "end": T0 + timedelta(hours=1,
+                                                                                 minutes=30)}]}
+    avail = pl.DataFrame({"node": NODES, "down_windows": [down.get(n, []) for n in NODES]},
+                         schema={"node": pl.String, "down_windows": pl.List(win)})
+    spec = availability_chart(avail, T0, T0 + timedelta(hours=24)).to_dict()
+    (rows,) = spec["datasets"].values()
+    assert spec["encoding"]["y"]["sort"] == [NODES[3], NODES[9], "48 nodes, always up"]
+    assert sorted((r["node"], r["state"], r["down_minutes"]) for r in rows) == sorted(
+        [(NODES[3], "up", 0.0), (NODES[3], "down", 30.0), (NODES[9], "up", 0.0),
+         (NODES[9], "down", 60.0), ("48 nodes, always up", "up", 0.0)])
+    few = availability_chart(avail.head(5), T0, T0 + timedelta(hours=24)).to_dict()
+    assert few["encoding"]["y"]["sort"] == NODES[:5]  # a bar per node below max_nodes

@@ -203,7 +203,7 @@ def _top_nodes(frame: pl.DataFrame, max_nodes: int, max_devices: int
 
 
 def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
-                       max_rows: int = 4000) -> alt.Chart:
+                       max_rows: int = 4000, max_nodes: int = 20) -> alt.Chart:
     """Up/down history: one bar per node over the window, down windows in red.
 
     ``availability`` is the output of :func:`workbench.nodes.availability` (or the
@@ -211,10 +211,22 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
     with a failed scrape is one); when there are more than ``max_rows`` bars, each node's windows
     are merged by time bucket, so the chart stays under altair's 5,000-row limit. The tooltip
     keeps the real downtime (``down minutes``) and the number of windows merged into a bar.
+    With more than ``max_nodes`` nodes, those never down share one ``N nodes, always up`` bar
+    (50 green bars say less than one), and every node that was down keeps its own.
     """
     import altair as alt
 
     nodes = availability["node"].to_list()
+    if len(nodes) > max_nodes:
+        was_down = availability["down_windows"].list.len().fill_null(0) > 0
+        up_nodes = availability.filter(~was_down)
+        if up_nodes.height > 1:
+            label = f"{up_nodes.height} nodes, always up"
+            availability = pl.concat([availability.filter(was_down).select("node", "down_windows"),
+                                      pl.DataFrame({"node": [label], "down_windows": [[]]},
+                                                   schema=availability.select(
+                                                       "node", "down_windows").schema)])
+            nodes = availability["node"].to_list()
     ts = TIMESTAMP
     down = availability.select("node", "down_windows").explode("down_windows").drop_nulls(
         "down_windows").unnest("down_windows")
