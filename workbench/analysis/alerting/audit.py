@@ -35,11 +35,18 @@ no summary
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
+from ..._errors import ConfigError
 from ..._time import format_duration
+from ...frames import check_frame
 
 __all__ = ["rules_audit"]
+
+_NUMERIC = ("alerts_fired", "fired_per_day", "firing_share", "flapping", "for_s", "interval_s",
+            "identities_fired")
 
 
 def _findings(row: dict[str, object], noisy: float, share: float) -> tuple[list[str], float]:
@@ -94,12 +101,27 @@ def rules_audit(rules: pl.DataFrame, *, noisy_per_day: float = 5.0,
     firing_share
         Firing longer than this share of the window is ``mostly firing``.
     """
+    check_frame(rules, "rules_audit: rules", ("fired_per_day", "firing_share"))
+    for name, value in (("noisy_per_day", noisy_per_day), ("firing_share", firing_share)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            msg = f"rules_audit: {name} must be a number, got {value!r:.40}. Fix: pass e.g. 5.0."
+            raise ConfigError(msg)
+    wrong = [c for c in _NUMERIC if c in rules.columns
+             and not (rules[c].dtype.is_numeric() or rules[c].dtype == pl.Null)]
+    if wrong:
+        msg = (f"rules_audit: column(s) {wrong} must be numeric, got "
+               f"{[str(rules[c].dtype) for c in wrong]}. Fix: pass the frame "
+               "workbench.alerting.backtest_rules returned.")
+        raise ConfigError(msg)
     # firing_share sums every identity's firing time; per identity that fired is what a person
     # watching one alert sees (a rule firing for 3 pods all the time has firing_share 3.0).
     rules = rules.with_columns(firing_share_per_alert=pl.col("firing_share") / pl.max_horizontal(
         pl.col("identities_fired"), pl.lit(1)) if "identities_fired" in rules.columns
         else pl.col("firing_share"))
-    found = [_findings(r, noisy_per_day, firing_share) for r in rules.iter_rows(named=True)]
+    finite = rules.with_columns(  # NaN/inf counts read as unknown (null) in the findings
+        pl.when(pl.col(c).cast(pl.Float64).is_finite()).then(pl.col(c)).alias(c)
+        for c in (*_NUMERIC, "firing_share_per_alert") if c in rules.columns)
+    found = [_findings(r, noisy_per_day, firing_share) for r in finite.iter_rows(named=True)]
     out = rules.with_columns(
         findings=pl.Series([f for f, _ in found], dtype=pl.List(pl.String)),
         attention=pl.Series([s for _, s in found], dtype=pl.Float64))

@@ -45,7 +45,7 @@ import polars as pl
 
 from ..._errors import ConfigError
 from ..._time import DurationLike, parse_duration_ms, parse_time_ms
-from ...frames import TIMESTAMP
+from ...frames import TIMESTAMP, check_frame
 
 if TYPE_CHECKING:
     from .backtest import BacktestResult
@@ -91,18 +91,28 @@ def load_incidents(source: pl.DataFrame | str | Path) -> pl.DataFrame:
     """
     if isinstance(source, str | Path):
         path = Path(source).expanduser()
-        if not path.is_file():
-            msg = f"Incident file {str(path)!r} does not exist. Fix: give a CSV with start,end,..."
-            raise ConfigError(msg)
-        frame = pl.read_csv(path, infer_schema=False)
+        try:
+            if not path.is_file():
+                msg = (f"Incident file {str(path)!r} does not exist. Fix: give a CSV with "
+                       "start,end,...")
+                raise ConfigError(msg)
+            frame = pl.read_csv(path, infer_schema=False)
+        except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+            msg = f"Cannot read incident file {str(path)!r}: {exc}. Fix: give a CSV with start,end,..."
+            raise ConfigError(msg) from None
     else:
-        frame = source
+        frame = check_frame(source, "load_incidents: source")
     missing = [c for c in ("start", "end") if c not in frame.columns]
     if missing:
         msg = (f"incidents need 'start' and 'end' columns (missing {missing}); other columns are "
                "labels to match, e.g. instance, namespace, pod.")
         raise ConfigError(msg)
     out = frame.with_columns(_times(frame["start"], "start"), _times(frame["end"], "end"))
+    nested = [c for c in out.columns if c not in ("start", "end") and out[c].dtype.is_nested()]
+    if nested:
+        msg = (f"incidents: column(s) {nested} hold lists or structs; label columns must be text. "
+               "Fix: drop them or join their items into one string.")
+        raise ConfigError(msg)
     out = out.with_columns(pl.col(c).cast(pl.String) for c in out.columns
                            if c not in ("start", "end"))
     bad = out.filter(pl.col("end") < pl.col("start"))
@@ -112,44 +122,69 @@ def load_incidents(source: pl.DataFrame | str | Path) -> pl.DataFrame:
     return out
 
 
+def _read_ground_truth(path: Any) -> Mapping[str, Any]:
+    if not isinstance(path, str | Path):
+        msg = (f"incidents_from_ground_truth needs a mapping or a path, got "
+               f"{type(path).__name__}. Fix: pass the demo's ground_truth.json.")
+        raise ConfigError(msg)
+    try:
+        doc = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError) as exc:
+        msg = (f"Cannot read ground truth {str(path)!r}: {exc}. Fix: pass the ground_truth.json "
+               "that `workbench demo up` wrote (in its state directory).")
+        raise ConfigError(msg) from None
+    if not isinstance(doc, Mapping):
+        msg = f"ground truth {str(path)!r} is not a JSON object. Fix: pass the demo's file."
+        raise ConfigError(msg)
+    return doc
+
+
 def incidents_from_ground_truth(ground_truth: Mapping[str, Any] | str | Path, *,
                                 oom_window: DurationLike = "10m") -> pl.DataFrame:
     """The incidents planted by ``workbench demo`` (its ``ground_truth.json``) as an incident
     frame: node down, each OOM kill (a window of ``oom_window``), the PVC over 70% until the end,
     the filling filesystem and the throttled pods over the whole history, each flapping window.
     ``alertname`` names the demo rule meant to catch each."""
-    gt = ground_truth if isinstance(ground_truth, Mapping) else json.loads(
-        Path(ground_truth).read_text())
-    h, sc = gt["history"], gt["scenarios"]
-    t0, t1 = float(h["start_s"]), float(h["end_s"])
+    gt = ground_truth if isinstance(ground_truth, Mapping) else _read_ground_truth(ground_truth)
+    if not (isinstance(gt.get("history"), Mapping) and isinstance(gt.get("scenarios"), Mapping)):
+        msg = ("ground truth lacks its 'history' and 'scenarios' tables. Fix: pass the "
+               "ground_truth.json that `workbench demo up` wrote (in its state directory).")
+        raise ConfigError(msg)
     oom_s = parse_duration_ms(oom_window) / 1000
-    rows: list[dict[str, Any]] = []
+    try:
+        h, sc = gt["history"], gt["scenarios"]
+        t0, t1 = float(h["start_s"]), float(h["end_s"])
+        rows: list[dict[str, Any]] = []
 
-    def add(name: str, alert: str, start: float, end: float, **labels: str) -> None:
-        rows.append({"incident": name, "alertname": alert, "start": start, "end": end,
-                     **labels})
+        def add(name: str, alert: str, start: float, end: float, **labels: str) -> None:
+            rows.append({"incident": name, "alertname": alert, "start": start, "end": end,
+                         **labels})
 
-    nd = sc["node_down"]
-    add("node down", nd["alertname"], nd["start_s"], nd["end_s"], instance=nd["instance"])
-    oom = sc["oom_kills"]
-    for t in oom["times_s"]:
-        add("OOM kill", oom["alertname"], t, min(t + oom_s, t1), namespace=oom["namespace"],
-            pod=oom["pod"])
-    pvc = sc["pvc_over_70"]
-    if pvc["crosses_70_at_s"] <= t1:
-        add("PVC over 70%", pvc["alertname"], max(pvc["crosses_70_at_s"], t0), t1,
-            namespace=pvc["namespace"], persistentvolumeclaim=pvc["persistentvolumeclaim"])
-    fs = sc["filesystem_filling"]
-    add("filesystem filling", fs["alertname"], t0, t1, instance=fs["instance"],
-        mountpoint=fs["mountpoint"])
-    thr = sc["cpu_throttling"]
-    for pod in thr["pods"]:
-        add("CPU throttling", thr["alertname"], t0, t1, namespace=thr["namespace"], pod=pod)
-    fl = sc["flapping_alert"]
-    for w0, w1 in fl["windows_s"]:
-        add("load flapping", fl["alertname"], w0, w1, instance=fl["instance"])
-    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        (pl.col("start", "end") * 1000).round().cast(pl.Int64).cast(TIMESTAMP))
+        nd = sc["node_down"]
+        add("node down", nd["alertname"], nd["start_s"], nd["end_s"], instance=nd["instance"])
+        oom = sc["oom_kills"]
+        for t in oom["times_s"]:
+            add("OOM kill", oom["alertname"], t, min(t + oom_s, t1), namespace=oom["namespace"],
+                pod=oom["pod"])
+        pvc = sc["pvc_over_70"]
+        if pvc["crosses_70_at_s"] <= t1:
+            add("PVC over 70%", pvc["alertname"], max(pvc["crosses_70_at_s"], t0), t1,
+                namespace=pvc["namespace"], persistentvolumeclaim=pvc["persistentvolumeclaim"])
+        fs = sc["filesystem_filling"]
+        add("filesystem filling", fs["alertname"], t0, t1, instance=fs["instance"],
+            mountpoint=fs["mountpoint"])
+        thr = sc["cpu_throttling"]
+        for pod in thr["pods"]:
+            add("CPU throttling", thr["alertname"], t0, t1, namespace=thr["namespace"], pod=pod)
+        fl = sc["flapping_alert"]
+        for w0, w1 in fl["windows_s"]:
+            add("load flapping", fl["alertname"], w0, w1, instance=fl["instance"])
+        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+            (pl.col("start", "end") * 1000).round().cast(pl.Int64).cast(TIMESTAMP))
+    except (KeyError, TypeError, ValueError, AttributeError, pl.exceptions.PolarsError) as exc:
+        msg = (f"ground truth does not have the layout `workbench demo` writes ({type(exc).__name__}"
+               f": {exc!s:.80}). Fix: pass the ground_truth.json of a demo run by this version.")
+        raise ConfigError(msg) from None
     return load_incidents(frame)
 
 
@@ -273,6 +308,12 @@ def incident_score(result: BacktestResult, incidents: pl.DataFrame | str | Path,
         Keep the incidents whose ``alertname`` column is this (default the rule's alert; all
         incidents when the column is absent).
     """
+    from .backtest import BacktestResult
+
+    if not isinstance(result, BacktestResult):
+        msg = (f"incident_score needs a backtest result, got {type(result).__name__}. Fix: pass "
+               "what workbench.alerting.backtest(...) returned.")
+        raise ConfigError(msg)
     inc = incidents_for_alert(load_incidents(incidents), result.rule.alert, alertname)
     raw = result.raw_episodes
     fire = raw["fire_step"].fill_null(-1).to_numpy()

@@ -160,10 +160,15 @@ def _text(text: str, file: str | None) -> list[Rule]:
 
 def _files(source: str | Path) -> list[Path]:
     p = Path(source).expanduser()
-    if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in _SUFFIXES)
-    if p.is_file():
-        return [p]
+    try:
+        if p.is_dir():
+            return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in _SUFFIXES)
+        if p.is_file():
+            return [p]
+    except (OSError, ValueError) as exc:       # name too long, NUL byte, permissions
+        msg = (f"Cannot use {str(source)[:120]!r} as a rule file, directory or glob: {exc}. Fix: "
+               "give a path; YAML text must hold a newline.")
+        raise AlertRuleError(msg) from None
     if glob.has_magic(str(source)):
         found = sorted(Path(f) for f in glob.glob(str(p), recursive=True) if Path(f).is_file())
         if found:
