@@ -154,3 +154,17 @@ def test_availability_of_fifty_nodes_is_the_down_ones_and_one_always_up_bar() ->
          (NODES[9], "down", 60.0), ("48 nodes, always up", "up", 0.0)])
     few = availability_chart(avail.head(5), T0, T0 + timedelta(hours=24)).to_dict()
     assert few["encoding"]["y"]["sort"] == NODES[:5]  # a bar per node below max_nodes
+
+
+def test_fifty_firing_node_alerts_are_counted_above_a_short_table() -> None:
+    from workbench.charts import html_table
+    from workbench.widgets.alerts import firing_counts
+
+    current = pl.DataFrame({"alertname": ["NodeLoadFlapping"] * 50 + ["CPUThrottlingHigh"] * 2,
+                            "state": ["firing"] * 49 + ["pending"] + ["firing"] * 2,
+                            "instance": [f"10.0.1.{n}:9100" for n in range(52)]})
+    assert firing_counts(current).rows() == [("NodeLoadFlapping", "firing", 49),
+                                             ("CPUThrottlingHigh", "firing", 2),
+                                             ("NodeLoadFlapping", "pending", 1)]
+    table = html_table(current, max_rows=20)
+    assert table.html.count("10.0.1.") == 20 and "32 more rows not shown" in table.html

@@ -70,6 +70,24 @@ def _compact(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.drop([c for c in _NOISY if c in frame.columns])
 
 
+def firing_counts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Alerts firing now per ``alertname`` and ``state``, most first: the line above the
+    detailed table, which a cluster of 50 nodes fills with one row per node.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"alertname": ["A", "B", "A"], "state": ["firing"] * 3})
+    >>> firing_counts(f).rows()
+    [('A', 'firing', 2), ('B', 'firing', 1)]
+    """
+    keys = [c for c in ("alertname", "state") if c in frame.columns]
+    if not keys or frame.height == 0:
+        return pl.DataFrame(schema={"alertname": pl.String, "state": pl.String,
+                                    "alerts": pl.UInt32})
+    return (frame.group_by(keys).agg(pl.len().alias("alerts"))
+            .sort(["alerts", *keys], descending=[True] + [False] * len(keys)))
+
+
 def _message_samples(notifications: pl.DataFrame, n: int = 8) -> pl.DataFrame:
     """The distinct Slack titles and texts sent, most frequent first."""
     return (notifications.group_by("receiver", "title", "text").agg(
@@ -149,8 +167,11 @@ def alert_history_views(report: AlertReport, *, severity: str | None = None,
                                     caption="What the messages said (distinct title and text, "
                                             "most frequent first)"))
     views.append(_html("Firing now", "h3"))
+    if report.current.height > 20:
+        views.append(html_table(firing_counts(report.current),
+                                caption="Prometheus /api/v1/alerts per alert name"))
     views.append(html_table(_compact(report.current), caption="Prometheus /api/v1/alerts",
-                            max_rows=50))
+                            max_rows=20))
     if report.am_alerts is not None:
         views.append(html_table(_compact(report.am_alerts), caption="Alertmanager alerts",
                                 max_rows=50))
