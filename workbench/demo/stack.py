@@ -167,8 +167,11 @@ def endpoints(dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     st = _load(d / "state.json")
     if not st or not st.get("processes") or not all(
             _ours(p, d) for p in st.get("processes", {}).values()):
-        msg = (f"No demo stack is running in {d}. Fix: run `workbench demo up` (or `make demo`)"
-               f"{'' if dir is None else f' with --dir {d}'}.")
+        default = (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                   / "workbench" / "demo").resolve()
+        how = ("`workbench demo up` (or `make demo`)" if d == default else
+               f"`workbench demo up --dir {d}` (or `WORKBENCH_DEMO_DIR={d} make demo`)")
+        msg = f"No demo stack is running in {d}. Fix: run {how}."
         raise ConfigError(msg)
     return dict(st["endpoints"])
 
