@@ -73,6 +73,20 @@ def test_list_shows_parameters(nbdir: Path) -> None:
     assert "sleep_s: float = 0.0" in res.stdout
 
 
+def test_list_wraps_descriptions_to_the_terminal_and_skips_heavy_imports() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env["COLUMNS"] = "60"
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "workbench", "report", "list"],
+                         env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    described = [ln for ln in res.stdout.splitlines() if not ln.startswith("    ")]
+    assert any(ln.startswith("alert_history: ") for ln in described)
+    assert max(len(ln) for ln in described) <= 60
+    imported = {ln.split("|")[-1].strip() for ln in res.stderr.splitlines() if "|" in ln}
+    assert not imported & {"nbformat", "papermill", "nbconvert", "altair"}
+
+
 def test_good_then_failing_run_keeps_the_last_good_report(nbdir: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     ok = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p", "label=007",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import re
 import tokenize
 from dataclasses import dataclass
@@ -119,13 +120,33 @@ def _parse_parameters(source: str, where: str) -> tuple[Parameter, ...]:
     return tuple(params)
 
 
-def read_spec(path: str | Path) -> ReportSpec:
-    """Read one notebook's description and parameters (no kernel, no papermill)."""
-    import nbformat
+@dataclass(frozen=True)
+class _Cell:
+    cell_type: str
+    source: str
+    metadata: dict[str, Any]
 
+
+def _text(source: str | list[str]) -> str:
+    return source if isinstance(source, str) else "".join(source)
+
+
+def read_spec(path: str | Path) -> ReportSpec:
+    """Read one notebook's description and parameters (no kernel, no papermill).
+
+    The notebook is read as plain JSON: importing nbformat costs seconds (its JSON-schema
+    validator compiles grammars at import), and ``report list`` only needs the cells' text.
+    """
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if "parameters" in (c.get("metadata", {}).get("tags") or [])]
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        cells_raw = raw["cells"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"{path} is not a readable notebook ({exc}). Fix: save it again from JupyterLab."
+        raise ReportError(msg) from None
+    nb_cells = [_Cell(c.get("cell_type", ""), _text(c.get("source", "")),
+                      c.get("metadata") or {}) for c in cells_raw]
+    cells = [c for c in nb_cells if "parameters" in (c.metadata.get("tags") or [])]
     if len(cells) != 1:
         msg = (f"{path} must have exactly one cell tagged 'parameters' (found {len(cells)}). Fix: "
                "tag the cell that sets the defaults.")
@@ -136,7 +157,7 @@ def read_spec(path: str | Path) -> ReportSpec:
                "scheduled runs pass False and expect static output.")
         raise ReportError(msg)
     description = ""
-    for c in nb.cells:
+    for c in nb_cells:
         if c.cell_type == "markdown":
             text = c.source.strip().splitlines()
             description = text[0].lstrip("#").strip() if text else ""

@@ -54,10 +54,14 @@ def report() -> None:
 @_notebooks
 def list_cmd(notebooks: Path | None) -> None:
     """List the reports with their parameters, types and defaults."""
+    import shutil
+
     from ._registry import list_reports
 
+    width = max(40, min(shutil.get_terminal_size().columns, 100))
     for spec in list_reports(notebooks):
-        click.echo(f"{spec.name}: {spec.description}")
+        click.echo(click.wrap_text(f"{spec.name}: {spec.description}", width,
+                                   subsequent_indent="  "))
         for p in spec.parameters:
             help_ = f"  # {p.help}" if p.help else ""
             click.echo(f"    {p.name}: {p.type} = {p.default!r}{help_}")
