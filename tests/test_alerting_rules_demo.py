@@ -134,3 +134,22 @@ def test_incident_scores_on_the_demo_ground_truth(small_demo: dict[str, Any],
     assert one.figures["alerts_outside"] > 0          # half the threshold fires outside windows
     slow = ranked.filter((pl.col("threshold") == flap.threshold) & (pl.col("for_s") == 1800))
     assert slow["incidents_missed"][0] > 0            # for: 30m outlasts every flap
+
+
+def test_incident_score_warns_when_the_rule_matches_no_incident(
+        small_demo: dict[str, Any]) -> None:
+    """The docs' `NodeDown` rule: the planted node-down incident is meant for `NodeExporterDown`,
+    so scoring it as named warns (naming both) instead of silently reporting 0 incidents; the
+    documented fix (`alertname=`) scores the planted incident."""
+    gt = small_demo["gt"]
+    h = gt["history"]
+    incidents = incidents_from_ground_truth(gt)
+    rule = Rule(alert="NodeDown", expr='up{job="node-exporter"} == 0', for_="5m")
+    with Prometheus(small_demo["eps"]["prometheus"]) as prom:
+        bt = backtest(prom, rule, h["start_s"] + 600, h["end_s"], "1m")
+    with pytest.warns(UserWarning, match=r"'NodeDown'.*'NodeExporterDown'.*alertname="):
+        blind = incident_score(bt, incidents, grace="5m")
+    assert blind.figures["incidents"] == 0
+    score = incident_score(bt, incidents, grace="5m", alertname="NodeExporterDown")
+    assert score.figures["incidents"] == score.figures["incidents_caught"] == 1
+    assert 300 <= score.figures["max_delay_s"] < 300 + 120                # for: 5m

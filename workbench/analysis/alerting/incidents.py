@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,13 +284,36 @@ class IncidentScore:
 
 
 def incidents_for_alert(incidents: pl.DataFrame, alert: str,
-                        alertname: str | None = None) -> pl.DataFrame:
+                        alertname: str | None = None, *, warn: bool = True) -> pl.DataFrame:
     """The incidents meant for ``alertname`` (default ``alert``), or all of them when the
-    frame has no ``alertname`` column."""
+    frame has no ``alertname`` column.
+
+    Warns (``UserWarning``) when ``warn`` and the frame has incidents but none for that name: a
+    rule named differently from the incidents' ``alertname`` would otherwise score
+    ``incidents: 0`` without a word.
+
+    >>> import warnings
+    >>> inc = load_incidents(pl.DataFrame({"start": [0], "end": [60], "alertname": ["A"]}))
+    >>> incidents_for_alert(inc, "A").height
+    1
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     incidents_for_alert(inc, "B").height
+    0
+    >>> "'B'" in str(w[0].message) and "'A'" in str(w[0].message)
+    True
+    """
     if "alertname" not in incidents.columns:
         return incidents
     name = alertname if alertname is not None else alert
-    return incidents.filter(pl.col("alertname").is_null() | (pl.col("alertname") == name))
+    kept = incidents.filter(pl.col("alertname").is_null() | (pl.col("alertname") == name))
+    if warn and kept.height == 0 and incidents.height > 0:
+        names = sorted(incidents["alertname"].drop_nulls().unique().to_list())
+        warnings.warn(f"no incident is meant for alert {name!r}: the incidents' alertnames are "
+                      f"{', '.join(map(repr, names))}, so nothing is scored (incidents: 0). Fix: "
+                      "name the rule after the incidents' alertname, or pass alertname=<one of "
+                      "them> to score against those incidents.", UserWarning, stacklevel=3)
+    return kept
 
 
 def incident_score(result: BacktestResult, incidents: pl.DataFrame | str | Path, *,

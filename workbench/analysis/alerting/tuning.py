@@ -323,5 +323,6 @@ def fetch_tuning(prom: Prometheus, rule: Rule, start: TimeLike, end: TimeLike = 
     matrix = fetch_matrix(prom, tr.expr if tr.is_threshold else tr.condition, grid, interval_ms)
     inc = None
     if incidents is not None:
-        inc = incidents_for_alert(load_incidents(incidents), tr.alert, alertname)
+        inc = incidents_for_alert(load_incidents(incidents), tr.alert, alertname,
+                                  warn=False)   # many rules have no incident: no noise
     return Tuning(tr, matrix, interval_ms, inc, _server_version(prom), _scrape_interval_ms(prom))
