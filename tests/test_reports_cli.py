@@ -87,6 +87,15 @@ def test_list_wraps_descriptions_to_the_terminal_and_skips_heavy_imports() -> No
     assert not imported & {"nbformat", "papermill", "nbconvert", "altair"}
 
 
+def test_status_banner_shows_backticks_as_code() -> None:
+    from workbench.reports._export import status_banner
+
+    banner = status_banner("ok", "alert_history: episodes from `ALERTS` <series>", ["x & y"])
+    assert "episodes from <code>ALERTS</code> &lt;series&gt;" in banner
+    assert "`" not in banner
+    assert "<div>x &amp; y</div>" in banner
+
+
 def test_good_then_failing_run_keeps_the_last_good_report(nbdir: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     ok = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p", "label=007",
@@ -113,6 +122,10 @@ def test_good_then_failing_run_keeps_the_last_good_report(nbdir: Path, tmp_path:
     index = (out / "index.html").read_text()
     assert index.count('data-status="failed"') == 1
     assert index.count('data-status="ok"') == 1
+    # timestamps never wrap mid-date: every time cell is in the nowrap class
+    assert ".time { white-space: nowrap; }" in index
+    for stamp in (first["started"], second["started"]):
+        assert f'<td class="time">{stamp}</td>' in index
 
 
 def test_error_text_cannot_break_out_of_the_failure_banner(nbdir: Path, tmp_path: Path) -> None:

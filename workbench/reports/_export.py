@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,16 @@ def status_banner(status: str, title: str, lines: list[str]) -> str:
     items = "".join(f"<div>{html.escape(x)}</div>" for x in lines)
     return (f'<div class="workbench-banner {html.escape(status)}" id="workbench-status" '
             f'data-status="{html.escape(status)}"><b>{html.escape(word.get(status, status))}'
-            f"</b>: {html.escape(title)}{items}</div>")
+            f"</b>: {inline_code(title)}{items}</div>")
+
+
+def inline_code(text: str) -> str:
+    """Escape ``text`` for HTML and show its Markdown `code` spans as ``<code>``.
+
+    >>> inline_code("from `ALERTS` & <b>")
+    'from <code>ALERTS</code> &amp; &lt;b&gt;'
+    """
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _has_charts(nb: Any) -> bool:

@@ -98,7 +98,7 @@ def write_index(out_dir: str | Path) -> Path:
         latest_rows.append(
             f"<tr><td>{html.escape(name)}</td>"
             f"<td>{_link(f'{name}/latest.html', 'latest good report') if good else 'none yet'}"
-            f"</td><td style=\"color:{colours.get(last.status, '#333')}\">"
+            f"</td><td class=\"time\" style=\"color:{colours.get(last.status, '#333')}\">"
             f"{html.escape(last.status)} at {html.escape(last.started)}</td></tr>")
     rows = []
     for r in records:
@@ -106,7 +106,7 @@ def write_index(out_dir: str | Path) -> Path:
         error = f"<div class=\"err\">{html.escape((r.error or '')[:400])}</div>" if r.error else ""
         rows.append(
             f'<tr class="{html.escape(r.status)}" data-status="{html.escape(r.status)}">'
-            f"<td>{html.escape(r.started)}</td><td>{html.escape(r.name)}</td>"
+            f"<td class=\"time\">{html.escape(r.started)}</td><td>{html.escape(r.name)}</td>"
             f"<td style=\"color:{colours.get(r.status, '#333')};font-weight:bold\">"
             f"{html.escape(r.status)}</td><td>{r.duration_s:.1f} s</td>"
             f"<td>{_figures(r.figures)}</td><td class=\"params\">{html.escape(params)}</td>"
@@ -117,6 +117,7 @@ def write_index(out_dir: str | Path) -> Path:
 body {{ font-family: DejaVu Sans, Helvetica, Arial, sans-serif; margin: 24px; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 24px; font-size: 13px; }}
 td, th {{ border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; text-align: left; }}
+.time {{ white-space: nowrap; }}
 .params {{ max-width: 360px; color: #555; font-size: 12px; }}
 .err {{ color: #d1495b; font-size: 12px; max-width: 420px; white-space: pre-wrap; }}
 </style></head><body>
