@@ -28,8 +28,8 @@ check: install  ## ruff, the import contract, mypy and the doctests (CI runs thi
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules workbench --ignore=workbench/notebooks
 
-test-fast: install  ## The tests that start no server (under a minute)
-	$(PY) -m pytest -m "not server" $(PYTEST_ARGS)
+test-fast: install  ## The tests that start no server, kernel or browser (about a minute)
+	$(PY) -m pytest -m "not server and not slow" $(PYTEST_ARGS)
 
 demo: install  ## Start the demo stack and write every report to reports/
 	$(WB) demo up

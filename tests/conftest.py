@@ -46,9 +46,30 @@ SERVER_FIXTURES = frozenset({"prom_server", "prom_url", "node_prom", "small_demo
                              "engine_url"})
 
 
+#: Tests that start another heavy process (a Jupyter kernel, Chromium, kubectl against the
+#: emulated API, pip, lint-imports) also count as ``server``: ``make test-fast`` leaves them out.
+HEAVY_MODULES = frozenset({"test_kubectl_demo.py", "test_architecture.py",
+                           "test_notebooks_browser.py"})
+HEAVY_TESTS = frozenset({
+    ("test_reports_cli.py", "test_good_then_failing_run_keeps_the_last_good_report"),
+    ("test_reports_cli.py", "test_error_text_cannot_break_out_of_the_failure_banner"),
+    ("test_reports_cli.py", "test_concurrent_runs_keep_every_record_and_the_newest_latest"),
+    ("test_reports_cli.py", "test_cell_timeout_is_a_failure"),
+    ("test_reports_cli.py", "test_sigterm_mid_run_is_recorded_and_keeps_the_last_good_report"),
+    ("test_redaction.py", "test_report_outputs_never_hold_an_echoed_token"),
+    ("test_quiet_runs.py", "test_report_run_prints_nothing_to_stderr"),
+    ("test_charts_readable.py", "test_summary_table_fits_a_1400_px_page"),
+    ("test_metrics_server.py", "test_text_tables_equal_kubectl_top"),
+    ("test_wheel.py", "test_wheel_carries_every_notebook_once"),
+})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        module = item.path.name
+        name = getattr(item, "originalname", item.name)
+        if (SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or module in HEAVY_MODULES
+                or (module, name) in HEAVY_TESTS):
             item.add_marker(pytest.mark.server)
 
 
