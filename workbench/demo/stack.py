@@ -233,6 +233,23 @@ def _unreadable_state(d: Path) -> ConfigError | None:
         f"then run `workbench demo up` (or `down`) again.")
 
 
+def count_lines(counts: dict[str, int], indent: str = "    ") -> str:
+    """One ``name  count`` line per alert, most first, names aligned (for the terminal).
+
+    >>> print(count_lines({"NodeLoadFlapping": 96, "CPUThrottlingHigh": 5712}))
+        CPUThrottlingHigh  5,712
+        NodeLoadFlapping      96
+    >>> count_lines({})
+    '    (none fired)'
+    """
+    if not counts:
+        return f"{indent}(none fired)"
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    name_w = max(len(k) for k, _ in rows)
+    num_w = max(len(f"{v:,}") for _, v in rows)
+    return "\n".join(f"{indent}{k:<{name_w}}  {v:>{num_w},}" for k, v in rows)
+
+
 def _down(d: Path) -> list[str]:
     st = _load(d / "state.json")
     if not st:
@@ -389,7 +406,7 @@ def _generate(d: Path, params: DemoParams, workers: int | None, say: Echo,
     with contextlib.suppress(OSError):
         cfg.unlink()
     alerts_s = time.perf_counter() - a0
-    say(f"  firing evaluations per alert: {counts} ({alerts_s:.1f}s)")
+    say(f"  firing evaluations per alert ({alerts_s:.1f}s):\n{count_lines(counts)}")
     (d / "ground_truth.json").write_text(json.dumps(cluster.ground_truth(), indent=2))
     _save(d / "history.json", {
         "fingerprint": fp or params.fingerprint(), "params": params.to_dict(),

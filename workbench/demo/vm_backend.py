@@ -256,8 +256,8 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams | None = No
             a0 = time.perf_counter()
             with Prometheus(vm_url, timeout=300) as prom:
                 counts = _import_alerts(prom, vm_url, cluster.origin + 600, end_s)
-            say(f"  firing evaluations per alert (MetricsQL): {counts} "
-                f"({time.perf_counter() - a0:.1f}s)")
+            say(f"  firing evaluations per alert (MetricsQL, {time.perf_counter() - a0:.1f}s):\n"
+                f"{stack.count_lines(counts)}")
             (d / "ground_truth.json").write_text(json.dumps(cluster.ground_truth(), indent=2))
             stack._save(d / "history.json", {  # the live exporter reads it
                 "fingerprint": params.fingerprint(), "params": params.to_dict(),
