@@ -164,7 +164,7 @@ def scaled_instances(cluster: Cluster, w: Workload) -> Iterator[PodInst]:
         start = (cluster.origin - 10 * DAY if r < HPA_MIN_REPLICAS
                  else cluster.origin + span * (r - HPA_MIN_REPLICAS + 1) / (extra + 1))
         name = f"{rs}-{_q(rs, r, 'pod')}"
-        node = cluster._place(rs, r)
+        node = cluster._placed(name, cluster._place(rs, r))
         yield PodInst(w, name, node, start, math.inf, math.inf, "ReplicaSet", rs, rs,
                       cluster._ip(node, name))
 

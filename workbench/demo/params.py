@@ -89,7 +89,7 @@ class DemoParams:
 
 
 #: Bumped whenever the simulator's output changes, so a stored TSDB is not reused by mistake.
-SIM_VERSION = 8
+SIM_VERSION = 9
 
 #: ``make demo``: 5 nodes, about 60 pods, 14 days at 60 s.
 DEFAULT = DemoParams()

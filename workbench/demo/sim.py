@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import capacity_sim, events_sim
+from . import capacity_sim, events_sim, scheduler
 from ._signal import DAY, Wave, hash64, noise, uniform
 from .model import ClusterSnapshot, Container, Node, Pod, Usage
 from .params import APP_NAMESPACES, DemoParams
@@ -317,11 +317,13 @@ class Cluster:
         self.seed = params.seed
         self.interval = float(params.interval_s)
         self.nodes = self._make_nodes()
+        self._sched: dict[str, int] | None = {}
         self.workloads = self._make_workloads()
         self._pods_cache: dict[tuple[float, float], list[PodInst]] = {}
         self._by_node_src: list[PodInst] | None = None
         self._by_node: dict[int, list[PodInst]] = {}
         self._cpu_scales: dict[int, float] = {}
+        self._sched = None  # scheduled on first use, once the workloads exist
         self.scenarios = self._plant()
 
     # -- construction ----------------------------------------------------------------------
@@ -465,6 +467,13 @@ class Cluster:
     def _place(self, *parts: object) -> int:
         return int(self._u("place", *parts) * len(self.nodes))
 
+    def _placed(self, name: str, preferred: int) -> int:
+        """The node the scheduler binds pod ``name`` to (``preferred`` when it fits there)."""
+        if self._sched is None:
+            self._sched = {}  # while scheduling, every pod is on its preferred node
+            self._sched = scheduler.placements(self)
+        return self._sched.get(name, preferred)
+
     def _ip(self, node: int, name: str) -> str:
         return f"10.244.{node}.{2 + int(uniform(self.seed, 'ip', name) * 250)}"
 
@@ -479,7 +488,7 @@ class Cluster:
         if w.kind == "StatefulSet":
             for r in range(w.replicas):
                 name = f"{w.name}-{r}"
-                node = w.node if w.node is not None else self._place(w.name, r)
+                node = w.node if w.node is not None else self._placed(name, self._place(w.name, r))
                 start = self.origin - DAY * (5 + 20 * self._u("age", w.name))
                 yield PodInst(w, name, node, start, INF, INF, "StatefulSet", w.name, None,
                               self._ip(node, name))
@@ -497,7 +506,7 @@ class Cluster:
                     continue
                 job = f"{w.name}-{int(start // 60)}"
                 name = f"{job}-{_q(job, 'pod')}"
-                node = self._place(job)
+                node = self._placed(name, self._place(job))
                 yield PodInst(w, name, node, start, end, run_end, "Job", job, None,
                               self._ip(node, name))
             return
@@ -519,7 +528,8 @@ class Cluster:
             rs = f"{w.name}-{_q(w.name, g, 'rs')}"
             for r in range(w.replicas):
                 name = f"{rs}-{_q(rs, r, 'pod')}"
-                node = w.node if w.node is not None else self._place(rs, r)
+                node = (w.node if w.node is not None
+                        else self._placed(name, self._place(rs, r)))
                 yield PodInst(w, name, node, start, end, end, "ReplicaSet", rs, rs,
                               self._ip(node, name))
 
