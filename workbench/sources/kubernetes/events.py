@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import polars as pl
 
+from ..._errors import KubeAPIError
 from ...frames import TIMESTAMP
 
 if TYPE_CHECKING:
@@ -74,31 +75,43 @@ def _time(ev: dict[str, Any], *keys: str) -> str | None:
 
 def decode_events(bodies: list[bytes]) -> pl.DataFrame:
     """core/v1 EventList bodies -> an events frame (``source="kubernetes"``)."""
-    rows: list[dict[str, Any]] = []
-    for body in bodies:
-        doc = orjson.loads(body)
-        for ev in doc.get("items") or []:
-            obj = ev.get("involvedObject") or ev.get("regarding") or {}
-            meta = ev.get("metadata") or {}
-            m = _FIELD_CONTAINER.search(obj.get("fieldPath") or "")
-            first = _time(ev, "firstTimestamp", "eventTime", "lastTimestamp")
-            last = _time(ev, "lastTimestamp", "series", "eventTime", "firstTimestamp")
-            series = ev.get("series") or {}
-            count = ev.get("count") or series.get("count") or 1
-            rows.append({
-                "source": "kubernetes", "type": ev.get("type") or "Normal",
-                "reason": ev.get("reason") or "", "namespace": obj.get("namespace")
-                or meta.get("namespace"), "kind": obj.get("kind"), "name": obj.get("name"),
-                "container": m.group(1) if m else None, "first_seen": first, "last_seen": last,
-                "count": int(count), "value": None, "message": (ev.get("message") or "").strip()})
+    try:
+        rows = [row for body in bodies for row in _event_rows(body)]
+        frame = pl.DataFrame(rows, schema={**EVENT_SCHEMA, "first_seen": pl.String,
+                                           "last_seen": pl.String})
+    except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError, OverflowError,
+            pl.exceptions.PolarsError) as exc:
+        msg = (f"The Kubernetes API answered the events list with a body that is not an "
+               f"EventList ({type(exc).__name__}: {exc!s:.80}). Fix: check that the kubeconfig "
+               "points at a Kubernetes API server, not a proxy or login page.")
+        raise KubeAPIError(msg, verb="list", resource="events", group="") from None
     if not rows:
         return empty_events()
-    frame = pl.DataFrame(rows, schema={**EVENT_SCHEMA, "first_seen": pl.String,
-                                       "last_seen": pl.String})
     return frame.with_columns(
         pl.col("first_seen", "last_seen").str.to_datetime(time_zone="UTC", time_unit="ms",
                                                           strict=False).cast(TIMESTAMP)
     ).sort("last_seen", descending=True, nulls_last=True)
+
+
+def _event_rows(body: bytes) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    doc = orjson.loads(body)
+    for ev in doc.get("items") or []:
+        obj = ev.get("involvedObject") or ev.get("regarding") or {}
+        meta = ev.get("metadata") or {}
+        m = _FIELD_CONTAINER.search(obj.get("fieldPath") or "")
+        first = _time(ev, "firstTimestamp", "eventTime", "lastTimestamp")
+        last = _time(ev, "lastTimestamp", "series", "eventTime", "firstTimestamp")
+        series = ev.get("series") or {}
+        count = ev.get("count") or series.get("count") or 1
+        rows.append({
+            "source": "kubernetes", "type": ev.get("type") or "Normal",
+            "reason": ev.get("reason") or "", "namespace": obj.get("namespace")
+            or meta.get("namespace"), "kind": obj.get("kind"), "name": obj.get("name"),
+            "container": m.group(1) if m else None, "first_seen": first, "last_seen": last,
+            "count": int(count), "value": None,
+            "message": str(ev.get("message") or "").strip()})
+    return rows
 
 
 def fetch_kube_events(ms: MetricsServer, namespace: str | None = None, *,
