@@ -4,6 +4,7 @@ promtool accepts; the static report path and the audit run on the same data."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,15 @@ def test_static_report_and_audit(setup: dict[str, Any]) -> None:
     oom = audit.filter(pl.col("alert") == "KubeContainerOOMKilled").row(0, named=True)
     assert "short for: 0s < 2 x 1m" in oom["findings"]
     assert all("no summary" in f for f in audit["findings"])   # the demo rules have none
+
+
+def test_intro_does_not_promise_buttons_on_the_static_page() -> None:
+    # The intro Markdown is the first thing a scheduled (static) page shows: buttons exist only
+    # in JupyterLab, so every sentence naming them says so.
+    from workbench.reports import get_report
+
+    nb = json.loads(get_report("threshold_tuning").path.read_text())
+    intro = "".join(nb["cells"][0]["source"])
+    sentences = [s for s in intro.split(". ") if "button" in s.lower()]
+    assert sentences and all("interactive=True" in s for s in sentences)
+    assert "a scheduled run shows the rule" in intro
