@@ -141,3 +141,20 @@ def test_restart_that_reset_active_at_is_not_a_resolve() -> None:
     ep = ah.episodes_from_samples(a, _for_state(a, [0, 0, 0, 6, 6] + [0] * 8),
                                   end_ms=T0 + 30 * M)
     assert _times(ep.filter(pl.col("alertname") == "A")) == [(0, 0, 3), (6, 6, 8)]
+
+
+def test_annotations_rendered_from_the_rules_with_value_unknown() -> None:
+    from workbench.analysis.alert_history.annotations import VALUE_UNKNOWN, annotate_episodes
+    from workbench.analysis.alerting import Rule
+
+    rules = [Rule(alert="A", expr="x > 1", labels={"severity": "warning"},
+                  annotations={"description": "{{ $labels.pod }} warn at {{ $value }}"}),
+             Rule(alert="A", expr="x > 2", labels={"severity": "critical"},
+                  annotations={"description": "{{ $labels.pod }} critical"})]
+    ep = pl.DataFrame({"alertname": ["A", "A", "B"], "pod": ["p1", "p2", "p3"],
+                       "severity": ["warning", "critical", None]})
+    out, notes = annotate_episodes(ep, rules)
+    assert out["annotation_description"].to_list() == [f"p1 warn at {VALUE_UNKNOWN}",
+                                                       "p2 critical", None]
+    assert any("No loaded rule for B" in n and "can't be reconstructed" in n for n in notes)
+    assert any("A.description" in n and "$value" in n for n in notes)

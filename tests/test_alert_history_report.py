@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import polars as pl
 import pytest
 
 from workbench import Prometheus, alert_history
@@ -71,6 +72,14 @@ def test_page_shows_the_planted_incidents_offline(demo_run: dict[str, Any]) -> N
         assert text in page, text
     for cdn in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com"):
         assert cdn not in page
+    # humanised durations ("6h12m") under headers without the _s unit suffix; flapping says
+    # what it counts (re-fires, not identities as on alert_rules)
+    for head in (">firing<", ">MTTR<", ">p50<", ">p90<", ">re-fires &lt;15 min<"):
+        assert head in page, head
+    for head in (">firing_s<", ">mttr_s<", ">p50_s<", ">flapping<"):
+        assert head not in page, head
+    # the workload events' message column wraps instead of widening the page
+    assert re.search(r'white-space:normal">Container [^<]+ of pod ', page)
     nb = nbformat.read(demo_run["ipynb"], as_version=4)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
@@ -168,3 +177,29 @@ def test_interactive_notebook_shows_the_tuner(small_demo: dict[str, Any], tmp_pa
     dropdowns = {m["state"]["description"] for m in state.values()
                  if m["model_name"] == "DropdownModel"}
     assert dropdowns == {"severity", "namespace"}
+
+
+def test_messages_carry_the_rules_rendered_annotations(demo_run: dict[str, Any],
+                                                       small_demo: dict[str, Any]) -> None:
+    """ALERTS keeps no annotations: the report renders the loaded rules' templates with each
+    alert's labels, so the replayed Slack text has the description the real webhook got."""
+    data = demo_run["data"]
+    pvc = small_demo["gt"]["scenarios"]["pvc_over_70"]["persistentvolumeclaim"]
+    texts = data.notifications.filter(
+        pl.col("alertnames").list.contains("KubePersistentVolumeUsageHigh"))["text"].to_list()
+    assert texts
+    want = f"*Description:* PVC {pvc} is over 70% full (kwatch pvcMonitor threshold)."
+    assert all(want in t for t in texts)
+    # A one-alert message of a rule with a description shows it (CommonAnnotations of a group
+    # whose alerts differ is empty in the real Alertmanager too, so those are not checked).
+    described = {"NodeExporterDown", "KubeContainerOOMKilled", "KubePersistentVolumeUsageHigh",
+                 "NodeLoadFlapping"}
+    single = data.notifications.filter((pl.col("firing") + pl.col("resolved") == 1)
+                                       & pl.col("alertnames").list.first().is_in(described))
+    assert single.height > 0
+    assert not [t for t in single["text"] if re.search(r"\*Description:\*\s*(\n|$)", t)]
+    ep = data.history.episodes
+    assert ep.filter(pl.col("alertname") == "NodeExporterDown")[
+        "annotation_description"].str.starts_with("node-exporter ").all()
+    assert "annotation_description" not in alert_history.episode_labels(ep)
+    assert not [n for n in data.notes if "can't be reconstructed" in n]

@@ -85,7 +85,8 @@ def empty_episodes(labels: Sequence[str] = ("alertname",)) -> pl.DataFrame:
 
 def episode_labels(episodes: pl.DataFrame) -> list[str]:
     """The label columns of an episodes frame (everything but the time columns)."""
-    return [c for c in episodes.columns if c not in EPISODE_TIME_COLUMNS]
+    return [c for c in episodes.columns
+            if c not in EPISODE_TIME_COLUMNS and not c.startswith("annotation_")]
 
 
 def _label_cols(frame: pl.DataFrame) -> list[str]:

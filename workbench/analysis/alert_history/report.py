@@ -22,6 +22,7 @@ from ..._errors import WorkbenchError
 from ..._time import DurationLike, TimeLike
 from ..alertmanager import AlertmanagerConfig, messages_per_day, simulate, what_if
 from ..events import fetch_workload_events, pvc_usage
+from .annotations import annotate_episodes
 from .fetch import AlertHistory, fetch_alert_history, fetch_current_alerts
 from .summary import alert_summary
 
@@ -88,6 +89,25 @@ class AlertReport:
     eval_interval: str = "1m"
 
 
+def _annotate(prom: Prometheus, history: AlertHistory) -> list[str]:
+    """Give ``history.episodes`` the annotations its rules render (``ALERTS`` has none)."""
+    from ..alerting.ruleset import load_rules
+
+    if history.episodes.height == 0:
+        return []
+    try:
+        rules = load_rules(prom)
+    except WorkbenchError as exc:
+        rules, why = [], f"its rules could not be read ({exc})"
+    else:
+        why = "it has no alerting rules loaded"
+    if not rules:
+        return [f"The Slack text can't be reconstructed: ALERTS keeps no annotations and {why}, "
+                "so the messages below show no description (the real ones had them)."]
+    history.episodes, notes = annotate_episodes(history.episodes, rules)
+    return notes
+
+
 def simulate_messages(episodes: pl.DataFrame, cfg: AlertmanagerConfig, end: datetime, *,
                       eval_interval: DurationLike = "1m", group_interval: str | None = None,
                       repeat_interval: str | None = None) -> pl.DataFrame:
@@ -139,6 +159,7 @@ def fetch_alert_report(
     history = fetch_alert_history(prom, start, end, matchers=matchers)
     if history.message:
         notes.append(history.message)
+    notes += _annotate(prom, history)
     cfg, source = load_alertmanager_config(alertmanager_config, env)
     notifications = whatif = None
     timers = {"group_interval": whatif_group_interval, "repeat_interval": whatif_repeat_interval}
