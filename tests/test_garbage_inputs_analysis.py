@@ -319,11 +319,6 @@ def test_alert_history_episodes_from_samples(alerts: Any, for_state: Any, a: Any
 # -- workbench.events --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed yet (time): "
-    "events.occurrences/fold/restart_bursts: AttributeError/TypeError/OverflowError/p"
-    "olars errors on non-frames, bad keys, inf step"
-))
 @SETTINGS
 @given(frames_or_garbage(OCC_COLUMNS), garbage, garbage, garbage)
 def test_events_pure_functions(frame: Any, keys: Any, a: Any, b: Any) -> None:

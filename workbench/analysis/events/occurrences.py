@@ -20,14 +20,67 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
 
-from ...frames import TIMESTAMP
+from ..._errors import ConfigError
+from ...frames import TIMESTAMP, check_frame
 from ...sources.kubernetes.events import EVENT_SCHEMA, empty_events
 
 __all__ = ["fold", "occurrences", "restart_bursts"]
+
+_MAX_MS = 10**15  # ~31,000 years: more is a unit mix-up, and overflows polars' durations
+
+
+def _keys(keys: object, fn: str) -> list[str]:
+    """``keys`` as a list of column names, else a :class:`~workbench.ConfigError`."""
+    if isinstance(keys, str | bytes) or not isinstance(keys, Sequence) \
+            or not all(isinstance(k, str) and k for k in keys):
+        msg = (f"{fn}: keys must be a list of column names, got {keys!r:.80}. Fix: pass e.g. "
+               "['namespace', 'pod'].")
+        raise ConfigError(msg)
+    if len(set(keys)) != len(keys) or {"t", "_run", "_h", "n"} & set(keys):
+        msg = (f"{fn}: keys {keys!r:.80} repeat a name or use a reserved one (t, _run, _h, n). "
+               "Fix: pass distinct label column names.")
+        raise ConfigError(msg)
+    return list(keys)
+
+
+def _ms(value: object, name: str, fn: str, *, minimum: int = 0) -> int:
+    """A whole number of milliseconds in ``[minimum, _MAX_MS]``, else a ConfigError."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value) and minimum <= value <= _MAX_MS
+    if not ok:
+        msg = (f"{fn}: {name} must be a finite number of milliseconds between {minimum} and "
+               f"{_MAX_MS}, got {value!r:.60}. Fix: pass e.g. {name}=60_000.")
+        raise ConfigError(msg)
+    return int(value)  # type: ignore[call-overload,no-any-return]
+
+
+def _typed(frame: pl.DataFrame, fn: str, what: str, *, times: Sequence[str] = (),
+           numbers: Sequence[str] = (), texts: Sequence[str] = ()) -> pl.DataFrame:
+    """``frame`` with ``times`` as :data:`TIMESTAMP`, ``numbers`` as Float64 and ``texts`` as
+    String, or a ConfigError naming the column of the wrong type."""
+    schema = frame.schema
+    casts = []
+    for cols, ok, target, kind in (
+            (times, lambda d: (d.is_temporal() and d != pl.Time) or d.is_integer()
+             or d == pl.Null, TIMESTAMP, "a timestamp (Datetime or epoch ms)"),
+            (numbers, lambda d: d.is_numeric() or d in (pl.Boolean, pl.Null), pl.Float64,
+             "numeric"),
+            (texts, lambda d: d in (pl.String, pl.Categorical, pl.Null)
+             or isinstance(d, pl.Enum), pl.String, "text")):
+        for c in cols:
+            if c not in schema:
+                continue
+            if not ok(schema[c]):
+                msg = (f"{fn}: {what} column {c!r} must be {kind}, it is {schema[c]}. Fix: cast "
+                       f"it, e.g. pl.col({c!r}).cast(...), or pass the frame workbench returned.")
+                raise ConfigError(msg)
+            casts.append(pl.col(c).cast(target))
+    return frame.with_columns(casts) if casts else frame
 
 
 def occurrences(frame: pl.DataFrame, keys: Sequence[str], *, step_ms: int,
@@ -35,7 +88,13 @@ def occurrences(frame: pl.DataFrame, keys: Sequence[str], *, step_ms: int,
     """Runs of presence per ``keys``: ``keys``, ``start``, ``end`` (the last step seen),
     ``count`` (1, or the summed ``value`` when ``value`` counts things, see :func:`fold`), and
     ``value_max``. A gap up to ``gap_ms`` (default 1.5 steps) does not split a run."""
-    keys = list(keys)
+    keys = _keys(keys, "occurrences")
+    frame = check_frame(frame, "occurrences: frame", columns=("timestamp", "value"))
+    step_ms = _ms(step_ms, "step_ms", "occurrences")
+    if gap_ms is not None:
+        gap_ms = _ms(gap_ms, "gap_ms", "occurrences")
+    frame = _typed(frame, "occurrences", "frame", times=["timestamp"], numbers=["value"],
+                   texts=keys)
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
         **dict.fromkeys(keys, pl.String), "start": TIMESTAMP, "end": TIMESTAMP,
         "count": pl.Int64, "value_max": pl.Float64, "value_sum": pl.Float64}
@@ -68,6 +127,27 @@ def fold(occ: pl.DataFrame, *, source: str, reason: str | pl.Expr, kind: str,
     ``value_sum`` for restarts); ``value`` the column whose maximum is the event's value (None:
     no value); ``first``/``last`` the columns giving first and last seen.
     """
+    texts = {"source": source, "kind": kind, "name": name, "namespace": namespace,
+             "count": count, "event_type": event_type, "first": first, "last": last,
+             "container": "" if container is None else container,
+             "value": "" if value is None else value,
+             "reason": reason if isinstance(reason, str) else ""}
+    for arg, v in texts.items():
+        if not isinstance(v, str):
+            msg = (f"fold: {arg} must be a string, got {type(v).__name__} {v!r:.60}. Fix: pass "
+                   "a column name or label text.")
+            raise ConfigError(msg)
+    exprs: tuple[tuple[str, object], ...] = (("reason", reason), ("message", message))
+    for arg, e in exprs:
+        if not ((e is None and arg == "message") or isinstance(e, str | pl.Expr)):
+            msg = (f"fold: {arg} must be a string or a polars expression, got "
+                   f"{type(e).__name__}. Fix: pass e.g. pl.col('reason').")
+            raise ConfigError(msg)
+    need = tuple(dict.fromkeys([name, count, first, last, *([value] if value else [])]))
+    occ = check_frame(occ, "fold: occurrences", columns=need)
+    occ = _typed(occ, "fold", "occurrences", times=list(dict.fromkeys([first, last])),
+                 numbers=[c for c in (count, value) if c],
+                 texts=[c for c in (name, namespace, container) if c])
     if occ.height == 0:
         return empty_events()
     reason_e = pl.lit(reason) if isinstance(reason, str) else reason
@@ -80,10 +160,10 @@ def fold(occ: pl.DataFrame, *, source: str, reason: str | pl.Expr, kind: str,
         first_seen=pl.col(first).min(), last_seen=pl.col(last).max(),
         count=pl.col(count).sum().cast(pl.Int64),
         value=(pl.col(value).max() if value else pl.lit(None)).cast(pl.Float64))
-    msg = message if message is not None else pl.concat_str(
+    text = message if message is not None else pl.concat_str(
         pl.col("_reason"), pl.lit(" "), pl.col("_ns").fill_null(""), pl.lit("/"),
         pl.col("_name"), pl.lit(" x"), pl.col("count").cast(pl.String))
-    return g.with_columns(message=msg).select(
+    return g.with_columns(message=text).select(
         source=pl.lit(source), type=pl.lit(event_type), reason=pl.col("_reason"),
         namespace=pl.col("_ns").cast(pl.String), kind=pl.lit(kind), name=pl.col("_name"),
         container=pl.col("_container"), first_seen=pl.col("first_seen").cast(TIMESTAMP),
@@ -110,11 +190,21 @@ def restart_bursts(restarts: pl.DataFrame, keys: Sequence[str], *, window_ms: in
     >>> restart_bursts(f, ["pod"], window_ms=15 * m, min_restarts=3)["value_sum"].to_list()
     [3.0]
     """
-    keys = list(keys)
+    keys = _keys(keys, "restart_bursts")
+    restarts = check_frame(restarts, "restart_bursts: restarts",
+                           columns=("timestamp", "value", *keys))
+    window_ms = _ms(window_ms, "window_ms", "restart_bursts", minimum=1)
+    if isinstance(min_restarts, bool) or not isinstance(min_restarts, int | float) \
+            or math.isnan(min_restarts):
+        msg = (f"restart_bursts: min_restarts must be a number, got {min_restarts!r:.60}. "
+               "Fix: pass e.g. min_restarts=3.")
+        raise ConfigError(msg)
+    restarts = _typed(restarts, "restart_bursts", "restarts", times=["timestamp"],
+                      numbers=["value"], texts=keys).filter(pl.col("timestamp").is_not_null())
     if restarts.height == 0:
         return occurrences(restarts, keys, step_ms=1)
-    f = restarts.with_columns(pl.col("timestamp").cast(TIMESTAMP)).sort([*keys, "timestamp"])
-    period = f"{int(window_ms)}ms"
+    f = restarts.sort([*keys, "timestamp"])
+    period = f"{window_ms}ms"
     rolled = f.rolling("timestamp", period=period, group_by=keys).agg(
         n=pl.col("value").sum())
     f = f.with_columns(n=rolled["n"])
