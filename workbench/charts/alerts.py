@@ -77,9 +77,12 @@ def alert_heatmap_chart(heat: pl.DataFrame, *, tz: str = "UTC") -> alt.Chart:
             alt.value("#f3f5f7")),
         tooltip=["weekday:O", "hour:O", "fired:Q",
                  alt.Tooltip("firing_s:Q", title="firing (s)", format=",.0f")])
+    # The orangered scale is dark red above about half its range: white numbers there.
+    top = heat["fired"].max() if heat.height else 0
+    dark = max(1.0, 0.5 * float(top or 0))  # type: ignore[arg-type]
     text = base.mark_text(fontSize=9).encode(
         text=alt.condition(alt.datum.fired > 0, "fired:Q", alt.value("")),
-        color=alt.value("#333"))
+        color=alt.condition(alt.datum.fired >= dark, alt.value("white"), alt.value("#333")))
     return (cells + text).properties(width=720, height=190,
                                      title="When alerts fire (weekday x hour)")
 
