@@ -249,11 +249,6 @@ def test_rules_audit(frame: Any, noisy: Any, share: Any) -> None:
     _only_ours(rules_audit, frame, noisy_per_day=noisy, firing_share=share)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed yet (time): "
-    "nice_thresholds(None, None, ...) raises TypeError; series_label(non-dict) Attrib"
-    "uteError"
-))
 @SETTINGS
 @given(garbage, garbage, garbage, garbage)
 def test_tuning_helpers(low: Any, high: Any, n: Any, include: Any) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -238,7 +238,20 @@ def nice_thresholds(low: float, high: float, n: int = 10,
     >>> nice_thresholds(0, 0.62, include=0.25)
     [0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6]
     """
-    span = max(high - low, 1e-12)
+    for name, v in (("low", low), ("high", high), ("include", include)):
+        if v is None and name == "include":
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating) \
+                or not abs(float(v)) <= 1e300:
+            msg = (f"nice_thresholds: {name} must be a finite number, got {v!r:.60}. Fix: pass "
+                   "the lowest and highest value of the series, e.g. nice_thresholds(0, 7.9).")
+            raise AlertRuleError(msg)
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= 1000:
+        msg = f"nice_thresholds: n must be a whole number from 1 to 1000, got {n!r:.60}. Fix: n=10."
+        raise AlertRuleError(msg)
+    low, high = float(low), float(high)
+    # a span below ~1e-9 of the values' size would step below float precision
+    span = max(high - low, 1e-12, 1e-9 * max(abs(low), abs(high)))
     raw = span / n
     mag = 10 ** np.floor(np.log10(raw))
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
@@ -257,6 +270,13 @@ def series_label(labels: dict[str, Any], max_len: int = 60) -> str:
     >>> series_label({"__name__": "up", "job": "node", "instance": "10.0.0.1:9100"})
     'instance=10.0.0.1:9100'
     """
+    if not isinstance(labels, Mapping):
+        msg = (f"series_label: labels must be a dict of label names to values, got "
+               f"{type(labels).__name__}. Fix: pass e.g. {{'instance': '10.0.0.1:9100'}}.")
+        raise AlertRuleError(msg)
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 2:
+        msg = f"series_label: max_len must be a whole number >= 2, got {max_len!r:.60}. Fix: 60."
+        raise AlertRuleError(msg)
     items = {k: v for k, v in labels.items() if v is not None and k != "__name__"}
     for keys in (("namespace", "pod", "container"), ("instance", "mountpoint"), ("instance",),
                  ("persistentvolumeclaim",), ("namespace",), ("job",)):
@@ -264,7 +284,8 @@ def series_label(labels: dict[str, Any], max_len: int = 60) -> str:
         if picked:
             text = ",".join(picked)
             return text if len(text) <= max_len else text[:max_len - 1] + "…"
-    text = ",".join(f"{k}={v}" for k, v in sorted(items.items())) or "{}"
+    text = ",".join(f"{k}={v}" for k, v in sorted(items.items(), key=lambda kv: str(kv[0])))
+    text = text or "{}"
     return text if len(text) <= max_len else text[:max_len - 1] + "…"
 
 
