@@ -257,11 +257,6 @@ def test_tuning_helpers(low: Any, high: Any, n: Any, include: Any) -> None:
     _only_ours(series_label, {"instance": low}, n)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed yet (time): "
-    "backtest_rules: rules=None TypeError, rule.is_threshold AttributeError, prom=lis"
-    "t AttributeError"
-))
 @SETTINGS
 @given(garbage, garbage, garbage)
 def test_backtest_rules_refuses_garbage_before_the_network(rules: Any, start: Any,

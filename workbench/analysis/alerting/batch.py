@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..._errors import WorkbenchError
+from ..._errors import AlertRuleError, ConfigError, WorkbenchError
 from ..._time import DurationLike, TimeLike, parse_duration_ms
 from .advice import advice as rule_advice
 from .backtest import (
@@ -65,12 +65,34 @@ def _interval_ms(rule: Rule, interval: DurationLike | None) -> int:
     return rule.interval_ms or _DEFAULT_INTERVAL_MS
 
 
+def _checked(prom: object, rules: object, fn: str) -> list[Rule]:
+    """``rules`` as a list after checking ``prom`` is a client and each rule a :class:`Rule`."""
+    from ...sources.prometheus.client import Prometheus
+
+    if not isinstance(prom, Prometheus):
+        msg = (f"{fn}: prom must be a workbench Prometheus client, got {type(prom).__name__}. "
+               "Fix: pass Prometheus('http://host:9090') (or Prometheus('demo')) first.")
+        raise ConfigError(msg)
+    if isinstance(rules, str | bytes | Mapping) or not isinstance(rules, Sequence):
+        msg = (f"{fn}: rules must be a list of Rule objects, got {type(rules).__name__}. Fix: "
+               "pass load_rules('rules.yml') or [Rule(...), ...].")
+        raise AlertRuleError(msg)
+    bad = [(i, r) for i, r in enumerate(rules) if not isinstance(r, Rule)]
+    if bad:
+        i, r = bad[0]
+        msg = (f"{fn}: rules[{i}] is a {type(r).__name__} ({r!r:.60}), not a Rule. Fix: pass "
+               "the rules load_rules returned.")
+        raise AlertRuleError(msg)
+    return list(rules)
+
+
 def fetch_rule_matrices(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
                         end: TimeLike = "now", interval: DurationLike | None = None, *,
                         offset: DurationLike = 0, max_workers: int | None = None,
                         ) -> dict[tuple[str, int], SeriesMatrix | WorkbenchError]:
     """One ``query_range`` per distinct (left-hand side, interval) of ``rules`` (in threshold
     form), run concurrently; a failed fetch is stored as its error."""
+    rules = _checked(prom, rules, "fetch_rule_matrices")
     now = prom.now()
     keys: dict[tuple[str, int], None] = {}
     for r in rules:
@@ -133,6 +155,7 @@ def backtest_rules(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
         ``fired_per_day``, ``firing_share``, ``flapping``, ``still_firing`` ...),
         ``has_summary``, ``advice`` (review notes) and ``error`` (null when the rule ran).
     """
+    rules = _checked(prom, rules, "backtest_rules")
     matrices = fetch_rule_matrices(prom, rules, start, end, interval, offset=offset,
                                    max_workers=max_workers)
     version = _server_version(prom)
