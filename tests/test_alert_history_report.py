@@ -124,6 +124,7 @@ def test_no_alerts_series_is_an_ok_page_that_says_so(node_prom: ManagedProcess,
     assert rec["figures"]["messages_sent"] is None
     page = record.with_suffix(".html").read_text()
     assert "No ALERTS series between" in page
+    assert "Nothing is pending or firing now" in page      # the empty Firing now table says so
     assert "Messages are not counted" in page
     assert "Alertmanager: " in page and "127.0.0.1" in page
 

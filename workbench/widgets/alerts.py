@@ -130,6 +130,10 @@ def alert_history_views(report: AlertReport, *, severity: str | None = None,
         whatif = simulate_messages(ep, report.config, sim_end, eval_interval=report.eval_interval,
                                    group_interval=gi, repeat_interval=ri)
     fmt = dict.fromkeys(("firing_s", "mttr_s", "p50_s", "p90_s", "pending_s"), duration)
+    # values read "6h12m", so headers drop the _s unit suffix
+    heads = {"firing_s": "firing", "mttr_s": "MTTR", "p50_s": "p50", "p90_s": "p90",
+             "pending_s": "pending", "flapping": "re-fires <15 min",
+             "still_firing": "still firing"}
     views: list[Any] = [_html(_headline(report, ep, notifications))]
     views += [_html(n, "p", "color:#8a6d3b") for n in report.notes]
     views.append(_html("Timeline", "h3"))
@@ -140,11 +144,12 @@ def alert_history_views(report: AlertReport, *, severity: str | None = None,
     by_name = alert_summary(ep)
     if charts:
         views.append(noisiest_chart(by_name))
-    views.append(html_table(by_name, formats=fmt, caption="Per alert name, noisiest first "
-                            "(flapping = re-fired within 15 min of resolving)", max_rows=50))
+    views.append(html_table(by_name, formats=fmt, labels=heads, max_rows=50,
+                            caption="Per alert name, noisiest first (re-fires <15 min: "
+                                    "episodes that fired again within 15 min of resolving)"))
     for col in ("severity", "namespace"):
         if col in ep.columns:
-            views.append(html_table(alert_summary(ep, (col,)), formats=fmt,
+            views.append(html_table(alert_summary(ep, (col,)), formats=fmt, labels=heads,
                                     caption=f"Per {col}", max_rows=30))
     views.append(_html("Messages", "h3"))
     label = f"group_interval {gi}, repeat_interval {ri}"
@@ -163,10 +168,18 @@ def alert_history_views(report: AlertReport, *, severity: str | None = None,
             .sort("scenario", "receiver"))
         views.append(html_table(totals, caption="Messages per receiver"))
         if notifications is not None and notifications.height:
-            views.append(html_table(_message_samples(notifications),
+            views.append(html_table(_message_samples(notifications), wrap=("title", "text"),
                                     caption="What the messages said (distinct title and text, "
                                             "most frequent first)"))
     views.append(_html("Firing now", "h3"))
+    if report.current.height == 0:
+        still = report.history.episodes.filter(pl.col("fired_at").is_not_null()
+                                               & pl.col("resolved_at").is_null()).height
+        views.append(_html(
+            "Nothing is pending or firing now, as Prometheus's /api/v1/alerts reports"
+            + (f" (the history above still shows {still} alerts firing at its end, "
+               f"{report.history.end:%Y-%m-%d %H:%M} UTC: they resolved since, or Prometheus "
+               "has not evaluated its rules yet)." if still else "."), "p", "color:#8a6d3b"))
     if report.current.height > 20:
         views.append(html_table(firing_counts(report.current),
                                 caption="Prometheus /api/v1/alerts per alert name"))
@@ -185,7 +198,8 @@ def alert_history_views(report: AlertReport, *, severity: str | None = None,
         "reason", "kind", "namespace", "name", "container", "first_seen", "last_seen", "count",
         "message", "source"), caption="Crash loops, terminations, "
                             "restart bursts, failed/pending pods, image pulls, PVCs over "
-                            f"{report.pvc_threshold:.0%}", max_rows=100))
+                            f"{report.pvc_threshold:.0%}", max_rows=100,
+                            wrap=("name", "message", "source")))
     views.append(_html("Persistent volume claims", "h3"))
     if charts:
         views.append(pvc_chart(report.pvc, report.pvc_threshold))
