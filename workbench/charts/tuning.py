@@ -218,7 +218,9 @@ _AUDIT_FORMATS = {"severity": _short, "fired_per_day": num, "firing_share_per_al
                   "interval_s": duration, "attention": lambda v: "" if v is None else f"{v:.0f}"}
 _AUDIT_LABELS = {"fired_per_day": "fired / day", "firing_share_per_alert": "firing share",
                  "alerts_fired": "alerts fired", "still_firing": "still firing",
-                 "for_s": "for", "interval_s": "interval"}
+                 "for_s": "for", "interval_s": "interval",
+                 # counts identities; alert_history's "re-fires <15 min" counts episodes
+                 "flapping": "identities that flapped"}
 
 
 def rules_audit_table(audit: pl.DataFrame, *, caption: str | None = None,
