@@ -349,11 +349,6 @@ alertmanager_bodies = (bodies
                                                         "status": g, "endsAt": g}])))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed yet (time): "
-    "Alertmanager.alerts/silences/config_text on non-list/non-dict bodies: AttributeE"
-    "rror/KeyError/TypeError; post_alerts(garbage)"
-))
 @SETTINGS
 @given(st.lists(alertmanager_bodies, min_size=1, max_size=3),
        st.sampled_from([200, 400, 401, 404, 500]), garbage)
@@ -372,11 +367,6 @@ def test_alertmanager_client_against_a_server_answering_garbage(replies: list[by
         am.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed yet (time): "
-    "Alertmanager(url=list) AttributeError (.strip); alerts_frame(garbage) AttributeE"
-    "rror/TypeError"
-))
 @SETTINGS
 @given(garbage, st.dictionaries(st.sampled_from(["token", "username", "password", "ca_bundle",
                                                   "verify", "headers", "timeout"]), garbage,

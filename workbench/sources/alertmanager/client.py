@@ -37,6 +37,7 @@ import requests
 
 from ..._errors import (
     AlertmanagerError,
+    ConfigError,
     PrometheusError,
     QueryError,
     QueryTimeoutError,
@@ -63,20 +64,68 @@ SILENCE_SCHEMA: dict[str, Any] = {
 _OPS = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}
 
 
-def _ts(text: str | None) -> datetime | None:
-    if not text:
+def _shape(what: str, value: object, expected: str) -> AlertmanagerError:
+    """The error for a JSON field of the wrong shape in an Alertmanager answer."""
+    return AlertmanagerError(
+        f"Alertmanager answered {what} = {value!r:.80} where {expected} belongs. Fix: check "
+        "that the URL points at Alertmanager's /api/v2 (not a proxy or another service) and "
+        "that it is a supported version (>= 0.16).")
+
+
+def _obj(what: str, value: object) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _shape(what, value, "an object")
+    return value
+
+
+def _list(what: str, value: object) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _shape(what, value, "a list")
+    return value
+
+
+def _text(what: str, value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _shape(what, value, "text")
+    return value
+
+
+def _texts(what: str, value: object) -> Mapping[str, str | None]:
+    """A JSON object of text values (labels, annotations)."""
+    obj = _obj(what, value)
+    for k, v in obj.items():
+        _text(f"{what}[{k!r}]", v)
+    return obj
+
+
+def _ts(text: object, what: str = "a time") -> datetime | None:
+    if not _text(what, text):
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        raise _shape(what, text, "an RFC 3339 time") from None
 
 
-def _iso(value: datetime | int | float | str) -> str:
+def _iso(value: object, what: str) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-    else:                                       # unix ms
-        dt = datetime.fromtimestamp(value / 1000, tz=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        if isinstance(value, datetime):
+            dt = value if value.tzinfo else value.replace(tzinfo=UTC)
+        elif isinstance(value, int | float) and not isinstance(value, bool):  # unix ms
+            dt = datetime.fromtimestamp(value / 1000, tz=UTC)
+        else:
+            raise TypeError(type(value).__name__)
+        return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except (TypeError, ValueError, OverflowError, OSError):
+        msg = (f"post_alerts: {what} must be a datetime, unix milliseconds or RFC 3339 text, got "
+               f"{value!r:.60}. Fix: pass e.g. datetime.now(UTC).")
+        raise AlertmanagerError(msg) from None
 
 
 class Alertmanager:
@@ -104,6 +153,19 @@ class Alertmanager:
             if url is None:
                 msg = "Alertmanager needs a url (e.g. http://127.0.0.1:9093) or config=."
                 raise AlertmanagerError(msg)
+            if not isinstance(url, str):
+                msg = (f"Alertmanager url must be text, got {type(url).__name__}. Fix: pass e.g. "
+                       "Alertmanager('http://127.0.0.1:9093').")
+                raise ConfigError(msg)
+            for name, value in (("token", token), ("password", password)):
+                if value is not None and not isinstance(value, str | Secret):
+                    msg = (f"Alertmanager {name} must be text or a Secret, got "
+                           f"{type(value).__name__}. Fix: pass {name}=Secret(path=...).")
+                    raise ConfigError(msg)
+            if headers is not None and not isinstance(headers, Mapping):
+                msg = (f"Alertmanager headers must be a dict, got {type(headers).__name__}. "
+                       "Fix: pass e.g. headers={'X-Scope-OrgID': 'team'}.")
+                raise ConfigError(msg)
             url = url.strip().rstrip("/").removesuffix("/api/v2")
             config = PromConfig(
                 url=url, token=Secret(token) if isinstance(token, str) else token,
@@ -111,6 +173,10 @@ class Alertmanager:
                 password=Secret(password) if isinstance(password, str) else password,
                 ca_bundle=ca_bundle, verify=verify, headers=dict(headers or {}),
                 timeout=timeout, name="alertmanager")
+        elif not isinstance(config, PromConfig):
+            msg = (f"Alertmanager config must be a PromConfig, got {type(config).__name__}. Fix: "
+                   "pass config=PromConfig(url=...) or the url and settings.")
+            raise ConfigError(msg)
         self.config = config
         self.url = config.url
         self._get = HttpTransport(config, session=session)
@@ -184,7 +250,8 @@ class Alertmanager:
 
     def config_text(self) -> str:
         """The running configuration's YAML (from :meth:`status`)."""
-        return str(self.status().get("config", {}).get("original", ""))
+        original = _obj("/status config", self.status().get("config")).get("original")
+        return _text("/status config.original", original) or ""
 
     def alerts(self, *, active: bool = True, silenced: bool = True, inhibited: bool = True,
                unprocessed: bool = True, filter: Sequence[str] = (),
@@ -193,6 +260,16 @@ class Alertmanager:
 
         ``filter`` holds matchers like ``'alertname="Watchdog"'``; ``receiver`` is a regex.
         """
+        if isinstance(filter, str):
+            filter = [filter]
+        if not isinstance(filter, Sequence) or not all(isinstance(f, str) for f in filter):
+            msg = (f"alerts: filter must be a list of matchers, got {filter!r:.60}. Fix: pass "
+                   "e.g. filter=['alertname=\"Watchdog\"'].")
+            raise AlertmanagerError(msg)
+        if receiver is not None and not isinstance(receiver, str):
+            msg = (f"alerts: receiver must be a regex (text), got {receiver!r:.60}. Fix: pass "
+                   "e.g. receiver='team-.*'.")
+            raise AlertmanagerError(msg)
         params: list[tuple[str, Any]] = [
             ("active", str(active).lower()), ("silenced", str(silenced).lower()),
             ("inhibited", str(inhibited).lower()), ("unprocessed", str(unprocessed).lower()),
@@ -204,12 +281,26 @@ class Alertmanager:
     def silences(self) -> pl.DataFrame:
         """``GET /api/v2/silences`` as a frame (see the module doc for the columns)."""
         rows = []
-        for s in self._request("/silences") or []:
-            ms = ",".join(f'{m["name"]}{_OPS[(bool(m.get("isRegex")), m.get("isEqual", True))]}'
-                          f'{orjson.dumps(m["value"]).decode()}' for m in s.get("matchers", []))
-            rows.append({"id": s.get("id"), "state": s.get("status", {}).get("state"),
-                         "matchers": "{" + ms + "}", "starts_at": _ts(s.get("startsAt")),
-                         "ends_at": _ts(s.get("endsAt")), "updated_at": _ts(s.get("updatedAt")),
+        for i, s in enumerate(_list("/silences", self._request("/silences"))):
+            s = _obj(f"/silences[{i}]", s)
+            parts = []
+            for j, m in enumerate(_list(f"/silences[{i}].matchers", s.get("matchers"))):
+                m = _obj(f"/silences[{i}].matchers[{j}]", m)
+                name, value = m.get("name"), m.get("value")
+                if not isinstance(name, str) or not isinstance(value, str):
+                    raise _shape(f"/silences[{i}].matchers[{j}]", m,
+                                 "a matcher with text name and value")
+                op = _OPS[(bool(m.get("isRegex")), m.get("isEqual", True) is not False)]
+                parts.append(f"{name}{op}{orjson.dumps(value).decode()}")
+            ms = ",".join(parts)
+            for key in ("id", "createdBy", "comment"):
+                _text(f"/silences[{i}].{key}", s.get(key))
+            state = _text(f"/silences[{i}].status.state",
+                          _obj(f"/silences[{i}].status", s.get("status")).get("state"))
+            rows.append({"id": s.get("id"), "state": state,
+                         "matchers": "{" + ms + "}", "starts_at": _ts(s.get("startsAt"), "startsAt"),
+                         "ends_at": _ts(s.get("endsAt"), "endsAt"),
+                         "updated_at": _ts(s.get("updatedAt"), "updatedAt"),
                          "created_by": s.get("createdBy"), "comment": s.get("comment")})
         return pl.DataFrame(rows, schema=SILENCE_SCHEMA)
 
@@ -220,24 +311,67 @@ class Alertmanager:
         Each alert: ``labels`` (dict), optional ``annotations``, ``starts_at``, ``ends_at``
         (datetime, unix ms or RFC 3339 text) and ``generator_url``.
         """
+        fix = ("Fix: pass a list of dicts like {'labels': {'alertname': 'X'}, "
+               "'annotations': {...}}.")
+        if isinstance(alerts, str | bytes | Mapping) or not isinstance(alerts, Iterable):
+            msg = f"post_alerts: alerts must be a list of alert dicts, got {alerts!r:.60}. {fix}"
+            raise AlertmanagerError(msg)
         payload = []
-        for a in alerts:
+        for i, a in enumerate(alerts):
+            if not isinstance(a, Mapping):
+                msg = f"post_alerts: alerts[{i}] must be a dict, got {a!r:.60}. {fix}"
+                raise AlertmanagerError(msg)
+            for key in ("labels", "annotations"):
+                v = a.get(key)
+                if not ((v is None and key == "annotations") or (isinstance(v, Mapping)
+                        and all(isinstance(k, str) and isinstance(t, str)
+                                for k, t in v.items()))):
+                    msg = (f"post_alerts: alerts[{i}][{key!r}] must be a dict of text to text, "
+                           f"got {v!r:.60}. {fix}")
+                    raise AlertmanagerError(msg)
             item: dict[str, Any] = {"labels": dict(a["labels"]),
                                     "annotations": dict(a.get("annotations") or {})}
             for key, api in (("starts_at", "startsAt"), ("ends_at", "endsAt")):
                 if a.get(key) is not None:
-                    item[api] = _iso(a[key])
-            if a.get("generator_url"):
-                item["generatorURL"] = a["generator_url"]
+                    item[api] = _iso(a[key], f"alerts[{i}][{key!r}]")
+            url = a.get("generator_url")
+            if url is not None and not isinstance(url, str):
+                msg = f"post_alerts: alerts[{i}]['generator_url'] must be text, got {url!r:.60}."
+                raise AlertmanagerError(msg)
+            if url:
+                item["generatorURL"] = url
             payload.append(item)
         self._request("/alerts", orjson.dumps(payload), method="POST")
 
 
 def alerts_frame(items: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    """``/api/v2/alerts`` JSON -> the :meth:`Alertmanager.alerts` frame."""
-    label_names = sorted({k for a in items for k in a.get("labels", {})},
+    """``/api/v2/alerts`` JSON -> the :meth:`Alertmanager.alerts` frame.
+
+    Examples
+    --------
+    >>> alerts_frame([{"labels": {"alertname": "A"}, "status": {"state": "active"}}]).rows()
+    [(None, 'active', None, None, None, [], [], [], None, 'A')]
+    """
+    if not isinstance(items, list):
+        raise _shape("/alerts", items, "a list of alerts")
+    for i, a in enumerate(items):
+        if not isinstance(a, Mapping):
+            raise _shape(f"/alerts[{i}]", a, "an alert object")
+        _texts(f"/alerts[{i}].labels", a.get("labels"))
+        _texts(f"/alerts[{i}].annotations", a.get("annotations"))
+        status = _obj(f"/alerts[{i}].status", a.get("status"))
+        _text(f"/alerts[{i}].status.state", status.get("state"))
+        for key in ("silencedBy", "inhibitedBy"):
+            for v in _list(f"/alerts[{i}].status.{key}", status.get(key)):
+                _text(f"/alerts[{i}].status.{key}[]", v)
+        for r in _list(f"/alerts[{i}].receivers", a.get("receivers")):
+            _text(f"/alerts[{i}].receivers[].name", _obj(f"/alerts[{i}].receivers[]", r).get(
+                "name"))
+        for key in ("fingerprint", "generatorURL"):
+            _text(f"/alerts[{i}].{key}", a.get(key))
+    label_names = sorted({k for a in items for k in a.get("labels") or {}},
                          key=lambda k: (k != "alertname", k))
-    ann_names = sorted({k for a in items for k in a.get("annotations", {})})
+    ann_names = sorted({k for a in items for k in a.get("annotations") or {}})
 
     def col(name: str) -> str:
         name = label_column(name)
@@ -246,16 +380,17 @@ def alerts_frame(items: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
 
     rows = []
     for a in items:
-        status = a.get("status", {})
+        status = a.get("status") or {}
         row: dict[str, Any] = {
             "fingerprint": a.get("fingerprint"), "state": status.get("state"),
-            "starts_at": _ts(a.get("startsAt")), "ends_at": _ts(a.get("endsAt")),
-            "updated_at": _ts(a.get("updatedAt")),
-            "receivers": [r.get("name") for r in a.get("receivers", [])],
+            "starts_at": _ts(a.get("startsAt"), "startsAt"),
+            "ends_at": _ts(a.get("endsAt"), "endsAt"),
+            "updated_at": _ts(a.get("updatedAt"), "updatedAt"),
+            "receivers": [(r or {}).get("name") for r in a.get("receivers") or []],
             "silenced_by": list(status.get("silencedBy") or []),
             "inhibited_by": list(status.get("inhibitedBy") or []),
             "generator_url": a.get("generatorURL")}
-        labels, anns = a.get("labels", {}), a.get("annotations", {})
+        labels, anns = a.get("labels") or {}, a.get("annotations") or {}
         row.update({col(n): labels.get(n) for n in label_names})
         row.update({f"annotation_{n}": anns.get(n) for n in ann_names})
         rows.append(row)
