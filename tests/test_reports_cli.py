@@ -96,6 +96,28 @@ def test_status_banner_shows_backticks_as_code() -> None:
     assert "<div>x &amp; y</div>" in banner
 
 
+def test_expected_workbench_error_is_stated_once_without_traceback(tmp_path: Path) -> None:
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    body = ("from workbench._errors import ServerUnreachableError\n"
+            "raise ServerUnreachableError(url='http://127.0.0.1:9', cause='connection refused')")
+    _notebook(d / "fixture.ipynb", body=body)
+    out = tmp_path / "reports"
+    res = _cli("run", "fixture", "--notebooks", str(d), "--out", str(out))
+    assert res.returncode == 1, res.stdout + res.stderr
+    (rec,) = _records(out)
+    page = (out / str(rec["html"])).read_text()
+    text = _text(page)
+    assert text.count("connection refused") == 1  # the banner only
+    assert 'data-status="failed"' in page
+    for noise in ("An Exception was encountered", "Traceback", "Report FAILED\n",
+                  "This cell failed"):
+        assert noise not in text, noise
+    # the notebook keeps the whole story for whoever opens it
+    nb = nbformat.read(out / str(rec["ipynb"]), as_version=4)
+    assert any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
 def test_good_then_failing_run_keeps_the_last_good_report(nbdir: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     ok = _cli("run", "fixture", "--notebooks", str(nbdir), "--out", str(out), "-p", "label=007",

@@ -74,6 +74,37 @@ def _error_cell(nb: Any) -> int | None:
     return None
 
 
+def _is_workbench_error(ename: str) -> bool:
+    """Whether ``ename`` names a :class:`WorkbenchError` subclass (an expected failure).
+
+    >>> _is_workbench_error("ServerUnreachableError"), _is_workbench_error("KeyError")
+    (True, False)
+    """
+    from .. import _errors
+
+    cls = getattr(_errors, ename, None)
+    return isinstance(cls, type) and issubclass(cls, _errors.WorkbenchError)
+
+
+_DETAIL_TAGS = frozenset({"papermill-error-cell-tag", "workbench-status",
+                          "workbench-error-source"})
+
+
+def _without_error_details(nb: Any) -> Any:
+    """A copy of ``nb`` for the page of an expected failure: the banner states the message once,
+    so papermill's red error cells, the FAILED block and the traceback are left out (the saved
+    ``.ipynb`` keeps them)."""
+    import copy
+
+    shown = copy.deepcopy(nb)
+    shown.cells = [c for c in shown.cells
+                   if not _DETAIL_TAGS & set(c.get("metadata", {}).get("tags") or [])]
+    for cell in shown.cells:
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+    return shown
+
+
 def _fenced(text: str, lang: str = "") -> str:
     """``text`` as a Markdown code block it cannot close early.
 
@@ -247,6 +278,7 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
     ipynb, page, record_path = (day / f"{stem}{ext}" for ext in (".ipynb", ".html", ".json"))
     t0 = time.perf_counter()
     status, error = "ok", None
+    expected = False  # a WorkbenchError: its message is the whole story, no traceback shown
     stopped: int | None = None
     try:
         partial = work / f"{stem}.ipynb"
@@ -260,6 +292,7 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
         except pm.PapermillExecutionError as exc:
             status = "failed"
             error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+            expected = _is_workbench_error(exc.ename)
         except CellTimeoutError as exc:
             status = "timeout"
             error = (f"A cell ran longer than the {timeout:g} s cell timeout and was stopped. "
@@ -290,7 +323,9 @@ def _execute(spec: ReportSpec, values: dict[str, Any], out_dir: Path, *, timeout
         lines.append(error)
     title = f"{spec.name}: {spec.description}" if spec.description else spec.name
     atomic_write(ipynb, nbformat.writes(nb))
-    atomic_write(page, export_html(nb, title=title, banner=status_banner(status, title, lines)))
+    shown_nb = _without_error_details(nb) if expected else nb
+    atomic_write(page, export_html(shown_nb, title=title,
+                                   banner=status_banner(status, title, lines)))
     rec = RunRecord(name=spec.name, status=status, started=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     duration_s=round(duration, 3), parameters=shown,
                     ipynb=str(ipynb.relative_to(out_dir)), html=str(page.relative_to(out_dir)),
