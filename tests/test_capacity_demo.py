@@ -231,6 +231,10 @@ def test_savings_and_key_figures(demo: dict[str, Any]) -> None:
     row = _row(recs, namespace=over["namespace"], workload=over["workload"])
     assert row["cpu_saving"] > 0.95
     kf = capacity.key_figures(usage, recs)
+    assert None not in kf.values()
+    assert "money_per_month" not in kf  # no prices: the figure is left out, not None
+    priced = capacity.key_figures(usage, recs, cpu_core_hour=0.03, memory_gib_hour=0.004)
+    assert priced["money_per_month"] == pytest.approx(round(sv["total_per_month"], 2))
     assert kf["cores_reclaimable"] >= 0.95
     assert kf["workloads_flagged"] >= 4
     assert kf["cpu_requests_of_n_minus_1"] == pytest.approx(demo["cap"]["n_minus_1"]["cpu_ratio"],

@@ -27,6 +27,9 @@ _MEASURE_COLORS = {"requests": PALETTE["line"], "limits": PALETTE["muted"],
                    "usage (mean)": PALETTE["ok"], "usage (p95)": PALETTE["warn"]}
 
 
+_LABEL = {"cpu": "CPU", "memory": "Memory"}
+
+
 def _num(v: Any, default: float) -> float:
     return float(v) if isinstance(v, int | float) and v > 0 else default
 
@@ -75,7 +78,7 @@ def namespace_chart(namespaces: pl.DataFrame, *, top: int = 15) -> alt.HConcatCh
                 range=[_MEASURE_COLORS[k] for k in ("requests", "limits", "usage (mean)")]),
                 legend=alt.Legend(orient="top", title=None)),
             tooltip=["namespace", "measure", alt.Tooltip("value:Q", format=".3~f")],
-        ).properties(width=300, height=alt.Step(7), title=f"{res.upper()} per namespace"))
+        ).properties(width=300, height=alt.Step(7), title=f"{_LABEL[res]} per namespace"))
     return alt.hconcat(*panels).resolve_scale(color="shared")
 
 
@@ -109,7 +112,7 @@ def node_allocation_chart(nodes: pl.DataFrame, *, top: int = 30) -> alt.HConcatC
         rule = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(
             color=PALETTE["bad"], strokeDash=[4, 3]).encode(x="x:Q")
         panels.append((bars + rule).properties(width=300, height=alt.Step(7),
-                                               title=f"{res.upper()} allocation per node"))
+                                               title=f"{_LABEL[res]} allocation per node"))
     return alt.hconcat(*panels)
 
 
@@ -151,7 +154,7 @@ def request_usage_chart(workloads: pl.DataFrame, *, percentile: float = 95,
                      alt.Tooltip("request:Q", format=".3~f"),
                      alt.Tooltip("usage:Q", format=".3~f"), alt.Tooltip("ratio:Q", format=".2f")])
         panels.append((diag + pts).properties(width=320, height=280,
-                                              title=f"{res.upper()}: request vs {col} usage"))
+                                              title=f"{_LABEL[res]}: request vs {col} usage"))
     return alt.hconcat(*panels)
 
 
@@ -163,8 +166,9 @@ def throttling_chart(throttling: pl.DataFrame, *, top: int = 20,
 
     f = throttling.with_columns(pl.format("{}/{} · {}", "namespace", "workload", "container")
                                 .alias("container_of"))
-    worst = (f.group_by("container_of").agg(pl.col("value").mean()).sort(
-        "value", descending=True).head(top)["container_of"])
+    # only containers that were throttled at some step (the mean orders them)
+    worst = (f.group_by("container_of").agg(pl.col("value").mean(), top=pl.col("value").max())
+             .filter(pl.col("top") > 0).sort("value", descending=True).head(top)["container_of"])
     f = f.filter(pl.col("container_of").is_in(worst.implode()))
     if f.height == 0:
         f = pl.DataFrame(schema={"timestamp": TIMESTAMP, "container_of": pl.String,
@@ -178,7 +182,8 @@ def throttling_chart(throttling: pl.DataFrame, *, top: int = 20,
         tooltip=["container_of", alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip("value:Q", format=".1%")],
     ).properties(width=900, height=alt.Step(16),
-                 title=f"CFS throttling, most throttled containers (> {threshold:.0%} flags)")
+                 title=f"CFS throttling, most throttled containers (> {threshold:.0%} flags)"
+                 if f.height else "CFS throttling: no container was throttled in the window")
 
 
 def _projection(t_end: Any, now: float, slope: float, days: float) -> list[dict[str, Any]]:
@@ -246,7 +251,7 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
             layers.append(alt.Chart(pts).mark_text(dy=-10, fontSize=10).encode(
                 x="crossing:T", y="value:Q", text="date:N"))
         panels.append(alt.layer(*layers).resolve_scale(color="independent").properties(
-            width=400, height=200, title=f"{res.upper()}: requests and usage, trend and lines"))
+            width=400, height=200, title=f"{_LABEL[res]}: requests and usage, trend and lines"))
     return alt.hconcat(*panels)
 
 

@@ -29,7 +29,8 @@ def num(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float):
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        out = f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        return "0" if out.lstrip("-") == "0" else out  # no "-0" (negative zero or rounded)
     return str(v)
 
 
@@ -113,7 +114,7 @@ class HtmlTable:
 def html_table(frame: pl.DataFrame, *, formats: Mapping[str, Formatter] | None = None,
                flag_column: str | None = None, caption: str | None = None,
                max_rows: int = 500, labels: Mapping[str, str] | None = None,
-               wrap: tuple[str, ...] = ()) -> HtmlTable:
+               wrap: tuple[str, ...] = (), right: tuple[str, ...] = ()) -> HtmlTable:
     """Render a frame as an escaped HTML table.
 
     Parameters
@@ -130,6 +131,9 @@ def html_table(frame: pl.DataFrame, *, formats: Mapping[str, Formatter] | None =
         Column -> header text (default: the column name). Headers wrap between words.
     wrap
         Columns whose cells may wrap (others stay on one line).
+    right
+        Text columns to right-align anyway (numbers formatted as text). Numeric columns are
+        right-aligned, every other column left-aligned (JupyterLab right-aligns every cell).
 
     The table is at most as wide as the page: it sits in a block that scrolls sideways
     rather than widening the page when a screen is narrower than the table.
@@ -143,14 +147,18 @@ def html_table(frame: pl.DataFrame, *, formats: Mapping[str, Formatter] | None =
     fmts = dict(formats or {})
     shown = frame.head(max_rows)
     names = dict(labels or {})
-    th = 'style="white-space:normal;vertical-align:bottom;text-align:left;padding:2px 4px"'
-    head = "".join(f"<th {th}>{html.escape(names.get(c, c))}</th>" for c in shown.columns)
+    align = {c: "right" if c in right or (dt.is_numeric() and dt != pl.Boolean) else "left"
+             for c, dt in shown.schema.items()}
+    th = 'style="white-space:normal;vertical-align:bottom;text-align:{};padding:2px 4px"'
+    head = "".join(f"<th {th.format(align[c])}>{html.escape(names.get(c, c))}</th>"
+                   for c in shown.columns)
     body = []
     for row in shown.iter_rows(named=True):
         flagged = bool(row.get(flag_column)) if flag_column else False
         style = f' style="background:{PALETTE["bad"]}1a"' if flagged else ""
         cells = "".join(
-            f'<td style="padding:2px 4px;white-space:{"normal" if c in wrap else "nowrap"}">'
+            f'<td style="padding:2px 4px;text-align:{align[c]};'
+            f'white-space:{"normal" if c in wrap else "nowrap"}">'
             f"{html.escape(fmts[c](v) if c in fmts else _cell(v))}</td>"
             for c, v in row.items())
         body.append(f"<tr{style}>{cells}</tr>")

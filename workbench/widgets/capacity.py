@@ -49,6 +49,23 @@ class CapacityParams:
     retention_days: float = 5.0
 
 
+def _readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """Quota quantities as cores / GiB / MiB (by the row's resource), booleans as ✓ / —."""
+    mem = pl.col("resource").str.contains("memory")
+    out = frame.with_columns(
+        pl.when(pl.col(c)).then(pl.lit("✓")).otherwise(pl.lit("—")).alias(c)
+        for c, dt in frame.schema.items() if dt == pl.Boolean)
+    return out.with_columns(
+        pl.when(pl.col(c).is_null()).then(pl.lit(""))
+        .when(mem & (pl.col(c).abs() >= GIB)).then(pl.format("{} GiB", (pl.col(c) / GIB).round(1)))
+        .when(mem).then(pl.format("{} MiB", (pl.col(c) / 1024**2).round(0).cast(pl.Int64)))
+        .otherwise(pl.format("{} cores", pl.col(c).round(3))).alias(c)
+        for c in ("hard", "used", "quota_hard", "allocatable") if c in frame.columns)
+
+
+_QUANTITIES = ("hard", "used", "quota_hard", "allocatable")
+
+
 def _h(text: str, level: int = 2) -> Any:
     from IPython.display import HTML
 
@@ -132,8 +149,10 @@ def capacity_views(usage: CapacityUsage, params: CapacityParams | None = None, *
     ]
     q = quota_use(usage)
     if q.height:
-        views += [_h("ResourceQuotas"), html_table(q, caption="Quota use, fullest first"),
-                  html_table(quota_overcommit(usage), caption=(
+        views += [_h("ResourceQuotas"),
+                  html_table(_readable(q), caption="Quota use, fullest first",
+                             right=_QUANTITIES),
+                  html_table(_readable(quota_overcommit(usage)), right=_QUANTITIES, caption=(
                       "Quota overcommit: the quotas' hard limits against allocatable "
                       "(KubeCPUQuotaOvercommit / KubeMemoryQuotaOvercommit above 1.5)"))]
     if charts:

@@ -27,8 +27,8 @@ def key_figures(usage: CapacityUsage, recs: pl.DataFrame, *,
                 ) -> dict[str, Any]:
     """Cores/GiB reclaimable, workloads flagged, days to N-1 exhaustion, retention days that fit.
 
-    Every value is a plain number (or None when it cannot be computed), ready for
-    ``report.record(...)``.
+    Every value is a plain number, ready for ``report.record(...)``; a figure that cannot be
+    computed (no prices, no crossing, no retention size) is left out.
     """
     sv: dict[str, Any] = savings(recs, cpu_core_hour, memory_gib_hour).row(0, named=True)
     fl = flags(usage)
@@ -38,7 +38,7 @@ def key_figures(usage: CapacityUsage, recs: pl.DataFrame, *,
     days = n1["days"].drop_nulls()
     st = storage_capacity(usage, retention_size, retention_days)
     cpu_ratio = oc.filter(pl.col("resource") == "cpu")["requests_ratio"][0]
-    return {
+    figures = {
         "cores_reclaimable": round(float(sv["reclaimable_cpu_cores"]), 2),
         "gib_reclaimable": round(float(sv["reclaimable_memory_gib"]), 2),
         "money_per_month": None if sv["total_per_month"] is None
@@ -49,3 +49,4 @@ def key_figures(usage: CapacityUsage, recs: pl.DataFrame, *,
         "cpu_requests_of_n_minus_1": None if cpu_ratio is None else round(float(cpu_ratio), 3),
         "retention_days_fit": None if st["days_fit"] is None else round(st["days_fit"], 1),
     }
+    return {k: v for k, v in figures.items() if v is not None}
