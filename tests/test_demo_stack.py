@@ -390,3 +390,29 @@ def test_no_hole_between_the_history_and_live_scrapes(demo: dict[str, Any]) -> N
                              end + 60, started, step=30)
     assert frame.height >= (started - end - 60) // 30
     assert frame["value"].min() == PARAMS.nodes
+
+
+def test_alert_firing_at_the_history_end_stays_firing_across_the_catch_up(
+        small_demo: dict[str, Any]) -> None:
+    """`demo up` backfills ALERTS / ALERTS_FOR_STATE for the minutes between the history's end
+    and the live Prometheus's start (the catch-up): the PVC alert (over 70% until the end) is one
+    episode still firing at the live start, with ALERTS_FOR_STATE = its original active_at at
+    every evaluation of the seam."""
+    from workbench import alert_history
+
+    gt = small_demo["gt"]
+    end_s = gt["history"]["end_s"]
+    st = json.loads((Path(small_demo["dir"]) / "state.json").read_text())
+    until = int(st["started_s"] // EVAL_INTERVAL_S * EVAL_INTERVAL_S)   # the catch-up's end
+    pvc = gt["scenarios"]["pvc_over_70"]["persistentvolumeclaim"]
+    sel = f'alertname="KubePersistentVolumeUsageHigh",persistentvolumeclaim="{pvc}"'
+    with Prometheus(small_demo["eps"]["prometheus"]) as prom:
+        h = alert_history.fetch_alert_history(prom, end_s - 3 * 3600, until, matchers=sel)
+        fs = alert_history.fetch_raw_samples(prom, f"ALERTS_FOR_STATE{{{sel}}}",
+                                             int(end_s - 600) * 1000, until * 1000)
+    ep = h.episodes
+    assert ep.height == 1, ep
+    assert ep["resolved_at"][0] is None and ep["fired_at"][0] is not None
+    seam = fs.filter(pl.col("timestamp").dt.epoch("s") > end_s)
+    assert seam.height == (until - end_s) // EVAL_INTERVAL_S
+    assert set(fs["value"].to_list()) == {ep["active_at"][0].timestamp()}

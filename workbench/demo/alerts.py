@@ -83,9 +83,12 @@ def alert_history(prom: Any, rule: dict[str, Any], times_s: np.ndarray) -> pl.Da
 
 
 def backfill_alerts(prom: Any, start_s: float, end_s: float, tsdb: Path, work: Path,
-                    rules: list[dict[str, Any]] | None = None, *, block_s: int = 4320 * 3600
-                    ) -> dict[str, int]:
+                    rules: list[dict[str, Any]] | None = None, *, block_s: int = 4320 * 3600,
+                    after_s: float | None = None) -> dict[str, int]:
     """Compute ALERTS/ALERTS_FOR_STATE for ``rules`` over ``[start_s, end_s]`` and backfill them.
+
+    ``after_s``: evaluate the whole window (so every ``active_at`` is the one the history has)
+    but write only the evaluations after it — the catch-up after the history's end.
 
     ``block_s`` should be the history's block length: each alert block then overlaps exactly one
     history block, so Prometheus's vertical compaction merges them pairwise (bounded memory)
@@ -99,6 +102,8 @@ def backfill_alerts(prom: Any, start_s: float, end_s: float, tsdb: Path, work: P
     path = work / "alerts.om"
     work.mkdir(parents=True, exist_ok=True)
     frames = {r["alert"]: alert_history(prom, r, times) for r in (rules or ALERT_RULES)}
+    if after_s is not None:
+        frames = {k: f.filter(pl.col("t") > after_s) for k, f in frames.items()}
     counts = {}
     with open(path, "w") as fh:
         for family, help_ in (("ALERTS", "Alert states (backfilled by workbench demo)."),

@@ -522,9 +522,32 @@ def _catch_up(d: Path, cluster: Any, say: Echo) -> None:
     if until - since < cluster.interval:
         return
     stats = backfill_catch_up(cluster, d / "tsdb", d / "work" / "catch-up", since, until)
+    _catch_up_alerts(d, cluster, since, until)
     shutil.rmtree(d / "work" / "catch-up", ignore_errors=True)
     say(f"  filled the {format_age(until - since)} since the data ends "
-        f"({stats.samples:,} samples)")
+        f"({stats.samples:,} samples, and the alerts' ALERTS / ALERTS_FOR_STATE)")
+
+
+def _catch_up_alerts(d: Path, cluster: Any, since: float, until: float) -> None:
+    """ALERTS / ALERTS_FOR_STATE for the caught-up minutes, evaluated like the history's (same
+    identities and ``active_at``), so an alert firing at the history's end stays one episode
+    and the live Prometheus restores its ``for`` state from them."""
+    from ..sources.prometheus.client import Prometheus
+    from .alerts import backfill_alerts
+
+    cfg = d / "prometheus-backfill.yml"
+    cfg.write_text("global:\n  scrape_interval: 15s\n")
+    days = int((until - cluster.origin) / 86400) + 60
+    tmp: dict[str, Any] = {"processes": {}, "endpoints": {}}
+    try:
+        url = _with_free_ports(d, tmp, 1, lambda ports: _launch(
+            d, tmp, "prometheus-backfill", _prometheus_argv(cfg, d, f"{days}d", ports[0]),
+            ports, "/-/ready"))
+        with Prometheus(url, timeout=300) as prom:
+            backfill_alerts(prom, cluster.origin + 600, until, d / "tsdb",
+                            d / "work" / "catch-up", block_s=2 * 3600, after_s=since)
+    finally:
+        _down(d)  # the temporary Prometheus
 
 
 def _start_servers(d: Path, cluster: Any, st: dict[str, Any], ports: list[int]) -> None:
