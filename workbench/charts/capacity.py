@@ -158,17 +158,19 @@ def request_usage_chart(workloads: pl.DataFrame, *, percentile: float = 95,
     return alt.hconcat(*panels)
 
 
-def throttling_chart(throttling: pl.DataFrame, *, top: int = 20,
-                     threshold: float = 0.25) -> alt.Chart:
+def throttling_chart(throttling: pl.DataFrame, *, top: int = 20, threshold: float = 0.25,
+                     floor: float = 0.05) -> alt.Chart:
     """Heat map of the throttled ratio over time for the ``top`` most throttled workload
-    containers (cells above ``threshold`` are what CPUThrottlingHigh fires on)."""
+    containers (cells above ``threshold`` are what CPUThrottlingHigh fires on). Only containers
+    throttled in at least ``floor`` of their periods at some step are shown (1 % is noise, and
+    invisible on the colour scale); the title says so when none was."""
     import altair as alt
 
     f = throttling.with_columns(pl.format("{}/{} · {}", "namespace", "workload", "container")
                                 .alias("container_of"))
     # only containers that were throttled at some step (the mean orders them)
     worst = (f.group_by("container_of").agg(pl.col("value").mean(), top=pl.col("value").max())
-             .filter(pl.col("top") > 0).sort("value", descending=True).head(top)["container_of"])
+             .filter(pl.col("top") >= floor).sort("value", descending=True).head(top)["container_of"])
     f = f.filter(pl.col("container_of").is_in(worst.implode()))
     if f.height == 0:
         f = pl.DataFrame(schema={"timestamp": TIMESTAMP, "container_of": pl.String,
