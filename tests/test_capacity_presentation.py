@@ -37,13 +37,14 @@ def test_negative_zero_is_zero() -> None:
 
 
 def test_quota_tables_in_units_with_marks() -> None:
-    q = pl.DataFrame({"namespace": ["a", "a"], "resource": ["requests.memory", "requests.cpu"],
-                      "hard": [7_516_192_768.0, 4.0], "used": [536_870_912.0, 1.5],
-                      "overcommitted": [True, False]})
+    q = pl.DataFrame({"namespace": ["a", "a", "a"],
+                      "resource": ["requests.memory", "requests.cpu", "pods"],
+                      "hard": [7_516_192_768.0, 4.0, 50.0], "used": [536_870_912.0, 1.5, 9.0],
+                      "overcommitted": [True, False, False]})
     r = _readable(q)
-    assert r["hard"].to_list() == ["7.0 GiB", "4.0 cores"]
-    assert r["used"].to_list() == ["512 MiB", "1.5 cores"]
-    assert r["overcommitted"].to_list() == ["✓", "—"]
+    assert r["hard"].to_list() == ["7.0 GiB", "4.0 cores", "50"]
+    assert r["used"].to_list() == ["512 MiB", "1.5 cores", "9"]
+    assert r["overcommitted"].to_list() == ["✓", "—", "—"]
     html = html_table(r, right=("hard", "used")).html
     assert "7,516,192,768" not in html and "True" not in html and "False" not in html
 

@@ -59,7 +59,9 @@ def _readable(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col(c).is_null()).then(pl.lit(""))
         .when(mem & (pl.col(c).abs() >= GIB)).then(pl.format("{} GiB", (pl.col(c) / GIB).round(1)))
         .when(mem).then(pl.format("{} MiB", (pl.col(c) / 1024**2).round(0).cast(pl.Int64)))
-        .otherwise(pl.format("{} cores", pl.col(c).round(3))).alias(c)
+        .when(pl.col("resource").str.contains("cpu"))
+        .then(pl.format("{} cores", pl.col(c).round(3)))
+        .otherwise(pl.col(c).round(3).cast(pl.String).str.replace(r"\.0$", "")).alias(c)
         for c in ("hard", "used", "quota_hard", "allocatable") if c in frame.columns)
 
 
