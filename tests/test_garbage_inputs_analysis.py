@@ -269,11 +269,6 @@ def test_backtest_rules_refuses_garbage_before_the_network(rules: Any, start: An
 # -- workbench.alert_history ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed yet (time): "
-    "alert_history pure functions: no check_frame; AttributeError/TypeError/OverflowE"
-    "rror/polars errors on non-frames, wrong dtypes, bad tz/n"
-))
 @SETTINGS
 @given(frames_or_garbage(EPISODE_COLUMNS), garbage, garbage)
 def test_alert_history_pure_functions(ep: Any, a: Any, b: Any) -> None:
@@ -289,11 +284,6 @@ def test_alert_history_pure_functions(ep: Any, a: Any, b: Any) -> None:
         _only_ours(call)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed yet (time): "
-    "episodes_from_samples/volatile_labels: AttributeError/TypeError/OverflowError on"
-    " non-frames, bytes labels, inf/huge end_ms"
-))
 @SETTINGS
 @given(frames_or_garbage(SAMPLE_COLUMNS), frames_or_garbage(SAMPLE_COLUMNS), garbage, garbage)
 def test_alert_history_episodes_from_samples(alerts: Any, for_state: Any, a: Any,

@@ -65,7 +65,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from ...frames import TIMESTAMP
+from ..._errors import ConfigError
+from ...frames import TIMESTAMP, check_frame
+from . import _checks
 
 __all__ = ["EPISODE_TIME_COLUMNS", "empty_episodes", "episode_labels", "episodes_from_samples",
            "volatile_labels"]
@@ -78,6 +80,11 @@ _NUMERIC = r"^[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|NaN|[-+]?Inf)\s*(?:[a-
 
 def empty_episodes(labels: Sequence[str] = ("alertname",)) -> pl.DataFrame:
     """An episodes frame with no rows (``labels`` as String columns, then the time columns)."""
+    labels = _checks.names(labels, "labels", "empty_episodes")
+    if set(labels) & set(EPISODE_TIME_COLUMNS):
+        msg = (f"empty_episodes: labels {labels!r:.80} use a time column name "
+               f"{EPISODE_TIME_COLUMNS}. Fix: pass label names only, e.g. ('alertname',).")
+        raise ConfigError(msg)
     return pl.DataFrame(schema={
         **dict.fromkeys(labels, pl.String), "active_at": TIMESTAMP, "fired_at": TIMESTAMP,
         "resolved_at": TIMESTAMP, "pending_s": pl.Float64, "firing_s": pl.Float64})
@@ -85,6 +92,7 @@ def empty_episodes(labels: Sequence[str] = ("alertname",)) -> pl.DataFrame:
 
 def episode_labels(episodes: pl.DataFrame) -> list[str]:
     """The label columns of an episodes frame (everything but the time columns)."""
+    episodes = check_frame(episodes, "episode_labels: episodes")
     return [c for c in episodes.columns
             if c not in EPISODE_TIME_COLUMNS and not c.startswith("annotation_")]
 
@@ -106,6 +114,9 @@ def volatile_labels(alerts: pl.DataFrame) -> dict[str, list[str]]:
     >>> volatile_labels(f)
     {'A': ['pct']}
     """
+    alerts = _checks.samples_frame(alerts, "volatile_labels", "alerts")
+    if alerts.height == 0 or "alertname" not in alerts.columns:
+        return {}
     labels = [c for c in _label_cols(alerts) if c != "alertname"]
     out: dict[str, list[str]] = {}
     for col in labels:
@@ -165,6 +176,15 @@ def episodes_from_samples(
     polars.DataFrame
         The episodes (see the module docstring), sorted by labels then ``active_at``.
     """
+    fn = "episodes_from_samples"
+    alerts = _checks.samples_frame(alerts, fn, "alerts", require=("alertstate",))
+    if for_state is not None:
+        for_state = _checks.samples_frame(for_state, fn, "for_state", require=("value",))
+    if end_ms is not None:
+        end_ms = _checks.ms(end_ms, "end_ms", fn, minimum=-_checks.MAX_MS)
+    gap_tolerance_ms = _checks.ms(gap_tolerance_ms, "gap_tolerance_ms", fn)
+    volatile = _checks.volatile_map(volatile, fn)
+    interval_ms = _checks.interval_map(interval_ms, fn)
     if alerts.height == 0 or "alertname" not in alerts.columns:
         return empty_episodes()
     labels = _label_cols(alerts)
@@ -181,7 +201,7 @@ def episodes_from_samples(
         fs = for_state.select(
             pl.col("timestamp").cast(TIMESTAMP).dt.epoch("ms").alias("t"),
             raw_id(for_state).alias("_raw"),
-            (pl.col("value") * 1000).round().cast(pl.Int64).alias("for_state_ms"),
+            (pl.col("value") * 1000).round().cast(pl.Int64, strict=False).alias("for_state_ms"),
         )
         # a duplicated ALERTS_FOR_STATE sample only repeats a row at the same instant, which
         # changes no episode (so no costly de-duplication here)

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..._errors import WorkbenchError
+from ..._errors import ConfigError, WorkbenchError
 from ..._time import DurationLike, TimeLike
 from ..alertmanager import AlertmanagerConfig, messages_per_day, simulate, what_if
 from ..events import fetch_workload_events, pvc_usage
+from . import _checks
 from .annotations import annotate_episodes
 from .fetch import AlertHistory, fetch_alert_history, fetch_current_alerts
 from .summary import alert_summary
@@ -195,7 +196,12 @@ def filter_episodes(episodes: pl.DataFrame, *, severity: str | None = None,
                     namespace: str | None = None, start: datetime | None = None,
                     end: datetime | None = None) -> pl.DataFrame:
     """Episodes of one severity / namespace (``None`` or ``""``: all) overlapping a window."""
-    out = episodes
+    fn = "filter_episodes"
+    out = _checks.episodes_frame(episodes, fn)
+    severity = _checks.text_or_none(severity, "severity", fn)
+    namespace = _checks.text_or_none(namespace, "namespace", fn)
+    start = _checks.time_or_none(start, "start", fn)
+    end = _checks.time_or_none(end, "end", fn)
     for col, value in (("severity", severity), ("namespace", namespace)):
         if value:
             out = (out.filter(pl.col(col) == value) if col in out.columns
@@ -211,9 +217,15 @@ def messages_frame(notifications: pl.DataFrame | None, whatif: pl.DataFrame | No
                    whatif_label: str) -> pl.DataFrame:
     """Messages per day and receiver under the configured timers and the what-if, stacked with
     a ``scenario`` column (``configured`` / ``whatif_label``)."""
+    fn = "messages_frame"
+    if not isinstance(whatif_label, str):
+        msg = (f"{fn}: whatif_label must be a string, got {whatif_label!r:.60}. Fix: pass e.g. "
+               "'kube-prometheus'.")
+        raise ConfigError(msg)
     parts = []
     for label, frame in (("configured", notifications), (whatif_label, whatif)):
         if frame is not None:
+            frame = _checks.notifications_frame(frame, fn)
             parts.append(messages_per_day(frame).with_columns(scenario=pl.lit(label)).cast(
                 {"messages": pl.Int64, "firing_messages": pl.Int64,
                  "resolved_messages": pl.Int64}))

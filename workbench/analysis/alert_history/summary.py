@@ -25,6 +25,7 @@ from datetime import datetime
 
 import polars as pl
 
+from . import _checks
 from .episodes import episode_labels
 
 __all__ = ["KEY_LABELS", "WEEKDAYS", "alert_summary", "flaps", "heatmap", "top_identities"]
@@ -43,6 +44,8 @@ def flaps(episodes: pl.DataFrame, flap_gap_s: float = 900.0) -> pl.DataFrame:
     """The episodes with a ``refire`` column: it fired less than ``flap_gap_s`` after the same
     identity's previous episode resolved (Prometheus re-sends a resolved alert for 15 minutes,
     so Alertmanager sees such a re-fire as a flap)."""
+    episodes = _checks.episodes_frame(episodes, "flaps")
+    flap_gap_s = _checks.seconds(flap_gap_s, "flap_gap_s", "flaps")
     labels = episode_labels(episodes)
     ep = episodes.with_row_index("_row").sort([*labels, "active_at"], nulls_last=True)
     same = pl.all_horizontal(
@@ -62,7 +65,8 @@ def alert_summary(episodes: pl.DataFrame, by: Sequence[str] = ("alertname",), *,
     durations), ``flapping`` (re-fires less than ``flap_gap_s`` after a resolve),
     ``still_firing``. Sorted by ``fired`` then ``firing_s``, descending.
     """
-    by = list(by)
+    episodes = _checks.episodes_frame(episodes, "alert_summary")
+    by = _checks.names(by, "by", "alert_summary", example="('severity',)")
     missing = [b for b in by if b not in episodes.columns]
     ep = flaps(episodes, flap_gap_s).with_columns(
         [pl.lit(None, dtype=pl.String).alias(b) for b in missing])
@@ -90,6 +94,8 @@ def heatmap(episodes: pl.DataFrame, *, tz: str = "UTC") -> pl.DataFrame:
     Columns ``weekday`` (Mon..Sun), ``weekday_num`` (1..7), ``hour`` (0..23), ``fired``,
     ``firing_s`` (firing time of the alerts that fired in that hour).
     """
+    episodes = _checks.episodes_frame(episodes, "heatmap")
+    tz = _checks.time_zone(tz, "heatmap")
     grid = pl.DataFrame({"weekday_num": [d for d in range(1, 8) for _ in range(24)],
                          "hour": [h for _ in range(7) for h in range(24)]},
                         schema={"weekday_num": pl.Int8, "hour": pl.Int8})
@@ -115,6 +121,9 @@ def top_identities(episodes: pl.DataFrame, n: int = 30, *,
     ``stop`` (``resolved_at``, else ``end`` or the latest time in the frame) and ``state``
     (``firing`` or ``pending only``).
     """
+    episodes = _checks.episodes_frame(episodes, "top_identities", require=("alertname",))
+    n = _checks.count(n, "n", "top_identities")
+    end = _checks.time_or_none(end, "end", "top_identities")
     labels = episode_labels(episodes)
     others = [c for c in labels if c != "alertname"]
     parts: list[pl.Expr] = [pl.col("alertname").fill_null(""), pl.lit("{")]
