@@ -26,6 +26,7 @@ __all__ = [
     "backfill_openmetrics",
     "free_port",
     "start_alertmanager",
+    "start_and_wait",
     "start_prometheus",
     "wait_http_ok",
 ]
@@ -130,6 +131,21 @@ def backfill_openmetrics(openmetrics: Path, tsdb_dir: Path, *,
         raise WorkbenchError(msg)
 
 
+def start_and_wait(name: str, argv: Sequence[str], log: Path, ready_url: str, *,
+                   url: str, extra: dict[str, object], detach: bool = False,
+                   timeout: float = 30.0) -> ManagedProcess:
+    """Spawn ``argv`` (output to ``log``), wait until ``ready_url`` answers 200, and return it
+    as a :class:`ManagedProcess`; a server that never gets ready is killed before the error."""
+    proc = spawn(list(argv), log, detach=detach)
+    try:
+        wait_http_ok(ready_url, timeout=timeout, proc=proc, log_path=log)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        raise
+    return ManagedProcess(name, proc, url, log, extra)
+
+
 def start_prometheus(
     tsdb_dir: Path,
     *,
@@ -171,16 +187,9 @@ def start_prometheus(
         "--log.level=warn",
         *extra_args,
     ]
-    proc = spawn(argv, log, detach=detach)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http_ok(f"{url}/-/ready", timeout=timeout, proc=proc, log_path=log)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            proc.kill()
-        raise
-    return ManagedProcess("prometheus", proc, url, log, {"port": port, "config": cfg,
-                                                          "tsdb": tsdb_dir})
+    return start_and_wait("prometheus", argv, log, f"{url}/-/ready", url=url, detach=detach,
+                          timeout=timeout, extra={"port": port, "config": cfg, "tsdb": tsdb_dir})
 
 
 def start_alertmanager(
@@ -208,16 +217,9 @@ def start_alertmanager(
             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
             "--log.level=warn", *extra_args]
     started = time.time()
-    proc = spawn(argv, log)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http_ok(f"{url}/-/ready", timeout=timeout, proc=proc, log_path=log)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            proc.kill()
-        raise
-    return ManagedProcess("alertmanager", proc, url, log, {"port": port, "config": cfg,
-                                                            "started": started})
+    return start_and_wait("alertmanager", argv, log, f"{url}/-/ready", url=url, timeout=timeout,
+                          extra={"port": port, "config": cfg, "started": started})
 
 
 def pid_alive(pid: int) -> bool:

@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import requests
 
 from .._errors import WorkbenchError
 from .._runtime import find_binary
-from .servers import ManagedProcess, free_port, spawn, wait_http_ok
+from .servers import ManagedProcess, free_port, start_and_wait
 
 __all__ = [
     "flush_victoria_metrics",
@@ -87,15 +86,9 @@ def start_victoria_metrics(
         *([f"-http.pathPrefix={path_prefix}"] if path_prefix else []),
         *extra_args,
     ]
-    proc = spawn(argv, log, detach=detach)
     url = f"http://127.0.0.1:{port}{path_prefix.rstrip('/')}"
-    try:
-        wait_http_ok(f"{url}/health", timeout=timeout, proc=proc, log_path=log)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            proc.kill()
-        raise
-    return ManagedProcess("victoria-metrics", proc, url, log, {"port": port, "data": data_dir})
+    return start_and_wait("victoria-metrics", argv, log, f"{url}/health", url=url, detach=detach,
+                          timeout=timeout, extra={"port": port, "data": data_dir})
 
 
 def start_vmauth(
@@ -119,15 +112,9 @@ def start_vmauth(
     log = config_path.with_suffix(".log")
     argv = [binary, f"-auth.config={config_path}", f"-httpListenAddr=127.0.0.1:{port}",
             "-loggerLevel=WARN", *extra_args]
-    proc = spawn(argv, log, detach=detach)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http_ok(f"{url}/health", timeout=timeout, proc=proc, log_path=log)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            proc.kill()
-        raise
-    return ManagedProcess("vmauth", proc, url, log, {"port": port, "config": config_path})
+    return start_and_wait("vmauth", argv, log, f"{url}/health", url=url, detach=detach,
+                          timeout=timeout, extra={"port": port, "config": config_path})
 
 
 def openmetrics_to_import_lines(lines: Iterable[str]) -> Iterator[str]:
