@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,14 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         yield {"eps": eps, "gt": gt, "dir": d}
     finally:
         stack.down(d)
+
+
+def offline_chromium(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium on ``url`` with every host unresolvable and a dead proxy (no network);
+    ``args`` add e.g. ``--dump-dom`` or ``--screenshot=PATH``."""
+    binary = require_binary("chromium")
+    argv = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+            "--virtual-time-budget=30000", *args, url]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)

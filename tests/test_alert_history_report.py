@@ -20,7 +20,7 @@ import pytest
 from workbench import Prometheus, alert_history
 from workbench.testing.servers import ManagedProcess, free_port
 
-from .conftest import require_binary
+from .conftest import offline_chromium
 
 pytestmark = pytest.mark.server
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -85,20 +85,11 @@ def test_page_shows_the_planted_incidents_offline(demo_run: dict[str, Any]) -> N
     assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
-def _chromium(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    binary = require_binary("chromium")
-    argv = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-            "--virtual-time-budget=30000", *args, url]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
-
-
 def test_chromium_offline_renders_every_chart(demo_run: dict[str, Any]) -> None:
     page = demo_run["html"]
     n_charts = page.read_text().count('class="workbench-chart"')
     assert n_charts == 6  # timeline, heat map, noisiest, messages, events, PVC
-    dom = _chromium(page.as_uri(), "--dump-dom")
+    dom = offline_chromium(page.as_uri(), "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     rendered = len(re.findall(r'<(?:canvas|svg)[^>]*class="marks"', dom.stdout))
     assert rendered == n_charts, (rendered, n_charts)
@@ -108,7 +99,7 @@ def test_chromium_offline_renders_every_chart(demo_run: dict[str, Any]) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "alert_history_report.png"
     shot.unlink(missing_ok=True)
-    res = _chromium(page.as_uri(), "--window-size=1400,4000", f"--screenshot={shot}")
+    res = offline_chromium(page.as_uri(), "--window-size=1400,4000", f"--screenshot={shot}")
     assert res.returncode == 0, res.stderr[-2000:]
     assert shot.stat().st_size > 50_000
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import require_binary
+from .conftest import offline_chromium
 
 pytestmark = pytest.mark.server
 
@@ -48,15 +48,6 @@ def test_headline_figures_are_recorded(report_run: dict[str, Any]) -> None:
     assert f["workloads_flagged"] >= 4
 
 
-def _chromium(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    binary = require_binary("chromium")
-    argv = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-            "--virtual-time-budget=30000", *args, url]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
-
-
 def test_offline_page_draws_every_chart(report_run: dict[str, Any]) -> None:
     page: Path = report_run["html"]
     text = page.read_text()
@@ -66,7 +57,7 @@ def test_offline_page_draws_every_chart(report_run: dict[str, Any]) -> None:
     n_charts = text.count('class="workbench-chart"')
     # namespaces, node allocation, request vs usage, throttling, forecast, storage
     assert n_charts == 6
-    dom = _chromium(page.as_uri(), "--dump-dom")
+    dom = offline_chromium(page.as_uri(), "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     for div in re.findall(r'<div id="(wb-chart-[0-9a-f]+)"', dom.stdout):
         after = dom.stdout.split(f'id="{div}"', 1)[1][:3000]
@@ -79,7 +70,7 @@ def test_offline_page_draws_every_chart(report_run: dict[str, Any]) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "capacity_report.png"
     shot.unlink(missing_ok=True)
-    res = _chromium(page.as_uri(), "--window-size=1400,6000", f"--screenshot={shot}")
+    res = offline_chromium(page.as_uri(), "--window-size=1400,6000", f"--screenshot={shot}")
     assert res.returncode == 0, res.stderr[-2000:]
     assert shot.stat().st_size > 50_000
 

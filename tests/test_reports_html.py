@@ -17,7 +17,7 @@ import pytest
 from workbench.testing.servers import ManagedProcess
 
 from . import nodes_data as nd
-from .conftest import require_binary
+from .conftest import offline_chromium
 
 TOKEN = "wb-test-token-5f3c9a0e1d7b4c2a"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -112,20 +112,11 @@ def test_label_values_are_escaped_in_the_file(report_run: dict[str, Path]) -> No
     assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page  # chart data
 
 
-def _chromium(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    binary = require_binary("chromium")
-    argv = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-            "--virtual-time-budget=30000", *args, url]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
-
-
 def test_chromium_offline_renders_every_chart(report_run: dict[str, Path]) -> None:
     page = report_run["html"]
     n_charts = page.read_text().count('class="workbench-chart"')
     assert n_charts >= 14  # overview, filesystems, availability, 11 resources
-    dom = _chromium(page.as_uri(), "--dump-dom")
+    dom = offline_chromium(page.as_uri(), "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     rendered = len(re.findall(r'<(?:canvas|svg)[^>]*class="marks"', dom.stdout))
     assert rendered == n_charts, (rendered, n_charts)
@@ -145,7 +136,7 @@ def test_chromium_offline_renders_every_chart(report_run: dict[str, Path]) -> No
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "node_exporter_report.png"
     shot.unlink(missing_ok=True)
-    res = _chromium(page.as_uri(), "--window-size=1400,6000", f"--screenshot={shot}")
+    res = offline_chromium(page.as_uri(), "--window-size=1400,6000", f"--screenshot={shot}")
     assert res.returncode == 0, res.stderr[-2000:]
     assert shot.stat().st_size > 50_000
 
