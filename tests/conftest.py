@@ -201,3 +201,16 @@ def offline_chromium(url: str, *args: str) -> subprocess.CompletedProcess[str]:
             "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
             "--virtual-time-budget=30000", *args, url]
     return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+
+
+def ipc_kernel_manager() -> type:
+    """The kernel manager the report runner uses (IPC sockets, no TCP ports).
+
+    Tests that call papermill directly use it too: a TCP kernel's ports are chosen, released and
+    bound again a moment later, and on a busy machine (many servers on free ports) another
+    process can take one in between; the run then waits forever for a reply the kernel never
+    got (seen in CI as a hung interactive-notebook test).
+    """
+    from workbench.reports._run import _ipc_kernel_manager
+
+    return _ipc_kernel_manager()

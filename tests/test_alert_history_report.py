@@ -20,7 +20,7 @@ import pytest
 from workbench import Prometheus, alert_history
 from workbench.testing.servers import ManagedProcess, free_port
 
-from .conftest import offline_chromium
+from .conftest import ipc_kernel_manager, offline_chromium
 
 pytestmark = pytest.mark.server
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -155,7 +155,8 @@ def test_interactive_notebook_shows_the_tuner(small_demo: dict[str, Any], tmp_pa
     gt = small_demo["gt"]
     nb = pm.execute_notebook(
         str(get_report("alert_history").path), str(tmp_path / "interactive.ipynb"),
-        kernel_name="python3", progress_bar=False, cwd=str(tmp_path), execution_timeout=600,
+        kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
+        kernel_manager_class=ipc_kernel_manager(), execution_timeout=600,
         parameters={"start": str(int(gt["history"]["start_s"])),
                     "end": str(int(gt["history"]["end_s"]))})
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]

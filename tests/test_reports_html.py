@@ -17,7 +17,7 @@ import pytest
 from workbench.testing.servers import ManagedProcess
 
 from . import nodes_data as nd
-from .conftest import offline_chromium
+from .conftest import ipc_kernel_manager, offline_chromium
 
 TOKEN = "wb-test-token-5f3c9a0e1d7b4c2a"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -151,7 +151,8 @@ def test_interactive_notebook_shows_the_tuner(node_prom: ManagedProcess, tmp_pat
     nb = pm.execute_notebook(
         str(get_report("node_exporter").path), str(out), kernel_name="python3",
         parameters={"prometheus": node_prom.url, "start": str(nd.BASE_S), "end": str(nd.END_S)},
-        progress_bar=False, cwd=str(tmp_path), execution_timeout=300)
+        progress_bar=False, cwd=str(tmp_path),
+        kernel_manager_class=ipc_kernel_manager(), execution_timeout=300)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
