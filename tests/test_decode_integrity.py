@@ -97,6 +97,24 @@ def test_garbage_bytes_raise_only_decode_errors(body: bytes) -> None:
             fn(body)
 
 
+def _read_request(conn: socket.socket) -> None:
+    """Read one HTTP request: headers, then Content-Length bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 @contextmanager
 def _close_delimited(payload: bytes, headers: bytes = b"") -> Iterator[str]:
     """An HTTP/1.0-style server: no Content-Length, the body ends when the socket closes."""
@@ -112,7 +130,7 @@ def _close_delimited(payload: bytes, headers: bytes = b"") -> Iterator[str]:
                 conn, _ = sock.accept()
             except OSError:
                 continue
-            conn.recv(65536)
+            _read_request(conn)  # all of it: unread bytes would make close() send a reset
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + headers
                          + b"Connection: close\r\n\r\n" + payload)
             conn.close()
