@@ -14,16 +14,14 @@ state, so an instant query in the 5 minutes after a transition still sees the ol
 from __future__ import annotations
 
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from .._errors import WorkbenchError
-from .._runtime import find_binary
 from ..analysis.alerting.state import alert_episodes, alert_states
+from ..testing.servers import backfill_openmetrics, move_blocks
 from .history import _labels_text
 from .rules import ALERT_RULES, EVAL_INTERVAL_S, parse_duration_s
 
@@ -127,14 +125,7 @@ def backfill_alerts(prom: Any, start_s: float, end_s: float, tsdb: Path, work: P
         fh.write("# EOF\n")
     if any(f.height for f in frames.values()):
         out = work / "alert-blocks"
-        argv = [find_binary("promtool"), "tsdb", "create-blocks-from",
-                f"--max-block-duration={block_s // 3600}h", "openmetrics", "-q", str(path), str(out)]
-        res = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if res.returncode != 0:
-            msg = f"promtool could not backfill the alert history: {res.stderr.strip()[-800:]}"
-            raise WorkbenchError(msg)
-        for block in out.iterdir():
-            block.rename(tsdb / block.name)
-        out.rmdir()
+        backfill_openmetrics(path, out, max_block_duration=f"{block_s // 3600}h")
+        move_blocks(out, tsdb)
     path.unlink()
     return counts

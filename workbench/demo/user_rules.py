@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,7 @@ from typing import Any
 import polars as pl
 import yaml
 
-from .._errors import WorkbenchError
-from .._runtime import find_binary
+from ..testing.servers import backfill_openmetrics, move_blocks
 from .history import _labels_text
 
 __all__ = ["USER_RULES_FILE", "backfill_user_rules", "rules_suffix", "user_rule_files",
@@ -133,14 +131,7 @@ def backfill_user_rules(prom: Any, paths: Sequence[PathLike], start_s: float, en
                     fh.write("\n".join(lines) + "\n")
         fh.write("# EOF\n")
     out = work / "user-alert-blocks"
-    argv = [find_binary("promtool"), "tsdb", "create-blocks-from",
-            f"--max-block-duration={block_s // 3600}h", "openmetrics", "-q", str(path), str(out)]
-    res = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        msg = f"promtool could not backfill the user rules' alerts: {res.stderr.strip()[-800:]}"
-        raise WorkbenchError(msg)
-    for block in out.iterdir():
-        block.rename(tsdb / block.name)
-    out.rmdir()
+    backfill_openmetrics(path, out, max_block_duration=f"{block_s // 3600}h")
+    move_blocks(out, tsdb)
     path.unlink()
     return counts

@@ -25,6 +25,7 @@ __all__ = [
     "ManagedProcess",
     "backfill_openmetrics",
     "free_port",
+    "move_blocks",
     "start_alertmanager",
     "start_and_wait",
     "start_prometheus",
@@ -129,6 +130,14 @@ def backfill_openmetrics(openmetrics: Path, tsdb_dir: Path, *,
             f"{(res.stderr or res.stdout).strip()[-800:]}"
         )
         raise WorkbenchError(msg)
+
+
+def move_blocks(blocks_dir: Path, tsdb_dir: Path) -> None:
+    """Move the blocks promtool wrote into ``blocks_dir`` into ``tsdb_dir`` (whole blocks only,
+    so a running Prometheus never sees a half-written one), then remove ``blocks_dir``."""
+    for block in blocks_dir.iterdir():
+        block.rename(tsdb_dir / block.name)
+    blocks_dir.rmdir()
 
 
 def start_and_wait(name: str, argv: Sequence[str], log: Path, ready_url: str, *,
