@@ -280,6 +280,40 @@ def test_bad_parameters_exit_2_before_running(nbdir: Path, tmp_path: Path, args:
     assert not out.exists()  # nothing ran, nothing written
 
 
+@pytest.mark.parametrize(("report", "param", "message"), [
+    ("capacity", "start=yesterday", "Parameter 'start' of report 'capacity': Invalid time"),
+    ("capacity", "percentile=150", "a percentile between 0 and 100"),
+    ("capacity", "step=0", "a duration above zero"),
+    ("capacity", "buffer=-0.1", "a share of at least 0"),
+    ("alert_history", "whatif_group_interval=5minutes", "Invalid duration '5minutes'"),
+    ("alert_history", "pvc_threshold=70", "a used ratio between 0 and 1"),
+    ("node_exporter", "fs_avail_pct=120", "a percentage between 0 and 100"),
+    ("node_exporter", "sustain_min=-5", "a number of at least 0"),
+    ("threshold_tuning", "end=2026-13-01", "Invalid time '2026-13-01'"),
+])
+def test_shipped_reports_refuse_meaningless_values_before_a_kernel_starts(
+        tmp_path: Path, report: str, param: str, message: str) -> None:
+    """Times, durations and shares that the notebook would reject minutes later are refused up
+    front with exit 2 (the shipped notebooks' own parameter names)."""
+    out = tmp_path / "reports"
+    res = _cli("run", report, "--out", str(out), "-p", param)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_shipped_reports_defaults_pass_the_meaning_checks() -> None:
+    from workbench.reports import list_reports, validate_parameters
+
+    specs = list_reports()
+    assert {"capacity", "alert_history", "node_exporter", "threshold_tuning"} <= {
+        s.name for s in specs}
+    for spec in specs:
+        defaults = {k: v for k, v in spec.defaults().items() if k != "interactive"}
+        assert validate_parameters(spec, defaults) == defaults | {"interactive": False}
+
+
 def test_yaml_string_false_is_refused(nbdir: Path, tmp_path: Path) -> None:
     params = tmp_path / "p.yaml"
     params.write_text('fail: "false"\n')

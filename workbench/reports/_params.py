@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._errors import ReportParameterError
+from .._errors import ReportParameterError, WorkbenchError
+from .._time import parse_duration_ms, parse_time_ms
 from ._registry import SECRET_NAME, ReportSpec
 
 __all__ = ["load_params_file", "parse_cli_params", "validate_parameters"]
@@ -69,6 +70,46 @@ def _check_type(spec: ReportSpec, name: str, value: Any) -> Any:
     return value
 
 
+#: Parameters whose meaning the name fixes, checked before a kernel starts (a bad value would
+#: otherwise fail minutes later, inside the notebook): times, durations, shares and percentages.
+_TIMES = frozenset({"start", "end"})
+_DURATIONS = frozenset({"step", "interval", "eval_interval", "for_", "keep_firing_for",
+                        "whatif_group_interval", "whatif_repeat_interval"})
+_STEPS = frozenset({"step", "interval", "eval_interval"})
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "percentile": (0.0, 100.0, "a percentile between 0 and 100, e.g. 95"),
+    "buffer": (0.0, 10.0, "a share of at least 0, e.g. 0.15 for 15 percent"),
+    "firing_share": (0.0, 1.0, "a share between 0 and 1, e.g. 0.5"),
+    "pvc_threshold": (0.0, 1.0, "a used ratio between 0 and 1, e.g. 0.7"),
+}
+
+
+def _check_meaning(spec: ReportSpec, name: str, value: Any) -> None:
+    """Refuse a value the notebook would reject later (``start=yesterday``, ``percentile=150``)."""
+    where = f"Parameter {name!r} of report {spec.name!r}"
+    if isinstance(value, str) and (name in _TIMES or (name in _DURATIONS and value.strip())):
+        try:
+            if name in _TIMES:
+                parse_time_ms(value)
+            elif parse_duration_ms(value) == 0 and name in _STEPS:
+                msg = f"{where} must be a duration above zero, e.g. '1m'; got {value!r}."
+                raise ReportParameterError(msg)
+        except ReportParameterError:
+            raise
+        except WorkbenchError as exc:
+            msg = f"{where}: {exc}"
+            raise ReportParameterError(msg) from None
+    lo_hi = _RANGES.get(name) or (
+        (0.0, 100.0, "a percentage between 0 and 100") if name.endswith("_pct") else None)
+    if lo_hi is None and isinstance(value, float) and value < 0 and (
+            name.startswith(("cpu_", "memory_", "retention_")) or name.endswith(("_h", "_min"))):
+        lo_hi = (0.0, math.inf, "a number of at least 0")
+    if lo_hi is not None and isinstance(value, int | float) and not isinstance(value, bool) \
+            and not lo_hi[0] <= value <= lo_hi[1]:
+        msg = f"{where} must be {lo_hi[2]}; got {value!r}."
+        raise ReportParameterError(msg)
+
+
 def validate_parameters(spec: ReportSpec, values: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check names and types against the notebook; return the values to inject.
 
@@ -85,6 +126,19 @@ def validate_parameters(spec: ReportSpec, values: Mapping[str, Any] | None) -> d
     Traceback (most recent call last):
     ...
     workbench._errors.ReportParameterError: Parameter 'interactive' ... must be true or false ...
+
+    Well-known names are checked for meaning too (times, durations, percentiles):
+
+    >>> spec = ReportSpec("r", None, "", (Parameter("start", "str", "now-7d"),
+    ...                   Parameter("percentile", "float", 95.0)))
+    >>> validate_parameters(spec, {"start": "yesterday"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    workbench._errors.ReportParameterError: Parameter 'start' of report 'r': Invalid time ...
+    >>> validate_parameters(spec, {"percentile": 150.0})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    workbench._errors.ReportParameterError: Parameter 'percentile' ... between 0 and 100, ...
     """
     out: dict[str, Any] = {}
     for name, value in (values or {}).items():
@@ -95,6 +149,7 @@ def validate_parameters(spec: ReportSpec, values: Mapping[str, Any] | None) -> d
             raise ReportParameterError(msg)
         out[name] = _check_type(spec, name, value)
         _refuse_credentials_in_url(name, out[name])
+        _check_meaning(spec, name, out[name])
     if out.get("interactive") is True:
         msg = ("interactive=True is for JupyterLab; scheduled runs are static. Fix: drop "
                "-p interactive=... (runs always use False).")
