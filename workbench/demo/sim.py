@@ -596,6 +596,20 @@ class Cluster:
                 rate = rate + np.where(alive, w.rate(t), 0.0)
         return busy, rate
 
+    def _node_rate(self, node: SimNode, t: F, pods: list[PodInst]) -> F:
+        """The busy rate of :meth:`_node_busy` alone, each pod evaluated over its own run only
+        (the same values; over a month's grid this is what makes :meth:`cpu_scale` cheap)."""
+        over = Wave.make((self.seed, "node-overhead", node.index), 0.05 + 0.02 * node.cpus,
+                         daily=0.2, weekly=0.05, jitter=0.1)
+        rate = over.rate(t)
+        for pod in self.on_node(pods, node.index):
+            i0, i1 = np.searchsorted(t, (pod.start, pod.run_end))
+            if i1 <= i0:
+                continue
+            for c in pod.workload.containers:
+                rate[i0:i1] += self._cpu_wave(pod, c).rate(t[i0:i1])
+        return rate
+
     def cpu_scale(self, node: SimNode) -> float:
         """What fraction of its pods' CPU demand ``node`` can serve (1 unless overcommitted).
 
@@ -607,7 +621,7 @@ class Cluster:
         if node.index not in self._cpu_scales:
             t = np.arange(self.origin, self.end_s + self.interval, self.interval)
             pods = self.pods_between(self.origin, math.ceil((self.end_s + 1) / 3600) * 3600.0)
-            _, rate = self._node_busy(node, t, pods)
+            rate = self._node_rate(node, t, pods)
             iow = Wave.make((self.seed, "iowait", node.index), 0.004 * node.cpus).rate(t)
             peak = float(np.max((rate + iow) / node.cpus))
             self._cpu_scales[node.index] = min(1.0, CPU_CEILING / peak) if peak > 0 else 1.0
