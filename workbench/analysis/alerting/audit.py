@@ -27,7 +27,7 @@ Examples
 >>> for note in out["findings"][0]:
 ...     print(note)
 noisy: 43 alerts/day
-flapping: 2 alert identities
+flapping: 2 alerts (label sets) fired again soon after resolving
 short for: 0s < 2 x 1m
 no severity
 no summary
@@ -61,7 +61,8 @@ def _findings(row: dict[str, object], noisy: float, share: float) -> tuple[list[
         score += 20 + per_day
     flapping = int(row.get("flapping") or 0)                      # type: ignore[call-overload]
     if flapping:
-        notes.append(f"flapping: {flapping} alert identit{'y' if flapping == 1 else 'ies'}")
+        notes.append(f"flapping: {flapping} alert{'' if flapping == 1 else 's'} (label sets) "
+                     "fired again soon after resolving")
         score += 15 + flapping
     fs = float(row.get("firing_share_per_alert") or 0)            # type: ignore[arg-type]
     if fs > share:
