@@ -28,7 +28,7 @@ import math
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -43,8 +43,9 @@ from .._runtime import find_binary
 from ..testing.victoria import flush_victoria_metrics, post_import
 from .params import DemoParams
 from .sim import FAMILIES, Cluster
+from .vm_native import NativeWriter, metric_name
 
-__all__ = ["ImportStats", "import_history", "import_line", "up"]
+__all__ = ["FORMATS", "ImportStats", "import_history", "import_line", "up"]
 
 #: Bytes per import request.
 REQUEST_BYTES = 16 << 20
@@ -91,8 +92,20 @@ def _cluster(params: DemoParams, end_s: float) -> Cluster:
     return _WORKER_CLUSTER[key]
 
 
-def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, url: str) -> ImportStats:
-    """Generate the samples of ``[t0, t1)`` and post them (runs in a worker process)."""
+#: Import formats: ``native`` (VictoriaMetrics' own blocks, the default) or ``json`` (JSON lines).
+FORMATS = ("native", "json")
+#: Samples per native import request (about 1-2 bytes each).
+REQUEST_SAMPLES = 4_000_000
+_DIGITS = {1: 0, 10: 1, 100: 2, 1000: 3}
+
+
+def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, url: str,
+               fmt: str = "native") -> ImportStats:
+    """Generate the samples of ``[t0, t1)`` and post them (runs in a worker process).
+
+    A request is posted from a thread while the next one is generated, so generation and
+    VictoriaMetrics' ingestion overlap; at most two bodies are held.
+    """
     c = _cluster(params, end_s)
     st = ImportStats(slices=1)
     first = math.ceil((t0 - c.origin) / c.interval)
@@ -102,40 +115,73 @@ def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, url: str)
     if len(t) == 0:
         return ImportStats()
     ts_ms = np.rint(t * 1000).astype(np.int64)
-    buf: list[bytes] = []
+    native = NativeWriter()
+    lines: list[bytes] = []
     size = 0
+    pending: list[Future[float]] = []
     g0 = time.perf_counter()
-    with requests.Session() as session:
+
+    def send(path: str, body: bytes) -> None:
+        nonlocal g0
+        st.generate_s += time.perf_counter() - g0
+        w0 = time.perf_counter()
+        for f in pending:  # the previous request (bounded memory: one in flight)
+            f.result()
+        pending.clear()
+        st.post_s += time.perf_counter() - w0
+        st.requests += 1
+        st.bytes += len(body)
+        pending.append(poster.submit(post_import, url, body, path=path, session=session))
+        g0 = time.perf_counter()
+
+    with requests.Session() as session, ThreadPoolExecutor(1) as poster:
         for s in c.samples(t):
             scale = FAMILIES[s.name][2]
-            v = s.values if scale == 1 else np.rint(s.values * scale) / scale
-            line = import_line({"__name__": s.name, **s.labels}, v, ts_ms)
-            st.samples += int((~np.isnan(v)).sum())
+            ok = ~np.isnan(s.values)
+            n_ok = int(ok.sum())
+            if n_ok == 0:
+                continue
+            st.samples += n_ok
             st.series_slices += 1
-            buf.append(line)
+            vals = s.values[ok] if n_ok < len(ok) else s.values
+            labels = {"__name__": s.name, **s.labels}
+            m = np.rint(vals * scale) if scale != 1 else vals
+            if fmt == "native" and scale in _DIGITS and _exact(m, vals, scale):
+                native.add(metric_name(labels), ts_ms[ok] if n_ok < len(ok) else ts_ms,
+                           m.astype(np.int64), -_DIGITS[scale])
+                if native.samples >= REQUEST_SAMPLES:
+                    send("/api/v1/import/native", native.body())
+                continue
+            v = vals if scale == 1 else m / scale
+            line = import_line(labels, v, ts_ms[ok] if n_ok < len(ok) else ts_ms)
+            lines.append(line)
             size += len(line)
             if size >= REQUEST_BYTES:
-                st.generate_s += time.perf_counter() - g0
-                st.post_s += _post(url, buf, session, st)
-                buf, size, g0 = [], 0, time.perf_counter()
+                send("/api/v1/import", b"".join(lines))
+                lines, size = [], 0
+        if len(native):
+            send("/api/v1/import/native", native.body())
+        if lines:
+            send("/api/v1/import", b"".join(lines))
         st.generate_s += time.perf_counter() - g0
-        if buf:
-            st.post_s += _post(url, buf, session, st)
+        w0 = time.perf_counter()
+        for f in pending:
+            f.result()
+        st.post_s += time.perf_counter() - w0
     return st
 
 
-def _post(url: str, lines: list[bytes], session: requests.Session, st: ImportStats) -> float:
-    p0 = time.perf_counter()
-    body = b"".join(lines)
-    post_import(url, body, path="/api/v1/import", session=session)
-    st.requests += 1
-    st.bytes += len(body)
-    return time.perf_counter() - p0
+def _exact(m: np.ndarray, vals: np.ndarray, scale: int) -> bool:
+    """Whether the mantissas ``m`` (``vals * scale``, rounded) stand for ``vals`` exactly as
+    written: integers below 2**53 (a float's exact range), for scale 1 ``vals`` themselves."""
+    if not (np.abs(m) < 2.0**53).all():
+        return False
+    return scale != 1 or bool((np.trunc(vals) == vals).all())
 
 
 def import_history(cluster: Cluster, url: str, *, workers: int | None = None,
                    max_samples: int = 32_000_000, start_s: float | None = None,
-                   progress: bool = False) -> ImportStats:
+                   progress: bool = False, fmt: str = "native") -> ImportStats:
     """Generate the history of ``cluster`` and import it into VictoriaMetrics at ``url``.
 
     Parameters
@@ -150,7 +196,14 @@ def import_history(cluster: Cluster, url: str, *, workers: int | None = None,
         Upper bound of samples per slice (bounds each worker's memory).
     start_s
         Import only from this time on (a fraction of the history, for measurements).
+    fmt
+        ``native`` (VictoriaMetrics' block format, :mod:`~workbench.demo.vm_native`; series whose
+        values are not decimals of their family's scale go as JSON lines) or ``json`` (JSON
+        lines only). Both store the same samples.
     """
+    if fmt not in FORMATS:
+        msg = f"Unknown import format {fmt!r}. Fix: use one of {', '.join(FORMATS)}."
+        raise ConfigError(msg)
     w0 = time.perf_counter()
     # The first samples() call of a Cluster builds its signal tables (minutes for BIG): do it
     # once here, in the object the forked workers inherit, instead of once per worker.
@@ -167,10 +220,10 @@ def import_history(cluster: Cluster, url: str, *, workers: int | None = None,
     args = (cluster.params, cluster.end_s)
     if workers == 1:
         for t0, t1 in slices:
-            total.add(_slice_job(*args, t0, t1, url))
+            total.add(_slice_job(*args, t0, t1, url, fmt))
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            futs = [pool.submit(_slice_job, *args, t0, t1, url) for t0, t1 in slices]
+            futs = [pool.submit(_slice_job, *args, t0, t1, url, fmt) for t0, t1 in slices]
             for i, f in enumerate(futs):
                 total.add(f.result())
                 if progress:
