@@ -54,12 +54,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
 from ...frames import TIMESTAMP
+from . import fastpath
 from .config import AlertmanagerConfig
-from .dispatcher import COLUMNS, Alert, Dispatcher, alert_order
+from .dispatcher import COLUMNS, MAINTENANCE_MS, Alert, Dispatcher, alert_order
 
 __all__ = ["KUBE_PROMETHEUS_TIMERS", "NOTIFICATION_SCHEMA", "compare_timers", "fingerprint",
            "messages_per_day", "simulate", "what_if", "with_overrides"]
@@ -112,6 +114,13 @@ def _to_ms(col: pl.Series) -> list[int | None]:
     if col.dtype == pl.Datetime or isinstance(col.dtype, pl.Datetime):
         return col.dt.epoch("ms").to_list()
     return col.cast(pl.Int64).to_list()
+
+
+def _to_ms_array(col: pl.Series) -> np.ndarray:
+    """Unix ms as int64, ``-1`` for null."""
+    if col.dtype == pl.Datetime or isinstance(col.dtype, pl.Datetime):
+        col = col.dt.epoch("ms")
+    return col.cast(pl.Int64).fill_null(-1).to_numpy()
 
 
 def simulate(
@@ -182,17 +191,32 @@ def simulate(
     label_cols = [c for c, t in episodes.schema.items()
                   if t == pl.String and c not in _NOT_LABELS and not c.startswith("annotation_")]
     ann_cols = [c for c in episodes.columns if c.startswith("annotation_")]
+    fired_np = _to_ms_array(episodes["fired_at"])
+    resolved_np = _to_ms_array(episodes["resolved_at"])
+    active_np = (_to_ms_array(episodes["active_at"]) if "active_at" in episodes.columns
+                 else fired_np)
+    longest = max((r.group_wait_ms + r.group_interval_ms for r in cfg.routes()), default=0)
+    retention = parse_duration_ms(resolved_retention)
+    if end is not None:
+        end_ms = parse_time_ms(end)
+    else:
+        known = np.concatenate([fired_np[fired_np >= 0], resolved_np[resolved_np >= 0]])
+        end_ms = (int(known.max()) if len(known) else 0) + retention + longest
+    phase = parse_duration_ms(maintenance_phase)
+    if fastpath.applies(cfg):
+        out = fastpath.fast_simulate(
+            episodes, cfg, label_cols=label_cols, ann_cols=ann_cols, fired=fired_np,
+            resolved=resolved_np, active=active_np, end=end_ms, interval=interval,
+            resend=resend, retention=retention, phase=phase % MAINTENANCE_MS,
+            external_url=external_url, detail=detail, schema=NOTIFICATION_SCHEMA)
+        if out is not None:
+            return out
     fired = _to_ms(episodes["fired_at"])
     resolved = _to_ms(episodes["resolved_at"])
     active = _to_ms(episodes["active_at"]) if "active_at" in episodes.columns else fired
     labels_rows = episodes.select(label_cols).rows()
     ann_rows = episodes.select(ann_cols).rows() if ann_cols else [()] * episodes.height
-    times = [t for t in (*fired, *resolved) if t is not None]
-    longest = max((r.group_wait_ms + r.group_interval_ms for r in cfg.routes()), default=0)
-    retention = parse_duration_ms(resolved_retention)
-    end_ms = (parse_time_ms(end) if end is not None
-              else (max(times) if times else 0) + retention + longest)
-    sim = Dispatcher(cfg, end_ms, parse_duration_ms(maintenance_phase), external_url,
+    sim = Dispatcher(cfg, end_ms, phase, external_url,
                      detail=detail)
     # next active_at of the same identity (a resolved alert stops being re-sent then)
     idents = [tuple(v or "" for v in row) for row in labels_rows]    # absent = empty label
