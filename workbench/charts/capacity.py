@@ -21,13 +21,45 @@ if TYPE_CHECKING:
     import altair as alt
 
 __all__ = ["forecast_chart", "namespace_chart", "node_allocation_chart", "request_usage_chart",
-           "rightsizing_table", "storage_chart", "throttling_chart", "top_with_others"]
+           "rightsizing_table", "storage_chart", "throttling_chart", "time_axis",
+           "top_with_others"]
 
 _MEASURE_COLORS = {"requests": PALETTE["line"], "limits": PALETTE["muted"],
                    "usage (mean)": PALETTE["ok"], "usage (p95)": PALETTE["warn"]}
 
 
 _LABEL = {"cpu": "CPU", "memory": "Memory"}
+
+
+def time_axis(timestamps: Any, **kw: Any) -> alt.Axis:
+    """A time axis whose labels never repeat: hours and minutes (the dates in the title) on a
+    window under two days, otherwise one label per day or per several days.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    >>> a = time_axis(pl.Series([t0, t0 + dt.timedelta(hours=12)]))
+    >>> a.format, a.title
+    ('%H:%M', 'Jan 01 00:00 – Jan 01 12:00')
+    >>> a = time_axis(pl.Series([t0, t0 + dt.timedelta(days=30)]))
+    >>> a.format, a.tickCount.to_dict()
+    ('%b %d', {'interval': 'day', 'step': 4})
+    """
+    import altair as alt
+
+    ts = pl.Series(timestamps).drop_nulls()
+    if ts.len() == 0:
+        return alt.Axis(format="%b %d", **kw)
+    t0, t1 = cast(datetime, ts.min()), cast(datetime, ts.max())
+    days = (t1 - t0).total_seconds() / 86400
+    if days < 2:
+        kw.setdefault("title", f"{t0:%b %d %H:%M} – {t1:%b %d %H:%M}")
+        return alt.Axis(format="%H:%M", labelOverlap=True, **kw)
+    step = max(1, math.ceil(days / 8))
+    kw.setdefault("title", None)
+    return alt.Axis(format="%b %d", tickCount=alt.TickCount(interval="day", step=step),
+                    labelOverlap=True, **kw)
 
 
 def _num(v: Any, default: float) -> float:
@@ -176,7 +208,7 @@ def throttling_chart(throttling: pl.DataFrame, *, top: int = 20, threshold: floa
         f = pl.DataFrame(schema={"timestamp": TIMESTAMP, "container_of": pl.String,
                                  "value": pl.Float64})
     return alt.Chart(f.select("timestamp", "container_of", "value")).mark_rect().encode(
-        x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%b %d")),
+        x=alt.X("timestamp:T", axis=time_axis(f["timestamp"])),
         y=alt.Y("container_of:N", sort=worst.to_list(), title=None),
         color=alt.Color("value:Q", title="throttled", scale=alt.Scale(
             domain=[0, threshold, 1], range=["#f7fbff", PALETTE["warn"], PALETTE["bad"]]),
@@ -225,7 +257,8 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
         color = alt.Color("series:N", scale=series_scale,
                           legend=alt.Legend(orient="top", title=None))
         layers = [alt.Chart(hist).mark_line().encode(
-            x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%b %d")),
+            x=alt.X("timestamp:T", axis=time_axis(pl.concat([hist["timestamp"],
+                                                                   pj["timestamp"]]))),
             y=alt.Y("value:Q", title=f"{res} ({unit})"), color=color,
             tooltip=["series", alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
                      alt.Tooltip("value:Q", format=".3~f")]),
@@ -250,8 +283,18 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
             layers.append(alt.Chart(pts).mark_point(shape="diamond", size=90, filled=True,
                                                     color=PALETTE["bad"]).encode(
                 x="crossing:T", y="value:Q", tooltip=["series", "line", "date"]))
-            layers.append(alt.Chart(pts).mark_text(dy=-10, fontSize=10).encode(
-                x="crossing:T", y="value:Q", text="date:N"))
+            # allocatable is the upper line: its dates go above it, the N-1 line's below, and
+            # a date closer than a tenth of the horizon to the previous one on its line is left
+            # to the tooltip and the table (two labels would overlap)
+            pts = pts.sort("line", "crossing").with_columns(
+                pl.col("crossing").dt.strftime("%b %d").alias("label"),
+                ((pl.col("crossing") - pl.col("crossing").shift(1).over("line"))
+                 .dt.total_seconds() / 86400).fill_null(math.inf).alias("gap"))
+            pts = pts.filter(pl.col("gap") >= horizon / 10)
+            for line, dy, base in (("allocatable", -9, "bottom"), ("n_minus_1", 9, "top")):
+                layers.append(alt.Chart(pts.filter(pl.col("line") == line)).mark_text(
+                    dy=dy, baseline=base, fontSize=10).encode(
+                    x="crossing:T", y="value:Q", text="label:N"))
         panels.append(alt.layer(*layers).resolve_scale(color="independent").properties(
             width=400, height=200, title=f"{_LABEL[res]}: requests and usage, trend and lines"))
     return alt.hconcat(*panels)
@@ -264,14 +307,9 @@ def storage_chart(storage_trend: pl.DataFrame, storage: dict[str, Any]) -> alt.L
 
     b = storage_trend.filter(pl.col("series") == "blocks_bytes").select(
         "timestamp", (pl.col("value") / GIB).alias("GiB"))
-    layers = [alt.Chart(b.with_columns(pl.lit("blocks").alias("what"))).mark_line(
-        color=PALETTE["line"]).encode(
-        x=alt.X("timestamp:T", title=None, axis=alt.Axis(format="%b %d")),
-        y=alt.Y("GiB:Q", title="TSDB blocks (GiB)"),
-        tooltip=[alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
-                 alt.Tooltip("GiB:Q", format=".2f")])]
     size = storage.get("retention_size") or 0.0
     per_day = storage.get("growth_bytes_per_day")
+    pj = None
     if b.height and per_day:
         t1 = b["timestamp"].max()
         now = float(b["GiB"][-1])
@@ -279,6 +317,14 @@ def storage_chart(storage_trend: pl.DataFrame, storage: dict[str, Any]) -> alt.L
         pj = pl.DataFrame({"timestamp": [t1, t1 + timedelta(days=days)],  # type: ignore[operator]
                            "GiB": [now, now + per_day / GIB * days]},
                           schema={"timestamp": TIMESTAMP, "GiB": pl.Float64})
+    xs = b["timestamp"] if pj is None else pl.concat([b["timestamp"], pj["timestamp"]])
+    layers = [alt.Chart(b.with_columns(pl.lit("blocks").alias("what"))).mark_line(
+        color=PALETTE["line"]).encode(
+        x=alt.X("timestamp:T", axis=time_axis(xs)),
+        y=alt.Y("GiB:Q", title="TSDB blocks (GiB)"),
+        tooltip=[alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("GiB:Q", format=".2f")])]
+    if pj is not None:
         layers.append(alt.Chart(pj).mark_line(strokeDash=[5, 4], color=PALETTE["line"]).encode(
             x="timestamp:T", y="GiB:Q"))
         if size:

@@ -7,7 +7,8 @@ Public as ``workbench.capacity`` (``from workbench import capacity``). Modules, 
 * ``fetch``: :func:`fetch_usage` (network) -> :class:`CapacityUsage`;
 * ``usage``: the bundle and the pure shaping (owner chains -> workloads);
 * ``recommend``: :func:`recommend` (KRR's simple strategy) and :func:`savings`;
-* ``checks``: :func:`flags`, :func:`overcommit`, :func:`quota_use`, :func:`quota_overcommit`;
+* ``checks``: :func:`flags`, :func:`worst_flags`, :func:`overcommit`, :func:`quota_use`,
+  :func:`quota_overcommit`;
 * ``forecast``: :func:`forecast` (trend crossings), :func:`pack` (first-fit decreasing);
 * ``storage``: :func:`storage_capacity` (Prometheus's disk);
 * ``summary``: :func:`key_figures` (the report's headline).
@@ -15,7 +16,16 @@ Public as ``workbench.capacity`` (``from workbench import capacity``). Modules, 
 
 from __future__ import annotations
 
-from .checks import FLAGS, Thresholds, flags, overcommit, quota_overcommit, quota_use
+from .checks import (
+    FLAGS,
+    SEVERITY,
+    Thresholds,
+    flags,
+    overcommit,
+    quota_overcommit,
+    quota_use,
+    worst_flags,
+)
 from .fetch import DEFAULT_PERCENTILES, fetch_usage
 from .forecast import forecast, pack, pack_recommendations
 from .recommend import STRATEGIES, recommend, savings
@@ -26,6 +36,7 @@ from .usage import CapacityUsage, resolve_workloads
 __all__ = [
     "DEFAULT_PERCENTILES",
     "FLAGS",
+    "SEVERITY",
     "STRATEGIES",
     "CapacityUsage",
     "Thresholds",
@@ -42,4 +53,5 @@ __all__ = [
     "resolve_workloads",
     "savings",
     "storage_capacity",
+    "worst_flags",
 ]

@@ -21,7 +21,8 @@ import polars as pl
 from ..._errors import CapacityDataError
 from .usage import WORKLOAD_KEYS, CapacityUsage
 
-__all__ = ["FLAGS", "Thresholds", "flags", "overcommit", "quota_overcommit", "quota_use"]
+__all__ = ["FLAGS", "SEVERITY", "Thresholds", "flags", "overcommit", "quota_overcommit",
+           "quota_use", "worst_flags"]
 
 #: Every flag :func:`flags` can raise, with what it means.
 FLAGS = {
@@ -33,6 +34,42 @@ FLAGS = {
     "idle": "p95 CPU below a tenth of the request",
     "request_above_node": "a request larger than every node's allocatable (unschedulable)",
 }
+
+
+#: The flags, most serious first (what breaks now, then what will, then hygiene).
+SEVERITY = ("oom_killed", "request_above_node", "throttled", "p95_above_request", "no_requests",
+            "idle", "no_memory_limit")
+
+
+def worst_flags(flagged: pl.DataFrame, per_flag: int = 10) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A digest of :func:`flags` for a reader: (counts, worst).
+
+    ``counts``: one row per flag, most serious first (:data:`SEVERITY`), with the number of
+    workload containers and what the flag means; ``worst``: at most ``per_flag`` rows of each
+    flag, the largest ``value`` first, in the same order.
+
+    >>> fl = pl.DataFrame({"namespace": ["a"] * 4, "workload_kind": ["Deployment"] * 4,
+    ...     "workload": list("wxyz"), "container": list("wxyz"),
+    ...     "flag": ["no_memory_limit", "throttled", "throttled", "throttled"],
+    ...     "value": [None, 0.3, 0.9, 0.5], "threshold": [None, 0.25, 0.25, 0.25],
+    ...     "detail": ["", "", "", ""]})
+    >>> counts, worst = worst_flags(fl, per_flag=2)
+    >>> counts.select("flag", "containers").rows()
+    [('throttled', 3), ('no_memory_limit', 1)]
+    >>> worst.select("flag", "workload").rows()
+    [('throttled', 'y'), ('throttled', 'z'), ('no_memory_limit', 'w')]
+    """
+    rank = {f: i for i, f in enumerate(SEVERITY)}
+    f = flagged.with_columns(pl.col("flag").replace_strict(rank, default=len(rank),
+                                                           return_dtype=pl.Int64).alias("_rank"))
+    counts = (f.group_by("flag", "_rank").agg(pl.len().alias("containers"))
+              .sort("_rank", "flag").select(
+                  "flag", "containers",
+                  pl.col("flag").replace_strict(FLAGS, default="").alias("meaning")))
+    worst = (f.sort("_rank", "flag", "value", "namespace", "workload", "container",
+                    descending=[False, False, True, False, False, False], nulls_last=True)
+             .group_by("_rank", "flag", maintain_order=True).head(per_flag).drop("_rank"))
+    return counts, worst.select(flagged.columns)
 
 
 class Thresholds:

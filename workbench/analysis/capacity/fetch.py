@@ -1,13 +1,12 @@
 """Fetch the capacity bundle from Prometheus (network I/O): :func:`fetch_usage`.
 
-Thirteen queries for a cluster of up to ``max_pods_per_query`` pods, sent four at a time: one
-server-side query per metric family (requests and limits, owners, events, HPAs, quotas, nodes,
-storage; trends at a coarse step), and one range query per family for the CPU and memory samples
-on the subquery grid, whose statistics are computed here (``aggregation="local"``); larger
-clusters add one CPU and one memory query per further batch of namespaces. The owners go first
-and the CPU and memory samples (the long pole) start as soon as the owners have sized the
-namespace batches, ahead of the rest. With ``aggregation="server"`` each statistic is a
-``*_over_time`` subquery instead (docs/capacity.md has the measurements behind the default).
+One server-side query per metric family (requests and limits, owners, events, HPAs, quotas,
+nodes, storage; trends at a coarse step), sent four at a time, and the CPU and memory statistics
+per container: by default (``aggregation="server"``) one ``*_over_time`` subquery per statistic,
+taken per series (containers with several series in the window get KRR's ``max by`` shape in a
+second pass); with ``aggregation="local"`` one range query per family and batch of namespaces,
+whose samples are aggregated here. The owners and the cluster trend (the slowest query) go
+first. docs/capacity.md has the measurements behind the default.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ __all__ = ["DEFAULT_PERCENTILES", "fetch_usage"]
 
 DEFAULT_PERCENTILES: tuple[float, ...] = (50.0, 66.0, 90.0, 95.0, 99.0)
 #: Points of the trend range queries.
-TREND_POINTS = 200
+TREND_POINTS = 120
 
 
 def _check(start_ms: int, end_ms: int, step_ms: int, namespace: str,
@@ -84,7 +83,7 @@ def fetch_usage(
     metrics_server: Any = None,
     max_workers: int = 4,
     max_pods_per_query: int = 400,
-    aggregation: str = "local",
+    aggregation: str = "server",
 ) -> CapacityUsage:
     """Read requests, limits, usage, owners, quotas and allocatable for one window.
 
@@ -114,11 +113,13 @@ def fetch_usage(
         CPU and memory samples are fetched for namespaces holding at most this many pods (in
         the window) at a time, which bounds memory (a larger namespace goes alone).
     aggregation
-        Where CPU and memory statistics are computed: ``"local"`` (default: one range query per
-        family and batch, every statistic from the samples) or ``"server"`` (one
-        ``*_over_time`` subquery per statistic; less transfer, but Prometheus evaluates the
-        rate once per statistic: worth it only with few percentiles). Same numbers either way.
-
+        Where CPU and memory statistics are computed: ``"server"`` (default: Prometheus
+        evaluates one ``*_over_time`` subquery per statistic and sends one number per container;
+        only what the report uses: CPU mean, sample count and ``percentiles``, memory mean,
+        maximum and p95) or ``"local"`` (one range query per family and batch of namespaces,
+        every statistic, ``cpu_max`` and the memory percentiles too, computed here from the
+        samples: cheaper on a small cluster, but the transfer grows with containers x steps).
+        Same numbers either way (docs/capacity.md has the measurements).
     Returns
     -------
     CapacityUsage
@@ -168,17 +169,16 @@ def fetch_usage(
                             thread_name_prefix="workbench-capacity") as pool:
         # The CPU and memory samples are the long pole: they start as soon as the owners (which
         # size the namespace batches) and the build info (the grid) are in, ahead of the rest.
-        first = ("owners", "specs", "events") if aggregation == "local" else ("owners",)
+        first = ("owners", "specs", "events") if aggregation == "local" else ("owners", "trend")
         futures = {k: pool.submit(jobs.pop(k)) for k in first}
         major = pool.submit(_prometheus_major, prom) if aggregation == "local" else None
         owners = futures["owners"].result()
         _require(prom, owners, lambda: jobs["nodes"](), sel, start_ms, end_ms)
         if aggregation == "server":  # one subquery per statistic, evaluated by Prometheus
-            futs = [(fam, pool.submit(prom.query, f'label_replace({e}, "stat", "{k}", "", "")',
-                                      e_s))
-                    for fam, inner in (("cpu", q.cpu_rate(sel, s)), ("memory",
-                                                                     q.memory_gauge(sel)))
-                    for k, e in q.over_time(inner, w, s, percentiles).items()]
+            dup = pool.submit(prom.query, q.duplicate_keys(sel, w), e_s)
+            futs = [(fam, pool.submit(_stat, prom, e, k, e_s))
+                    for fam, series, stats in _server_stats(sel, s, percentiles)
+                    for k, e in q.per_series_over_time(series, w, s, stats).items()]
         else:  # samples on the subquery grid, aggregated here, a batch of namespaces at a time
             g0, g1 = grid(start_ms, end_ms, step_ms, major.result() if major else 2)
             batches = namespace_batches(owners, max_pods=max_pods_per_query)
@@ -190,6 +190,9 @@ def fetch_usage(
         r = {k: f.result() for k, f in futures.items()}
         r["cpu"] = _concat([f.result() for fam, f in futs if fam == "cpu"])
         r["memory"] = _concat([f.result() for fam, f in futs if fam == "memory"])
+        if aggregation == "server":
+            r["cpu"], r["memory"] = _exact_duplicates(prom, pool, sel, w, s, e_s, percentiles,
+                                                      dup.result(), r["cpu"], r["memory"])
     if r["cpu"].height == 0:
         _no_cadvisor(prom, sel, start_ms, end_ms)
     containers = containers_frame(r["cpu"], r["memory"], r["events"], r["specs"], r["owners"],
@@ -219,6 +222,54 @@ def fetch_usage(
 
 _STORAGE = ["samples_per_s", "head_series", "blocks_bytes", "wal_bytes", "blocks_growth",
             "appended", "chunk_bytes", "chunk_samples"]
+
+
+def _server_stats(sel: q.Selectors, step: str, percentiles: tuple[float, ...]
+                  ) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(family, per-series expression, statistics) of ``aggregation="server"``: only what the
+    report uses (CPU: mean, sample count, the percentiles; memory: mean, maximum, p95), each a
+    subquery Prometheus evaluates over the whole window."""
+    pcts = tuple(f"p{p:g}" for p in percentiles)
+    return [("cpu", q.cpu_rate_series(sel, step), ("mean", "points", *pcts)),
+            ("memory", q.memory_series(sel), SERVER_MEMORY_STATS)]
+
+
+#: The memory statistics ``aggregation="server"`` computes (the peak for right-sizing, the p95
+#: for the usage-above-request flag, the mean for the namespace totals).
+SERVER_MEMORY_STATS = ("mean", "max", "p95")
+
+
+def _stat(prom: Prometheus, expr: str, stat: str, at: float) -> pl.DataFrame:
+    """One statistic per (namespace, pod, container), long by ``stat``."""
+    f = prom.query(expr, at)
+    schema = {**dict.fromkeys(KEYS, pl.String), "stat": pl.String, "value": pl.Float64}
+    if f.height == 0:
+        return pl.DataFrame(schema=schema)
+    return f.select(*(pl.col(k).cast(pl.String) for k in KEYS), pl.lit(stat).alias("stat"),
+                    pl.col("value").cast(pl.Float64))
+
+
+def _exact_duplicates(prom: Prometheus, pool: ThreadPoolExecutor, sel: q.Selectors, w: str,
+                      s: str, at: float, percentiles: tuple[float, ...], dup: pl.DataFrame,
+                      cpu: pl.DataFrame, memory: pl.DataFrame
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Containers with several cAdvisor series in the window: their statistics again, with the
+    ``max by`` inside the subquery (KRR's shape), one query per statistic for all their pods."""
+    if dup.height == 0 or "pod" not in dup.columns:
+        return cpu, memory
+    keys = dup.select(*(pl.col(k).cast(pl.String) for k in KEYS)).unique()
+    sub = sel.batch(sorted(set(keys["namespace"]))).only_pods(sorted(set(keys["pod"])))
+    out = []
+    for (fam, _, stats), frame in zip(_server_stats(sub, s, percentiles), (cpu, memory),
+                                      strict=True):
+        inner = q.cpu_rate(sub, s) if fam == "cpu" else q.memory_gauge(sub)
+        exprs = q.over_time(inner, w, s, tuple(float(k[1:]) for k in stats
+                                               if k not in ("mean", "max", "points")))
+        futs = [pool.submit(_stat, prom, exprs[k], k, at) for k in stats]
+        exact = _concat([f.result() for f in futs]).join(keys, on=KEYS, how="semi")
+        out.append(pl.concat([frame.join(keys, on=KEYS, how="anti"), exact],
+                             how="diagonal_relaxed"))
+    return out[0], out[1]
 
 
 def storage_frame(raw: pl.DataFrame) -> pl.DataFrame:

@@ -27,7 +27,10 @@ import polars as pl
 from ...frames import TIMESTAMP
 from .usage import CapacityUsage
 
-__all__ = ["forecast", "pack", "pack_recommendations"]
+__all__ = ["daily_means", "forecast", "pack", "pack_recommendations"]
+
+#: Whole days of usage a usage trend needs (fewer: no trend, rather than the daily cycle's slope).
+MIN_USAGE_DAYS = 2
 
 
 def _fit(ts: pl.Series, vs: pl.Series) -> tuple[float, float, float] | None:
@@ -40,6 +43,28 @@ def _fit(ts: pl.Series, vs: pl.Series) -> tuple[float, float, float] | None:
         return None
     slope, icpt = np.polyfit(x - x[-1], y, 1)
     return float(slope) * 86400, float(icpt), float(x[-1])
+
+
+def daily_means(ts: pl.Series, vs: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Means over whole days counted back from the last time (a first, partial day is dropped):
+    usage follows a daily cycle, and a line through its raw points extrapolates the cycle.
+
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    >>> ts = pl.Series([t0 + dt.timedelta(hours=h) for h in range(0, 61, 6)])
+    >>> t, v = daily_means(ts, pl.Series([float(h) for h in range(0, 61, 6)]))
+    >>> [f"{x:%d %H:%M}" for x in t], v.to_list()
+    (['02 03:00', '03 03:00'], [27.0, 51.0])
+    """
+    f = pl.DataFrame({"t": ts, "v": vs}).filter(pl.col("v").is_finite())
+    if f.height == 0:
+        return f["t"], f["v"]
+    end = f["t"].max()
+    g = (f.with_columns(((pl.lit(end) - pl.col("t")).dt.total_seconds() // 86400).alias("day"))
+         .group_by("day").agg(pl.col("t").mean(), pl.col("v").mean(), pl.len().alias("n"))
+         .sort("t"))
+    g = g.filter(pl.col("n") >= 0.9 * g["n"].max())  # a day with 10 % of its points missing
+    return g["t"], g["v"]
 
 
 def forecast(trend: CapacityUsage | pl.DataFrame, horizon_days: float = 365.0) -> pl.DataFrame:
@@ -62,7 +87,11 @@ def forecast(trend: CapacityUsage | pl.DataFrame, horizon_days: float = 365.0) -
                  "n_minus_1": last["allocatable"] - last.get("largest_node", 0.0)}
         for series in ("requests", "usage"):
             g = r.filter(pl.col("series") == series).sort("timestamp")
-            fit = _fit(g["timestamp"], g["value"]) if g.height else None
+            if series == "usage" and g.height:  # a daily cycle: a line through daily means
+                t, v = daily_means(g["timestamp"], g["value"])
+                fit = _fit(t, v) if t.len() >= MIN_USAGE_DAYS else None
+            else:
+                fit = _fit(g["timestamp"], g["value"]) if g.height else None
             for line, limit in lines.items():
                 row: dict[str, Any] = {"resource": res, "series": series, "line": line,
                                        "limit": float(limit), "slope_per_day": None,

@@ -23,15 +23,19 @@ from dataclasses import dataclass, replace
 __all__ = [
     "Selectors",
     "cpu_rate",
+    "cpu_rate_series",
     "cpu_stats",
+    "duplicate_keys",
     "events",
     "hpa",
     "memory_gauge",
+    "memory_series",
     "memory_stats",
     "node_usage",
     "nodes",
     "over_time",
     "owners",
+    "per_series_over_time",
     "quotas",
     "specs",
     "stat_union",
@@ -53,9 +57,16 @@ class Selectors:
     namespace: str = ""  # a regex; "" = every namespace
     prometheus: str = 'job="prometheus"'
 
+    pods: str = ""  # a regex of pod names for the cAdvisor series; "" = every pod
+
     def cad(self, *, namespaced: bool = True) -> str:
         ns = f',namespace=~"{self.namespace}"' if namespaced and self.namespace else ""
-        return f'{self.cadvisor},container!="",container!="POD"{ns}'
+        pods = f',pod=~"{self.pods}"' if self.pods else ""
+        return f'{self.cadvisor},container!="",container!="POD"{ns}{pods}'
+
+    def only_pods(self, pods: list[str]) -> Selectors:
+        """The same selectors restricted to exactly these pods (cAdvisor series)."""
+        return replace(self, pods="|".join(_literal(p) for p in pods))
 
     def batch(self, namespaces: list[str]) -> Selectors:
         """The same selectors restricted to exactly these namespaces."""
@@ -99,6 +110,48 @@ def over_time(inner: str, window: str, step: str, quantiles: tuple[float, ...]
     for q in quantiles:
         out[f"p{q:g}"] = f"quantile_over_time({q / 100:g}, {sub})"
     return out
+
+
+_OVER_TIME = {"mean": "avg_over_time", "max": "max_over_time", "points": "count_over_time"}
+
+
+def per_series_over_time(series: str, window: str, step: str,
+                         stats: tuple[str, ...]) -> dict[str, str]:
+    """Statistic -> ``max by (namespace, pod, container) (<stat>_over_time((series)[W:step]))``.
+
+    The statistic is taken per series and the ``max by`` only drops the other labels: this equals
+    :func:`over_time` of the ``max by``-aggregated inner expression (KRR's shape) for every
+    container with one series in the window (:func:`duplicate_keys` finds the others), and
+    Prometheus does not aggregate ``W / step`` times (three times faster on 2,000 pods).
+
+    >>> per_series_over_time("x", "1d", "5m", ("p95", "points"))["p95"]
+    'max by (namespace, pod, container) (quantile_over_time(0.95, (x)[1d:5m]))'
+    """
+    out = {}
+    for k in stats:
+        fn = (f"{_OVER_TIME[k]}(" if k in _OVER_TIME
+              else f"quantile_over_time({float(k[1:]) / 100:g}, ")
+        out[k] = f"max by ({_C}) ({fn}({series})[{window}:{step}]))"
+    return out
+
+
+def cpu_rate_series(sel: Selectors, step: str) -> str:
+    """Cores per cAdvisor series, the rate over one step (not aggregated)."""
+    return f"rate(container_cpu_usage_seconds_total{{{sel.cad()}}}[{step}])"
+
+
+def memory_series(sel: Selectors) -> str:
+    """Working-set bytes per cAdvisor series (not aggregated)."""
+    return f"container_memory_working_set_bytes{{{sel.cad()}}}"
+
+
+def duplicate_keys(sel: Selectors, window: str) -> str:
+    """(namespace, pod, container) with more than one cAdvisor CPU or memory series in the
+    window (e.g. a new cgroup ``id`` after a restart): their statistics need the ``max by``
+    inside the subquery."""
+    return " or ".join(
+        f"count by ({_C}) (count_over_time({m}{{{sel.cad()}}}[{window}])) > 1"
+        for m in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes"))
 
 
 def cpu_stats(sel: Selectors, window: str, step: str, percentiles: tuple[float, ...]) -> str:
