@@ -60,14 +60,17 @@ def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float 
     import altair as alt
 
     seen = series.filter(pl.col("value").is_not_null())       # no empty stretch before the data
-    x_scale = alt.Scale(domain=[_iso(seen["timestamp"].min() if seen.height else None,
-                                     bands["start"].min() if bands.height else None, min),
-                                _iso(seen["timestamp"].max() if seen.height else None,
-                                     bands["end"].max() if bands.height else None, max)])
+    # domainMin/Max in epoch ms: an explicit `domain` on a layer with x2 makes Vega-Lite warn
+    # about conflicting domains and an infinite extent in the browser console
+    lo = _epoch_ms(seen["timestamp"].min() if seen.height else None,
+                   bands["start"].min() if bands.height else None, min)
+    hi = _epoch_ms(seen["timestamp"].max() if seen.height else None,
+                   bands["end"].max() if bands.height else None, max)
+    x_scale = alt.Scale(domainMin=lo, domainMax=hi) if lo is not None else alt.Scale()
     state_scale = alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))
     if bands.height > max_bands:
         bands = merged_bands(bands)
-    rect = alt.Chart(bands if bands.height else _empty_bands()).mark_rect(opacity=0.22).encode(
+    rect = alt.Chart(bands if bands.height else _no_bands(seen)).mark_rect(opacity=0.22).encode(
         x=alt.X("start:T", title=None, scale=x_scale),
         x2="end:T",
         color=alt.Color("state:N", scale=state_scale, title="alert state",
@@ -117,15 +120,20 @@ def merged_bands(bands: pl.DataFrame) -> pl.DataFrame:
             .sort("start", "state"))
 
 
-def _iso(a: Any, b: Any, pick: Any) -> str | None:
+def _epoch_ms(a: Any, b: Any, pick: Any) -> int | None:
     vals = [v for v in (a, b) if v is not None]
-    return pick(vals).isoformat() if vals else None
+    return round(pick(vals).timestamp() * 1000) if vals else None
 
 
-def _empty_bands() -> pl.DataFrame:
+def _no_bands(seen: pl.DataFrame) -> pl.DataFrame:
+    """No episode: one zero-width band at the first sample keeps the state legend and gives
+    Vega a finite extent (an empty layer logs 'Infinite extent' warnings)."""
     from ..frames import TIMESTAMP
 
-    return pl.DataFrame(schema={"start": TIMESTAMP, "end": TIMESTAMP, "state": pl.String,
+    at = seen["timestamp"].head(1).cast(TIMESTAMP)
+    return pl.DataFrame({"start": at, "end": at, "state": ["pending"] * at.len(),
+                         "alert": ["none"] * at.len()},
+                        schema={"start": TIMESTAMP, "end": TIMESTAMP, "state": pl.String,
                                 "alert": pl.String})
 
 

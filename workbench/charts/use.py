@@ -256,7 +256,7 @@ def availability_chart(availability: pl.DataFrame, start: Any, end: Any, *,
     width = PAGE_WIDTH - 200  # node names take about 200 px
     return alt.Chart(data, title="Node up/down history").mark_bar(height=14).encode(
         x=alt.X("start:T", title=None, axis=time_axis(span, width),
-                scale=alt.Scale(domain=[_ms(start), _ms(end)])),
+                scale=alt.Scale(domainMin=_ms(start), domainMax=_ms(end))),
         x2="end:T",
         y=alt.Y("node:N", title=None, sort=nodes),
         color=alt.Color("state:N", scale=alt.Scale(domain=["up", "down"],

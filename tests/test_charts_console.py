@@ -1,0 +1,81 @@
+"""Charts draw without a word in the browser console: Vega-Lite warns about conflicting domains
+and an infinite extent when a layer with ``x2`` gets an explicit time ``domain`` or has no rows,
+and people who open the console (or a CI log of it) see noise on every page. Each chart is
+rendered in headless Chromium (Debian's, offline) with the page's own vega bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from workbench.charts import availability_chart, chart_html, enable_theme
+from workbench.charts._render import bundle_html
+from workbench.charts.tuning import tuning_chart
+from workbench.frames import TIMESTAMP
+
+from .conftest import require_binary
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+MINUTES = [T0 + timedelta(minutes=i) for i in range(180)]
+SERIES = pl.DataFrame({"timestamp": MINUTES, "series": ["a"] * 180,
+                       "value": [float(i % 9) for i in range(180)]}).with_columns(
+    pl.col("timestamp").cast(TIMESTAMP))
+BANDS = pl.DataFrame({"start": [MINUTES[20], MINUTES[25]], "end": [MINUTES[25], MINUTES[40]],
+                      "state": ["pending", "firing"], "alert": ["a", "a"]}).with_columns(
+    pl.col("start", "end").cast(TIMESTAMP))
+WINDOWS = pl.List(pl.Struct({"start": TIMESTAMP, "end": TIMESTAMP}))
+
+
+@pytest.fixture(scope="module")
+def render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    require_binary("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    enable_theme()
+    root = tmp_path_factory.mktemp("console")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND"])
+
+        def run(chart: Any, name: str) -> tuple[list[str], int]:
+            page_file = Path(root) / f"{name}.html"
+            page_file.write_text("<html><body>" + bundle_html()
+                                 + chart_html(chart.to_dict(validate=False)) + "</body></html>")
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            messages: list[str] = []
+            page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".workbench-chart svg, .workbench-chart canvas")
+            page.wait_for_timeout(500)
+            marks = page.locator(".workbench-chart .mark-rect path, .workbench-chart "
+                                 ".mark-line path, .workbench-chart canvas").count()
+            page.close()
+            return messages, marks
+
+        yield run
+        browser.close()
+
+
+@pytest.mark.parametrize("bands", [BANDS, BANDS.clear()], ids=["episodes", "no-episode"])
+def test_tuning_chart_draws_without_console_warnings(render: Any, bands: pl.DataFrame) -> None:
+    messages, marks = render(tuning_chart(SERIES, bands, threshold=4.0, title="t"), "tuning")
+    assert messages == []
+    assert marks >= 1
+    spec = tuning_chart(SERIES, bands, threshold=4.0, title="t").to_dict()
+    x_scale = spec["layer"][0]["encoding"]["x"]["scale"]
+    # the x axis spans exactly the series (first to last sample), in epoch milliseconds
+    assert (x_scale["domainMin"], x_scale["domainMax"]) == (
+        round(MINUTES[0].timestamp() * 1000), round(MINUTES[-1].timestamp() * 1000))
+
+
+def test_availability_chart_draws_without_console_warnings(render: Any) -> None:
+    avail = pl.DataFrame({"node": ["a", "b"],
+                          "down_windows": [[{"start": MINUTES[10], "end": MINUTES[30]}], []]},
+                         schema={"node": pl.String, "down_windows": WINDOWS})
+    messages, marks = render(availability_chart(avail, T0, MINUTES[-1]), "availability")
+    assert messages == []
+    assert marks >= 1
