@@ -66,7 +66,8 @@ def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float 
                    bands["start"].min() if bands.height else None, min)
     hi = _epoch_ms(seen["timestamp"].max() if seen.height else None,
                    bands["end"].max() if bands.height else None, max)
-    x_scale = alt.Scale(domainMin=lo, domainMax=hi) if lo is not None else alt.Scale()
+    x_scale = alt.Scale(domainMin=lo, domainMax=hi) if lo is not None and hi is not None \
+        else alt.Scale()
     state_scale = alt.Scale(domain=list(STATE_COLOURS), range=list(STATE_COLOURS.values()))
     if bands.height > max_bands:
         bands = merged_bands(bands)
