@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..analysis.capacity import (
+    FLAGS,
     CapacityUsage,
     flags,
     forecast,
@@ -24,6 +25,7 @@ from ..analysis.capacity import (
     recommend,
     savings,
     storage_capacity,
+    worst_flags,
 )
 from ._slider import slider
 
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["CapacityParams", "capacity_report", "capacity_tuner", "capacity_views"]
 
 GIB = 1024**3
+#: Rows of each flag in the report's flag table (the rest: ``capacity.flags(usage)``).
+FLAG_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ def capacity_views(usage: CapacityUsage, params: CapacityParams | None = None, *
     if p.namespace:
         wl = wl.filter(pl.col("namespace").str.contains(f"^(?:{p.namespace})$"))
     fl = flags(wl, usage.nodes)
+    counts, worst = worst_flags(fl, per_flag=FLAG_ROWS)
     fc = forecast(usage)
     st = storage_capacity(usage, p.retention_size, p.retention_days)
     pk = pack_recommendations(usage, recs)
@@ -142,13 +147,14 @@ def capacity_views(usage: CapacityUsage, params: CapacityParams | None = None, *
            f"{pk['nodes_needed']} of {pk['nodes_now']} nodes{unplaced}."),
         _h("Right-sizing"), rightsizing_table(recs),
         _h("Flags"),
-        html_table(fl.group_by("flag").agg(
-            pl.len().alias("containers"),
-            pl.format("{}/{}", "namespace", "workload").unique().sort().head(4).alias("examples"))
-            .sort("containers", descending=True),
-                   caption="Flags (a workload container can carry several)"),
-        html_table(fl, caption="Every flag", max_rows=200),
+        html_table(counts, caption="Flags, most serious first (a workload container can carry "
+                                   "several)"),
+        html_table(worst, caption=(
+            f"The worst {FLAG_ROWS} of each flag (largest value first)" if worst.height
+            < fl.height else "Every flag"), max_rows=FLAG_ROWS * len(FLAGS)),
     ]
+    if worst.height < fl.height:
+        views.append(_p(f"{fl.height - worst.height} more flags are in capacity.flags(usage)."))
     q = quota_use(usage)
     if q.height:
         views += [_h("ResourceQuotas"),
@@ -173,7 +179,8 @@ def capacity_views(usage: CapacityUsage, params: CapacityParams | None = None, *
         (pl.col("slope_per_day") / scale).round(4).alias("per day"),
         pl.col("days").round(1), pl.col("crossing").dt.strftime("%Y-%m-%d").alias("crossing"))
     views.append(html_table(shown, caption="Trend crossings (days from the window's end; empty "
-                                           "= not within a year)"))
+                                           "= not within a year; usage is fitted on daily "
+                                           "means, so it needs two whole days)"))
     views += [_h("Prometheus's own storage"),
               _p(f"{_fmt(st['samples_per_s'], ' samples/s', 0)} ingested, "
                  f"{_fmt(st['head_series'], ' head series', 0)}, "
