@@ -3,10 +3,12 @@
 ``python -m benchmarks vm_demo [--quick]`` imports the last ``DAYS`` days of the BIG setting
 (50 nodes, 2,000 pods, 60 s scrapes) into a fresh VictoriaMetrics single node through the same
 path as ``workbench demo up --backend victoriametrics`` (worker processes generating slices and
-posting JSON lines), then extrapolates linearly to the full 30 days: generation and ingestion
-cost per sample, and memory is bounded by the slice size, not the history length.
+posting VictoriaMetrics' native format), then extrapolates linearly to the full 30 days:
+generation and ingestion cost per sample, and memory is bounded by the slice size, not the
+history length.
 
-Environment: ``WORKBENCH_BENCH_VM_DAYS`` overrides the days imported (30 = the full setting).
+Environment: ``WORKBENCH_BENCH_VM_DAYS`` overrides the days imported (30 = the full setting);
+``WORKBENCH_BENCH_VM_FORMAT=json`` imports JSON lines instead (the format before).
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ def _cpu_s(pid: int) -> float:
 
 def main(quick: bool = False) -> None:
     days = float(os.environ.get("WORKBENCH_BENCH_VM_DAYS", "0.25" if quick else "1"))
+    fmt = os.environ.get("WORKBENCH_BENCH_VM_FORMAT", "native")
     end_s = math.floor(time.time() / 60) * 60
     cluster = Cluster(BIG, end_s)
     with tempfile.TemporaryDirectory(prefix="wb-bench-vm-") as tmp:
         vm = start_victoria_metrics(Path(tmp) / "data")
         try:
-            st = import_history(cluster, vm.url, start_s=end_s - days * 86400)
+            st = import_history(cluster, vm.url, start_s=end_s - days * 86400, fmt=fmt)
             vm_hwm = _hwm_kib(vm.pid)
             vm_cpu = _cpu_s(vm.pid)
         finally:
@@ -52,15 +55,16 @@ def main(quick: bool = False) -> None:
     child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     workers = os.cpu_count() or 1
     me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     parent_cpu = me.ru_utime + me.ru_stime
-    worker_cpu = kids.ru_utime + kids.ru_stime
+    worker_cpu = st.cpu_s  # measured in the workers (with one worker, in this process)
+    if st.slices <= 1:  # import_history ran the one slice in this process
+        parent_cpu -= worker_cpu
     # RUSAGE_CHILDREN's max RSS is the largest reaped child: a worker or VictoriaMetrics.
     peak_total_gib = (self_kib + workers * child_kib + vm_hwm) / 2**20
     print(f"BIG ({BIG.nodes} nodes, ~{BIG.pods} pods, {BIG.interval_s}s), last {days:g} days, "
-          f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end)")
+          f"{os.cpu_count()} cores, {fmt} format (load average {os.getloadavg()[0]:.1f} at the end)")
     print(f"  samples            {st.samples:,} in {st.requests} requests "
-          f"({st.bytes / 2**20:,.0f} MiB JSON)")
+          f"({st.bytes / 2**20:,.0f} MiB)")
     print(f"  wall               {st.wall_s:.1f} s  ({st.samples / st.wall_s / 1e6:.2f} M samples/s),"
           f" of which {st.warm_s:.1f} s building the simulation's signal tables (once)")
     print(f"  worker generate    {st.generate_s:.1f} s, post {st.post_s:.1f} s (summed over workers)")
@@ -72,8 +76,9 @@ def main(quick: bool = False) -> None:
     spread = (worker_cpu + vm_cpu + max(parent_cpu - st.warm_s, 0.0)) / workers
     idle = min(st.warm_s, parent_cpu) + spread
     print(f"  CPU seconds        parent {parent_cpu:.0f} (table build included), workers "
-          f"{worker_cpu:.0f}, VictoriaMetrics {vm_cpu:.0f}; on an idle {workers}-core machine "
-          f"about {idle:.0f} s")
+          f"{worker_cpu:.0f}, VictoriaMetrics {vm_cpu:.0f} ({vm_cpu / st.samples * 1e6:.2f} "
+          f"CPU-us/sample, workers {worker_cpu / st.samples * 1e6:.2f}); on an idle "
+          f"{workers}-core machine about {idle:.0f} s")
     print(f"  idle-machine estimate for 30 days: "
           f"{(min(st.warm_s, parent_cpu) + spread * 30 / days) / 60:.1f} min")
     full = st.warm_s + (st.wall_s - st.warm_s) * 30 / days
