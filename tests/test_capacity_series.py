@@ -23,7 +23,9 @@ KSM = 'job="kube-state-metrics"'
 
 def _history() -> str:
     """Pod ``p`` (container ``c``) restarts after 20 minutes: two series (``id="a"`` busy, then
-    ``id="b"`` quiet, overlapping 10 minutes); container ``d`` of pod ``q`` has one series."""
+    ``id="b"`` quiet, overlapping 10 minutes); container ``d`` of pods ``q`` and ``r`` has one
+    series (so most containers have one: the per-series shortcut is taken, and redone with
+    KRR's shape for ``p``)."""
     n = HOURS * 60
     cpu: list[str] = []
     mem: list[str] = []
@@ -45,11 +47,12 @@ def _history() -> str:
                        f'container="c",id="b"}} {b:.3f} {t}')
             mem.append(f'container_memory_working_set_bytes{{{CAD},namespace="ns",pod="p",'
                        f'container="c",id="b"}} {(200 + (j % 5)) * 2**20} {t}')
-        cpu.append(f'container_cpu_usage_seconds_total{{{CAD},namespace="ns",pod="q",'
-                   f'container="d",id="x"}} {d:.3f} {t}')
-        mem.append(f'container_memory_working_set_bytes{{{CAD},namespace="ns",pod="q",'
-                   f'container="d",id="x"}} {(100 + i % 9) * 2**20} {t}')
-        for pod in ("p", "q"):
+        for pod, k in (("q", 1.0), ("r", 2.0)):
+            cpu.append(f'container_cpu_usage_seconds_total{{{CAD},namespace="ns",pod="{pod}",'
+                       f'container="d",id="x"}} {d * k:.3f} {t}')
+            mem.append(f'container_memory_working_set_bytes{{{CAD},namespace="ns",pod="{pod}",'
+                       f'container="d",id="x"}} {(100 + i % 9) * k * 2**20} {t}')
+        for pod in ("p", "q", "r"):
             ksm.append(f'kube_pod_owner{{{KSM},namespace="ns",pod="{pod}",owner_kind="<none>",'
                        f'owner_name="<none>"}} 1 {t}')
             ksm.append(f'kube_pod_status_phase{{{KSM},namespace="ns",pod="{pod}",'
@@ -97,7 +100,7 @@ def test_statistics_equal_krr_shape_with_two_series_per_container(
     start, end = T0 + 600, T0 + HOURS * 3600
     u = capacity.fetch_usage(prom, start, end, STEP, percentiles=(95,), aggregation=aggregation)
     got = {(r["pod"], r["container"]): r for r in u.containers.iter_rows(named=True)}
-    assert set(got) == {("p", "c"), ("q", "d")}
+    assert set(got) == {("p", "c"), ("q", "d"), ("r", "d")}
     cpu = f"rate(container_cpu_usage_seconds_total{{{CAD}}}[{STEP}])"
     mem = f"container_memory_working_set_bytes{{{CAD}}}"
     expected = {

@@ -42,7 +42,7 @@ from .usage import (
 if TYPE_CHECKING:
     from ...sources.prometheus.client import Prometheus
 
-__all__ = ["DEFAULT_PERCENTILES", "fetch_usage"]
+__all__ = ["DEFAULT_PERCENTILES", "duplicate_batches", "fetch_usage"]
 
 DEFAULT_PERCENTILES: tuple[float, ...] = (50.0, 66.0, 90.0, 95.0, 99.0)
 #: Points of the trend range queries.
@@ -175,10 +175,12 @@ def fetch_usage(
         owners = futures["owners"].result()
         _require(prom, owners, lambda: jobs["nodes"](), sel, start_ms, end_ms)
         if aggregation == "server":  # one subquery per statistic, evaluated by Prometheus
-            dup = pool.submit(prom.query, q.duplicate_keys(sel, w), e_s)
+            # per series (cheaper) unless most containers have several series in the window
+            dup = _keys(prom.query(q.duplicate_keys(sel, w), e_s))
+            pods = owners.filter(pl.col("rel") == "pod").select("namespace", "pod").n_unique()
+            per_series = dup.select("namespace", "pod").n_unique() * 2 < pods
             futs = [(fam, pool.submit(_stat, prom, e, k, e_s))
-                    for fam, series, stats in _server_stats(sel, s, percentiles)
-                    for k, e in q.per_series_over_time(series, w, s, stats).items()]
+                    for fam, e, k in _server_queries(sel, w, s, percentiles, per_series)]
         else:  # samples on the subquery grid, aggregated here, a batch of namespaces at a time
             g0, g1 = grid(start_ms, end_ms, step_ms, major.result() if major else 2)
             batches = namespace_batches(owners, max_pods=max_pods_per_query)
@@ -190,9 +192,9 @@ def fetch_usage(
         r = {k: f.result() for k, f in futures.items()}
         r["cpu"] = _concat([f.result() for fam, f in futs if fam == "cpu"])
         r["memory"] = _concat([f.result() for fam, f in futs if fam == "memory"])
-        if aggregation == "server":
+        if aggregation == "server" and per_series:
             r["cpu"], r["memory"] = _exact_duplicates(prom, pool, sel, w, s, e_s, percentiles,
-                                                      dup.result(), r["cpu"], r["memory"])
+                                                      dup, r["cpu"], r["memory"])
     if r["cpu"].height == 0:
         _no_cadvisor(prom, sel, start_ms, end_ms)
     containers = containers_frame(r["cpu"], r["memory"], r["events"], r["specs"], r["owners"],
@@ -239,6 +241,27 @@ def _server_stats(sel: q.Selectors, step: str, percentiles: tuple[float, ...]
 SERVER_MEMORY_STATS = ("mean", "max", "p95")
 
 
+def _server_queries(sel: q.Selectors, w: str, s: str, percentiles: tuple[float, ...],
+                    per_series: bool) -> list[tuple[str, str, str]]:
+    """(family, expression, statistic): per series, or KRR's shape (``max by`` inside)."""
+    out = []
+    for fam, series, stats in _server_stats(sel, s, percentiles):
+        if per_series:
+            exprs = q.per_series_over_time(series, w, s, stats)
+        else:
+            inner = q.cpu_rate(sel, s) if fam == "cpu" else q.memory_gauge(sel)
+            exprs = q.over_time(inner, w, s, tuple(float(k[1:]) for k in stats
+                                                   if k not in ("mean", "max", "points")))
+        out += [(fam, exprs[k], k) for k in stats]
+    return out
+
+
+def _keys(frame: pl.DataFrame) -> pl.DataFrame:
+    if frame.height == 0 or "pod" not in frame.columns:
+        return pl.DataFrame(schema=dict.fromkeys(KEYS, pl.String))
+    return frame.select(*(pl.col(k).cast(pl.String) for k in KEYS)).unique()
+
+
 def _stat(prom: Prometheus, expr: str, stat: str, at: float) -> pl.DataFrame:
     """One statistic per (namespace, pod, container), long by ``stat``."""
     f = prom.query(expr, at)
@@ -254,22 +277,58 @@ def _exact_duplicates(prom: Prometheus, pool: ThreadPoolExecutor, sel: q.Selecto
                       cpu: pl.DataFrame, memory: pl.DataFrame
                       ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Containers with several cAdvisor series in the window: their statistics again, with the
-    ``max by`` inside the subquery (KRR's shape), one query per statistic for all their pods."""
-    if dup.height == 0 or "pod" not in dup.columns:
+    ``max by`` inside the subquery (KRR's shape), one query per statistic and batch of pods."""
+    keys = dup
+    if keys.height == 0:
         return cpu, memory
-    keys = dup.select(*(pl.col(k).cast(pl.String) for k in KEYS)).unique()
-    sub = sel.batch(sorted(set(keys["namespace"]))).only_pods(sorted(set(keys["pod"])))
+    seen = pl.concat([cpu.select(KEYS), memory.select(KEYS)]).unique()
+    subs = duplicate_batches(keys, seen, sel)
     out = []
-    for (fam, _, stats), frame in zip(_server_stats(sub, s, percentiles), (cpu, memory),
-                                      strict=True):
-        inner = q.cpu_rate(sub, s) if fam == "cpu" else q.memory_gauge(sub)
-        exprs = q.over_time(inner, w, s, tuple(float(k[1:]) for k in stats
-                                               if k not in ("mean", "max", "points")))
-        futs = [pool.submit(_stat, prom, exprs[k], k, at) for k in stats]
+    for family, frame in (("cpu", cpu), ("memory", memory)):
+        futs = [pool.submit(_stat, prom, e, k, at) for sub in subs
+                for fam, e, k in _server_queries(sub, w, s, percentiles, per_series=False)
+                if fam == family]
         exact = _concat([f.result() for f in futs]).join(keys, on=KEYS, how="semi")
         out.append(pl.concat([frame.join(keys, on=KEYS, how="anti"), exact],
                              how="diagonal_relaxed"))
     return out[0], out[1]
+
+
+def duplicate_batches(keys: pl.DataFrame, seen: pl.DataFrame, sel: q.Selectors,
+                      max_chars: int = 6000) -> list[q.Selectors]:
+    """Selectors covering the pods of ``keys`` (namespace, pod, container) in few queries: a
+    namespace where at least half the pods are in ``keys`` is taken whole, the others by pod
+    names, batched so that no regex is longer than ``max_chars`` (VictoriaMetrics refuses
+    queries over 16 KiB by default).
+
+    >>> seen = pl.DataFrame({"namespace": ["a", "a", "b", "b", "b"], "pod": list("pqxyz"),
+    ...                      "container": ["c"] * 5})
+    >>> keys = seen.filter(pl.col("pod").is_in(["p", "q", "x"]))
+    >>> [(s.namespace, s.pods) for s in duplicate_batches(keys, seen, q.Selectors())]
+    [('a', ''), ('b', 'x')]
+    """
+    dup = keys.group_by("namespace").agg(pl.col("pod").unique().sort())
+    total = dict(seen.group_by("namespace").agg(pl.col("pod").n_unique()).iter_rows())
+    whole = sorted(ns for ns, pods in dup.iter_rows() if len(pods) * 2 >= total.get(ns, 0))
+    out = [sel.batch(whole[i:i + 50]) for i in range(0, len(whole), 50)]
+    batch: dict[str, list[str]] = {}
+    size = 0
+    for ns, pods in dup.sort("namespace").iter_rows():
+        if ns in whole:
+            continue
+        for pod in pods:
+            if size + len(pod) + 1 > max_chars and batch:
+                out.append(_pods_of(sel, batch))
+                batch, size = {}, 0
+            batch.setdefault(ns, []).append(pod)
+            size += len(pod) + 1
+    if batch:
+        out.append(_pods_of(sel, batch))
+    return out
+
+
+def _pods_of(sel: q.Selectors, pods: dict[str, list[str]]) -> q.Selectors:
+    return sel.batch(sorted(pods)).only_pods(sorted({p for ps in pods.values() for p in ps}))
 
 
 def storage_frame(raw: pl.DataFrame) -> pl.DataFrame:
