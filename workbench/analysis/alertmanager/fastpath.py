@@ -177,7 +177,8 @@ def fast_simulate(episodes: pl.DataFrame, cfg: AlertmanagerConfig, *, label_cols
     all_t, all_res, all_starts, all_ep = (t[rep].tolist(), is_res[rep].tolist(),
                                           starts[rep].tolist(), ep[rep].tolist())
     all_m = dm.tolist()
-    sends: list[tuple[Any, ...]] = []
+    sends: list[tuple[int, ...]] = []
+    contents: list[tuple[int, int, int, int, tuple[int, ...]]] = []
     for g, (route, _, _) in enumerate(groups):
         lo, hi = int(bounds[g]), int(bounds[g + 1])
         if lo == hi:
@@ -185,121 +186,127 @@ def fast_simulate(episodes: pl.DataFrame, cfg: AlertmanagerConfig, *, label_cols
         integs = cfg.receivers[route.receiver].integrations
         _replay(g, all_t[lo:hi], all_m[lo:hi], all_res[lo:hi], all_starts[lo:hi],
                 all_ep[lo:hi], route, tuple(i.send_resolved for i in integs), phase, end,
-                detail, sends)
-    return _frame(sends, groups, members, cfg, episodes, ann_cols, ident_labels, detail,
-                  external_url, schema)
+                detail, sends, contents)
+    return _frame(sends, contents, groups, members, cfg, episodes, ann_cols, ident_labels,
+                  detail, external_url, schema)
 
 
 def _replay(g: int, ts: list[int], ms: list[int], res: list[bool], starts: list[int],
             eps: list[int], route: Route, sr: tuple[bool, ...], phase: int, end: int,
-            detail: bool, out: list[tuple[Any, ...]]) -> None:
-    """Replay one group's posts; append ``(first, period, count, g, integration, reason,
-    firing bits, resolved bits, episodes of the members or None)`` runs to ``out``."""
+            detail: bool, out: list[tuple[int, ...]],
+            contents: list[tuple[int, int, int, int, tuple[int, ...]]]) -> None:
+    """Replay one group's posts (time order); append ``(first, period, count, g,
+    integration, reason, firing bits, resolved bits, content id)`` runs to ``out`` and, with
+    ``detail``, each new content's ``(g, integration, firing, resolved, member episodes)`` to
+    ``contents`` (only a content's first use is rendered, as the event engine does)."""
     gw, gi, ri = route.group_wait_ms, route.group_interval_ms, route.repeat_interval_ms
     period = (ri // gi + 1) * gi
     n_int = len(sr)
     rng = range(n_int)
-    e_f = [0] * n_int
+    e_f = [0] * n_int                        # the notification log, per integration
     e_r = [0] * n_int
     e_ts = [0] * n_int
     logged = [False] * n_int
-    streak_first: list[int] | None = None
+    streak_at = -1                           # last flush left firing alerts: repeats may follow
     streak_f = 0
-    cur_ep: dict[int, int] = {}
-    f = r = 0
+    cur_ep: dict[int, int] = {}              # member -> episode of its last post
+    seen: dict[tuple[int, int, int], int] = {}
+    f = r = 0                                # firing / resolved members (bit sets)
     alive = False
     origin = -1                              # -1: not flushed yet
-    sched = _INF
+    sched = _INF                             # the one pending flush
     gc_at = -1                               # emptied by a flush: deleted at gc_at
     append = out.append
 
-    seen: set[tuple[int, int, int]] = set()
+    def cid_of(i: int, bits: int, rbits: int) -> int:
+        key = (i, bits, rbits)
+        cid = seen.get(key)
+        if cid is None:
+            cid = seen[key] = len(contents)
+            both, found, j = bits | rbits, [], 0
+            while both:
+                if both & 1:
+                    found.append(cur_ep[j])
+                both >>= 1
+                j += 1
+            contents.append((g, i, bits, rbits, tuple(found)))
+        return cid
 
-    def snap(i: int, bits: int, rbits: int) -> tuple[int, ...] | None:
-        """The members' episodes when this content is new (only its first use is rendered)."""
-        if not detail or (i, bits, rbits) in seen:
-            return None
-        seen.add((i, bits, rbits))
-        bits |= rbits
-        found = []
-        j = 0
-        while bits:
-            if bits & 1:
-                found.append(cur_ep[j])
-            bits >>= 1
-            j += 1
-        return tuple(found)
-
-    def materialize(last: int) -> None:
-        for i in rng:
-            first = streak_first[i]          # type: ignore[index]
-            if first < 0 or first > last:
-                continue
-            count = (last - first) // period + 1
-            append((first, period, count, g, i, _REPEAT, streak_f, 0, snap(i, streak_f, 0)))
-            e_f[i], e_r[i], e_ts[i] = streak_f, 0, first + (count - 1) * period
-
-    def flush(now: int) -> None:
-        nonlocal origin, r, gc_at, streak_first, streak_f
-        if origin < 0:
-            origin = now
-        if not (f or r):
-            return
+    def repeats(last: int) -> None:
+        """The repeats of the streak started at ``streak_at`` due up to ``last``."""
+        at_now = streak_at + gi              # flushes are on the grid
         for i in rng:
             if not logged[i]:
-                reason = _NEW if f else -1
-            elif f & ~e_f[i]:
-                reason = _NEW
-            elif not f:
-                reason = _RESOLVED if e_f[i] else -1
-            elif sr[i] and r & ~e_r[i]:
-                reason = _RESOLVED
-            elif now - e_ts[i] > ri:
-                reason = _REPEAT
-            else:
                 continue
-            if reason < 0:
+            x = e_ts[i] + ri
+            first = origin + (-(-(x - origin) // gi)) * gi
+            if first <= x:
+                first += gi
+            if first < at_now:
+                first = at_now
+            if first > last:
                 continue
-            e_f[i], e_r[i], e_ts[i], logged[i] = f, r, now, True
-            if not sr[i] and not f:
-                continue
-            rr = r if sr[i] else 0
-            append((now, 0, 1, g, i, reason, f, rr, snap(i, f, rr)))
-        r = 0
-        if not f:
-            gc_at = now - (now - phase) % MAINTENANCE_MS
-            if gc_at < now:
-                gc_at += MAINTENANCE_MS
-            return
-        streak_f = f
-        firsts = [-1] * n_int
-        base = origin + (-(-(now - origin) // gi)) * gi
-        at_now = base + gi if base <= now else base
-        for i in rng:
-            if logged[i]:
-                x = e_ts[i] + ri
-                k = origin + (-(-(x - origin) // gi)) * gi
-                if k <= x:
-                    k += gi
-                firsts[i] = max(k, at_now)
-        streak_first = firsts
+            count = (last - first) // period + 1
+            append((first, period, count, g, i, _REPEAT, streak_f, 0,
+                    cid_of(i, streak_f, 0) if detail else -1))
+            e_f[i], e_r[i], e_ts[i] = streak_f, 0, first + (count - 1) * period
 
-    for idx in range(len(ts)):
-        now = ts[idx]
+    n = len(ts)
+    idx = 0
+    while True:
+        now = ts[idx] if idx < n else _INF
         if now > end:
+            now = _INF
+        if sched < now:                      # the pending flush comes first
+            tnow, sched = sched, _INF
+            if tnow <= end:
+                if origin < 0:
+                    origin = tnow
+                for i in rng:                # the dedup stage, per integration
+                    if not logged[i]:
+                        if not f:
+                            continue
+                        reason = _NEW
+                    elif f & ~e_f[i]:
+                        reason = _NEW
+                    elif not f:
+                        if not e_f[i]:
+                            continue
+                        reason = _RESOLVED
+                    elif sr[i] and r & ~e_r[i]:
+                        reason = _RESOLVED
+                    elif tnow - e_ts[i] > ri:
+                        reason = _REPEAT
+                    else:
+                        continue
+                    e_f[i], e_r[i], e_ts[i], logged[i] = f, r, tnow, True
+                    if not sr[i]:
+                        if not f:
+                            continue         # logged, nothing sent
+                        append((tnow, 0, 1, g, i, reason, f, 0,
+                                cid_of(i, f, 0) if detail else -1))
+                    else:
+                        append((tnow, 0, 1, g, i, reason, f, r,
+                                cid_of(i, f, r) if detail else -1))
+                r = 0                        # flushed: resolved alerts leave the group
+                if f:
+                    streak_at, streak_f = tnow, f
+                else:
+                    gc_at = tnow - (tnow - phase) % MAINTENANCE_MS
+                    if gc_at < tnow:
+                        gc_at += MAINTENANCE_MS
+        if now == _INF:
             break
-        if sched < now:
-            flush(sched)
-            sched = _INF
         if gc_at >= 0:
-            if now > gc_at:
+            if now > gc_at:                  # deleted by the cleanup before this post
                 alive = False
             gc_at = -1
         if not alive:
             alive, origin, sched = True, -1, now + gw
-        elif streak_first is not None:
-            materialize(now - 1)
-            streak_first = None
+        elif streak_at >= 0:
+            if now - 1 >= streak_at + gi:
+                repeats(now - 1)
+            streak_at = -1
         m = ms[idx]
         bit = 1 << m
         if res[idx]:
@@ -312,79 +319,49 @@ def _replay(g: int, ts: list[int], ms: list[int], res: list[bool], starts: list[
             cur_ep[m] = eps[idx]
         if origin < 0:
             if starts[idx] + gw < now:
-                sched = now
+                sched = now                  # an old alert: flush at once
         else:
             tick = origin - ((origin - now) // gi) * gi
             if tick < sched:
                 sched = tick
-    if sched <= end:
-        flush(sched)
-    if streak_first is not None:
-        materialize(end)
+        idx += 1
+    if streak_at >= 0 and end >= streak_at + gi:
+        repeats(end)
 
 
-def _frame(sends: list[tuple[Any, ...]], groups: list[tuple[Route, dict[str, str], str]],
-           members: list[list[int]], cfg: AlertmanagerConfig, episodes: pl.DataFrame,
-           ann_cols: list[str], ident_labels: list[dict[str, str]], detail: bool,
-           external_url: str, schema: dict[str, Any]) -> pl.DataFrame:
+def _frame(sends: list[tuple[int, ...]],
+           contents: list[tuple[int, int, int, int, tuple[int, ...]]],
+           groups: list[tuple[Route, dict[str, str], str]], members: list[list[int]],
+           cfg: AlertmanagerConfig, episodes: pl.DataFrame, ann_cols: list[str],
+           ident_labels: list[dict[str, str]], detail: bool, external_url: str,
+           schema: dict[str, Any]) -> pl.DataFrame:
     """One row per message from the replay's runs."""
-    meta: list[tuple[Any, ...]] = []
-    meta_id: dict[tuple[int, int], int] = {}
-    cols: list[list[Any]] = [[] for _ in range(8)]   # first, period, count, meta, f, r, c, reason
-    contents: dict[tuple[int, int, int, int], int] = {}
-    rendered: list[tuple[str, str, str | None, str | None]] = []
-    fps: dict[int, tuple[str, tuple[Any, ...]]] = {}
-    ann_rows = episodes.select(ann_cols).rows() if (detail and ann_cols) else None
-    from .simulate import fingerprint
-
-    for first, period, count, g, i, reason, f, r, snap in sends:
-        mid = meta_id.get((g, i))
-        if mid is None:
-            route, _, gkey = groups[g]
-            integ = cfg.receivers[route.receiver].integrations[i]
-            mid = meta_id[(g, i)] = len(meta)
-            meta.append((route.receiver, integ.name, route.key, gkey,
-                         label_set_string(groups[g][1])))
-        cols[0].append(first)
-        cols[1].append(period)
-        cols[2].append(count)
-        cols[3].append(mid)
-        cols[4].append(f.bit_count())
-        cols[5].append(r.bit_count())
-        cols[7].append(_REASONS[reason])
-        if not detail:
-            continue
-        ckey = (g, i, f, r)
-        cid = contents.get(ckey)
-        if cid is None:
-            cid = contents[ckey] = len(rendered)
-            rendered.append(_content(
-                g, i, f, r, snap, groups, members, cfg, ident_labels, ann_rows, ann_cols,
-                external_url, fps, fingerprint))
-        cols[6].append(cid)
-    runs = pl.DataFrame({
-        "first": pl.Series(cols[0], dtype=pl.Int64), "period": pl.Series(cols[1], dtype=pl.Int64),
-        "count": pl.Series(cols[2], dtype=pl.Int64), "mid": pl.Series(cols[3], dtype=pl.Int64),
-        "firing": pl.Series(cols[4], dtype=pl.Int64),
-        "resolved": pl.Series(cols[5], dtype=pl.Int64),
-        "reason": pl.Series(cols[7], dtype=pl.String)})
+    n_int = max((len(cfg.receivers[r.receiver].integrations) for r, _, _ in groups), default=1)
+    meta = [(g * n_int + i, route.receiver, integ.name, route.key, gkey,
+             label_set_string(glabels))
+            for g, (route, glabels, gkey) in enumerate(groups)
+            for i, integ in enumerate(cfg.receivers[route.receiver].integrations)]
     metas = pl.DataFrame(
-        [pl.Series(name, list(col), dtype=pl.String) for name, col in zip(
-            ("receiver", "integration", "route", "group_key", "group_labels"),
-            zip(*meta, strict=True) if meta else [()] * 5, strict=True)]
-    ).with_row_index("mid").with_columns(pl.col("mid").cast(pl.Int64))
+        [pl.Series(name, list(col), dtype=dtype) for (name, dtype), col in zip(
+            (("mid", pl.Int64), ("receiver", pl.String), ("integration", pl.String),
+             ("route", pl.String), ("group_key", pl.String), ("group_labels", pl.String)),
+            zip(*meta, strict=True) if meta else [()] * 6, strict=True)])
+    cols = list(zip(*sends, strict=True)) if sends else [()] * 9
+    runs = pl.DataFrame([
+        pl.Series("first", cols[0], dtype=pl.Int64), pl.Series("period", cols[1], dtype=pl.Int64),
+        pl.Series("count", cols[2], dtype=pl.Int64), pl.Series("g", cols[3], dtype=pl.Int64),
+        pl.Series("i", cols[4], dtype=pl.Int64), pl.Series("reason", cols[5], dtype=pl.Int64),
+        pl.Series("firing", list(map(int.bit_count, cols[6])), dtype=pl.Int64),
+        pl.Series("resolved", list(map(int.bit_count, cols[7])), dtype=pl.Int64),
+        pl.Series("cid", cols[8], dtype=pl.Int64)])
+    runs = runs.with_columns(
+        mid=pl.col("g") * n_int + pl.col("i"),
+        reason=pl.col("reason").replace_strict([0, 1, 2], list(_REASONS),
+                                               return_dtype=pl.String))
     if detail:
-        def split(col: str, sep: str) -> pl.Expr:
-            return (pl.when(pl.col(col) == "").then(pl.lit([], dtype=pl.List(pl.String)))
-                    .otherwise(pl.col(col).str.split(sep)).alias(col))
-
-        parts = list(zip(*rendered, strict=True)) if rendered else [()] * 4
-        table = pl.DataFrame([pl.Series(name, list(col), dtype=pl.String) for name, col in zip(
-            ("alerts", "alertnames", "title", "text"), parts, strict=True)]).with_columns(
-            split("alerts", ","), split("alertnames", "\x00"),
-            cid=pl.int_range(pl.len(), dtype=pl.Int64))
-        runs = runs.with_columns(cid=pl.Series(cols[6], dtype=pl.Int64)).join(
-            table, on="cid", how="left")
+        table = _contents(contents, groups, members, cfg, episodes, ann_cols, ident_labels,
+                          external_url)
+        runs = runs.join(table, on="cid", how="left")
     else:
         runs = runs.with_columns(
             pl.lit([], dtype=pl.List(pl.String)).alias("alerts"),
@@ -399,6 +376,30 @@ def _frame(sends: list[tuple[Any, ...]], groups: list[tuple[Route, dict[str, str
            .join(metas, on="mid", how="left")
            .sort("time", "receiver", "group_key", "integration", maintain_order=True))
     return out.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+def _contents(contents: list[tuple[int, int, int, int, tuple[int, ...]]],
+              groups: list[tuple[Route, dict[str, str], str]], members: list[list[int]],
+              cfg: AlertmanagerConfig, episodes: pl.DataFrame, ann_cols: list[str],
+              ident_labels: list[dict[str, str]], external_url: str) -> pl.DataFrame:
+    """``cid``, ``alerts``, ``alertnames``, ``title``, ``text`` of every distinct content."""
+    from .simulate import fingerprint
+
+    ann_rows = episodes.select(ann_cols).rows() if ann_cols else None
+    fps: dict[int, tuple[str, tuple[Any, ...]]] = {}
+    rendered = [_content(g, i, f, r, snap, groups, members, cfg, ident_labels, ann_rows,
+                         ann_cols, external_url, fps, fingerprint)
+                for g, i, f, r, snap in contents]
+
+    def split(col: str, sep: str) -> pl.Expr:
+        return (pl.when(pl.col(col) == "").then(pl.lit([], dtype=pl.List(pl.String)))
+                .otherwise(pl.col(col).str.split(sep)).alias(col))
+
+    parts = list(zip(*rendered, strict=True)) if rendered else [()] * 4
+    return pl.DataFrame([pl.Series(name, list(col), dtype=pl.String) for name, col in zip(
+        ("alerts", "alertnames", "title", "text"), parts, strict=True)]).with_columns(
+        split("alerts", ","), split("alertnames", "\x00"),
+        cid=pl.int_range(pl.len(), dtype=pl.Int64))
 
 
 def _content(g: int, i: int, f: int, r: int, snap: tuple[int, ...] | None,

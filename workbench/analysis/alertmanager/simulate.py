@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..._runtime import gc_paused
 from ..._time import DurationLike, TimeLike, parse_duration_ms, parse_time_ms
 from ...frames import TIMESTAMP
 from . import fastpath
@@ -204,11 +205,12 @@ def simulate(
         end_ms = (int(known.max()) if len(known) else 0) + retention + longest
     phase = parse_duration_ms(maintenance_phase)
     if fastpath.applies(cfg):
-        out = fastpath.fast_simulate(
-            episodes, cfg, label_cols=label_cols, ann_cols=ann_cols, fired=fired_np,
-            resolved=resolved_np, active=active_np, end=end_ms, interval=interval,
-            resend=resend, retention=retention, phase=phase % MAINTENANCE_MS,
-            external_url=external_url, detail=detail, schema=NOTIFICATION_SCHEMA)
+        with gc_paused():               # millions of small tuples the cyclic GC would walk
+            out = fastpath.fast_simulate(
+                episodes, cfg, label_cols=label_cols, ann_cols=ann_cols, fired=fired_np,
+                resolved=resolved_np, active=active_np, end=end_ms, interval=interval,
+                resend=resend, retention=retention, phase=phase % MAINTENANCE_MS,
+                external_url=external_url, detail=detail, schema=NOTIFICATION_SCHEMA)
         if out is not None:
             return out
     fired = _to_ms(episodes["fired_at"])
@@ -253,8 +255,9 @@ def simulate(
                 seq += 1
                 puts.append((t, seq, alert))
     sim.seq = seq
-    sim.run()
-    return _messages(sim)
+    with gc_paused():
+        sim.run()
+        return _messages(sim)
 
 
 def _messages(sim: Dispatcher) -> pl.DataFrame:
