@@ -1,16 +1,20 @@
 """The demo on VictoriaMetrics: history through the import API instead of promtool blocks.
 
 ``workbench demo up --backend victoriametrics`` starts a VictoriaMetrics single node, streams the
-simulated history into ``/api/v1/import`` (JSON lines, one line per series and time slice), and
-then starts the same live stack as the Prometheus backend (simulated targets, node_exporter,
-Alertmanager, emulated Kubernetes API, and a Prometheus that scrapes and evaluates the alert rules)
-with that Prometheus' ``remote_write`` going to VictoriaMetrics. Queries go to VictoriaMetrics:
+simulated history into ``/api/v1/import/native`` (VictoriaMetrics' block format, written by
+:mod:`~workbench.demo.vm_native`; the few series whose values are not decimals of their family's
+scale go to ``/api/v1/import`` as JSON lines), and then starts the same live stack as the
+Prometheus backend (simulated targets, node_exporter, Alertmanager, emulated Kubernetes API, and
+a Prometheus that scrapes and evaluates the alert rules) with that Prometheus' ``remote_write``
+going to VictoriaMetrics. Queries go to VictoriaMetrics:
 the ``prometheus`` endpoint is its URL; ``rules_prometheus`` is the scraper's (targets, rules,
 alerts).
 
 Memory stays bounded: the history is cut into time slices of at most ``max_samples`` samples,
-each generated, serialised and posted by a worker process in requests of about 16 MB (a slice
-has a fixed cost of one pass over every series, so fewer, longer slices are cheaper).
+each generated, serialised and posted by a worker process in requests of ``REQUEST_SAMPLES``
+samples, one posted from a thread while the next is generated (a slice has a fixed cost of one
+pass over every series, so fewer, longer slices are cheaper; a worker holds one series of its
+slice at a time).
 
 Examples
 --------
