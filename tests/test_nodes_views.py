@@ -58,6 +58,32 @@ def test_static_views_cover_every_resource(use: wn.NodeUse) -> None:
     assert cpu["facet"]["field"] == "node"
 
 
+def test_network_drops_are_drawn_per_hour_in_hourly_or_longer_buckets(use: wn.NodeUse) -> None:
+    """Drops are rare events: a per-step rate of 0 and 1/240 is a barcode, so the chart shows
+    drops per hour, bucket means over an hour or longer (the bucket maximum kept)."""
+    from workbench.widgets.use import per_hour
+
+    enable_theme()
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    # 24 h at a 2-minute step; a drop every 4 minutes during the first half of each hour
+    frame = pl.DataFrame({"node": ["a"] * 720, "device": [""] * 720,
+                          "timestamp": [t0 + timedelta(minutes=2 * i) for i in range(720)],
+                          "value": [1 / 240 if i % 30 < 15 else 0.0 for i in range(720)]})
+    hourly, max_rows = per_hour(frame, 24.0)
+    assert max_rows == 24
+    spec = resource_chart(hourly, title="Network drops per hour", unit="per hour",
+                          max_rows=max_rows).to_dict()
+    rows = [r for d in spec["datasets"].values() for r in d]
+    assert 20 <= len(rows) <= 24
+    # 15 an hour for half of each hour: 7.5 an hour (a bucket a few minutes off the hour
+    # holds one step more or less), the bucket maximum the full rate of 15 an hour
+    assert all(r["value"] == pytest.approx(7.5, abs=0.6) for r in rows[:-1])
+    assert max(r["max"] for r in rows) == pytest.approx(15.0)
+    # the report uses it: the node views title the drops chart per hour
+    titles = [str(c.to_dict().get("title", "")) for c in _charts(node_use_views(use))]
+    assert any(t.startswith("Network drops per hour") for t in titles)
+
+
 def test_large_series_are_aggregated_under_the_row_limit() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     n_nodes, n_points = 30, 2000  # 60,000 samples

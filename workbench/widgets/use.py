@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
 from ..analysis.nodes.analysis import (
     RESOURCES,
     NodeUse,
@@ -28,6 +30,12 @@ __all__ = ["SLIDERS", "node_use_report", "node_use_views", "use_tuner"]
 #: Resources charted as small multiples, in report order.
 CHARTED = ["cpu_util", "load_per_cpu", "mem_util", "majfault_rate", "disk_util", "disk_queue",
            "fs_used", "net_rx_bytes", "net_tx_bytes", "net_err_ratio", "net_drops"]
+
+#: Rare events counted per second (a packet dropped every few minutes): drawn per hour, as the
+#: mean over buckets of at least an hour (at most this many per panel); a per-step line of 0
+#: and 1/240 reads as a barcode.
+EVENT_RATES = {"net_drops": "Network drops per hour (mean over each hour or longer)"}
+EVENT_BUCKETS = 96
 
 #: Threshold -> (min, max, step) of its slider.
 SLIDERS: dict[str, tuple[float, float, float]] = {
@@ -98,9 +106,29 @@ def node_use_views(use: NodeUse, thresholds: UseThresholds | None = None,
         if frame.height == 0:
             continue
         title, unit, th_name = RESOURCES[res]
-        views.append(resource_chart(frame, title=title, unit=unit,
+        max_rows = 4000
+        if res in EVENT_RATES:
+            title, unit = EVENT_RATES[res], "per hour"
+            frame, max_rows = per_hour(frame, (use.end - use.start).total_seconds() / 3600)
+        views.append(resource_chart(frame, title=title, unit=unit, max_rows=max_rows,
                                     threshold=getattr(th, th_name) if th_name else None))
     return views
+
+
+def per_hour(frame: pl.DataFrame, hours: float) -> tuple[pl.DataFrame, int]:
+    """A per-second event rate as events per hour, and the chart rows that make each bucket an
+    hour or longer (at most :data:`EVENT_BUCKETS` per series).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"node": ["a", "a"], "device": ["", ""], "value": [0.0, 1 / 240]})
+    >>> out, rows = per_hour(f, 24.0)
+    >>> out["value"].to_list(), rows
+    ([0.0, 15.0], 24)
+    """
+    series = max(1, frame.select("node", "device").n_unique())
+    buckets = max(2, min(EVENT_BUCKETS, int(hours)))
+    return frame.with_columns(pl.col("value") * 3600), buckets * series
 
 
 def use_tuner(use: NodeUse, thresholds: UseThresholds | None = None, *,
