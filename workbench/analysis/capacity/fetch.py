@@ -46,7 +46,7 @@ __all__ = ["DEFAULT_PERCENTILES", "duplicate_batches", "fetch_usage"]
 
 DEFAULT_PERCENTILES: tuple[float, ...] = (50.0, 66.0, 90.0, 95.0, 99.0)
 #: Points of the trend range queries.
-TREND_POINTS = 120
+TREND_POINTS = 60
 
 
 def _check(start_ms: int, end_ms: int, step_ms: int, namespace: str,
