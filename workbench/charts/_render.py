@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import uuid
 from typing import Any
@@ -31,15 +32,34 @@ _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
 def safe_json(obj: Any) -> str:
     """JSON that is safe inside a ``<script>`` element.
 
+    A NaN or infinity (a gap in a series, a ratio over zero) becomes ``null``, which Vega draws
+    as a missing value: JSON has no NaN, and a chart must not fail a whole report over one.
+
     Examples
     --------
     >>> safe_json({"a": "</script>"})
     '{"a": "\\\\u003c/script\\\\u003e"}'
+    >>> safe_json({"values": [1.5, float("nan"), float("inf")]})
+    '{"values": [1.5, null, null]}'
     """
-    text = json.dumps(obj, allow_nan=False, default=str)
+    try:
+        text = json.dumps(obj, allow_nan=False, default=str)
+    except ValueError:
+        text = json.dumps(_finite(obj), allow_nan=False, default=str)
     for ch, esc in _ESCAPES.items():
         text = text.replace(ch, esc)
     return text
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (dicts, lists and tuples walked)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def script_safe(js: str) -> str:
