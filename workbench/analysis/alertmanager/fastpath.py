@@ -223,12 +223,11 @@ def _replay(g: int, ts: list[int], ms: list[int], res: list[bool], starts: list[
         cid = seen.get(key)
         if cid is None:
             cid = seen[key] = len(contents)
-            both, found, j = bits | rbits, [], 0
-            while both:
-                if both & 1:
-                    found.append(cur_ep[j])
-                both >>= 1
-                j += 1
+            both, found = bits | rbits, []
+            while both:                      # the set bits, lowest first
+                low = both & -both
+                found.append(cur_ep[low.bit_length() - 1])
+                both ^= low
             contents.append((g, i, bits, rbits, tuple(found)))
         return cid
 
@@ -387,8 +386,9 @@ def _contents(contents: list[tuple[int, int, int, int, tuple[int, ...]]],
 
     ann_rows = episodes.select(ann_cols).rows() if ann_cols else None
     fps: dict[int, tuple[str, tuple[Any, ...]]] = {}
+    anns: dict[int, dict[str, str]] = {}
     rendered = [_content(g, i, f, r, snap, groups, members, cfg, ident_labels, ann_rows,
-                         ann_cols, external_url, fps, fingerprint)
+                         ann_cols, external_url, fps, fingerprint, anns)
                 for g, i, f, r, snap in contents]
 
     def split(col: str, sep: str) -> pl.Expr:
@@ -406,32 +406,34 @@ def _content(g: int, i: int, f: int, r: int, snap: tuple[int, ...] | None,
              groups: list[tuple[Route, dict[str, str], str]], members: list[list[int]],
              cfg: AlertmanagerConfig, ident_labels: list[dict[str, str]],
              ann_rows: list[tuple[Any, ...]] | None, ann_cols: list[str], external_url: str,
-             fps: dict[int, tuple[str, tuple[Any, ...]]], fingerprint: Any
-             ) -> tuple[str, str, str | None, str | None]:
+             fps: dict[int, tuple[str, tuple[Any, ...]]], fingerprint: Any,
+             anns: dict[int, dict[str, str]]) -> tuple[str, str, str | None, str | None]:
     """(alerts, alertnames, title, text) of one message content, as the event engine renders
     it: the members' labels and the annotations of the episode each one was last posted in."""
     route, glabels, _ = groups[g]
     integ = cfg.receivers[route.receiver].integrations[i]
     bits = f | r
     alerts = []
-    j = 0
     pos = 0
     assert snap is not None
-    while bits:
-        if bits & 1:
-            k = members[g][j]
-            known = fps.get(k)
-            if known is None:
-                labels = ident_labels[k]
-                known = fps[k] = (fingerprint(labels), alert_order(labels))
-            ep = snap[pos]
-            pos += 1
-            ann = ({c.removeprefix("annotation_"): v
-                    for c, v in zip(ann_cols, ann_rows[ep], strict=True) if v is not None}
-                   if ann_rows is not None else {})
-            alerts.append((known[1], known[0], bool(r >> j & 1), ident_labels[k], ann))
-        bits >>= 1
-        j += 1
+    group_members = members[g]
+    while bits:                               # the set bits, lowest first
+        low = bits & -bits
+        j = low.bit_length() - 1
+        bits ^= low
+        k = group_members[j]
+        known = fps.get(k)
+        if known is None:
+            labels = ident_labels[k]
+            known = fps[k] = (fingerprint(labels), alert_order(labels))
+        ep = snap[pos]
+        pos += 1
+        ann = anns.get(ep)
+        if ann is None:
+            ann = anns[ep] = ({c.removeprefix("annotation_"): v
+                               for c, v in zip(ann_cols, ann_rows[ep], strict=True)
+                               if v is not None} if ann_rows is not None else {})
+        alerts.append((known[1], known[0], bool(r & low), ident_labels[k], ann))
     alerts.sort(key=lambda a: a[0])
     names = "\x00".join(sorted({a[3].get("alertname", "") for a in alerts}))
     title = text = None
