@@ -79,3 +79,17 @@ def test_availability_chart_draws_without_console_warnings(render: Any) -> None:
     messages, marks = render(availability_chart(avail, T0, MINUTES[-1]), "availability")
     assert messages == []
     assert marks >= 1
+
+
+def test_resource_chart_with_a_threshold_slider_draws_without_console_warnings(
+        render: Any) -> None:
+    from workbench.charts import resource_chart
+
+    frame = pl.DataFrame({"node": ["a"] * 180 + ["b"] * 180, "device": [""] * 360,
+                          "timestamp": MINUTES * 2,
+                          "value": [0.5 + 0.4 * ((i % 9) / 9) for i in range(360)]}).with_columns(
+        pl.col("timestamp").cast(TIMESTAMP))
+    chart = resource_chart(frame, title="CPU", unit="ratio", threshold=0.9)
+    messages, marks = render(chart, "resource")
+    assert messages == []
+    assert marks >= 2

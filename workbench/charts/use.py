@@ -161,9 +161,11 @@ def resource_chart(
         params.append(thr)
         # one rule per panel (not one per row); samples above the threshold are shown by
         # opacity rather than filtered out, since an empty layer breaks the facet layout
-        rule = base.transform_aggregate(n="count()", groupby=["node"]).mark_rule(
-            color=PALETTE["bad"], strokeDash=[4, 3], clip=True)
-        layers.append(rule.encode(y=alt.YDatum(thr, type="quantitative")))
+        # the rule's y is a field computed from the parameter (a datum bound to a parameter
+        # makes Vega log 'Infinite extent for field "data"' in the browser console)
+        rule = base.transform_aggregate(n="count()", groupby=["node"]).transform_calculate(
+            threshold=thr.name).mark_rule(color=PALETTE["bad"], strokeDash=[4, 3], clip=True)
+        layers.append(rule.encode(y=alt.Y("threshold:Q")))
         layers.append(base.mark_circle(size=14, color=PALETTE["bad"], clip=True).encode(
             x="timestamp:T", y="value:Q", tooltip=tooltip,
             opacity=alt.condition(alt.datum.value > thr, alt.value(1.0), alt.value(0.0))))
