@@ -132,10 +132,18 @@ def node_allocation_chart(nodes: pl.DataFrame, *, top: int = 30) -> alt.HConcatC
         long = n.select("node", pl.col(f"{res}_req").alias("requests"),
                         pl.col(f"{res}_use").alias("usage (p95)")).unpivot(
             index="node", variable_name="measure")
+        # one node far above the rest (requests bound to a node that is gone, a mis-sized
+        # DaemonSet) would squeeze every other bar: the axis stops at 1.5x the 90th percentile
+        # (at least 150 %) and a clipped bar carries its value
+        vals = long["value"].drop_nulls().drop_nans()
+        cap = max(1.5, float(vals.quantile(0.9) or 0.0) * 1.5) if vals.len() else 1.5
+        clipped = bool(vals.len()) and float(vals.max()) > cap  # type: ignore[arg-type]
+        scale = alt.Scale(domain=[0, cap], clamp=True) if clipped else alt.Scale()
         bars = alt.Chart(long).mark_bar().encode(
             y=alt.Y("node:N", sort=order, title=None),
             yOffset=alt.YOffset("measure:N"),
-            x=alt.X("value:Q", title=f"{res} share of allocatable", axis=alt.Axis(format="%")),
+            x=alt.X("value:Q", title=f"{res} share of allocatable", axis=alt.Axis(format="%"),
+                    scale=scale),
             color=alt.Color("measure:N", scale=alt.Scale(
                 domain=["requests", "usage (p95)"],
                 range=[_MEASURE_COLORS["requests"], _MEASURE_COLORS["usage (p95)"]]),
@@ -143,6 +151,13 @@ def node_allocation_chart(nodes: pl.DataFrame, *, top: int = 30) -> alt.HConcatC
             tooltip=["node", "measure", alt.Tooltip("value:Q", format=".1%")])
         rule = alt.Chart(pl.DataFrame({"x": [1.0]})).mark_rule(
             color=PALETTE["bad"], strokeDash=[4, 3]).encode(x="x:Q")
+        if clipped:
+            over = long.filter(pl.col("value") > cap).with_columns(
+                pl.lit(cap).alias("x"), pl.format("{} %", (pl.col("value") * 100).round(0)
+                                                  .cast(pl.Int64)).alias("label"))
+            rule = rule + alt.Chart(over).mark_text(align="right", dx=-3, fontSize=9,
+                                                    color="white").encode(
+                x="x:Q", y=alt.Y("node:N", sort=order), yOffset="measure:N", text="label:N")
         panels.append((bars + rule).properties(width=300, height=alt.Step(7),
                                                title=f"{_LABEL[res]} allocation per node"))
     return alt.hconcat(*panels)
