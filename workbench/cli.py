@@ -72,10 +72,13 @@ def query(expr: str, prometheus: str, start: str | None, end: str, step: str | N
     if as_csv:
         click.echo(frame.write_csv(), nl=False)
     else:
-        import polars as pl
+        import shutil
 
-        with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=60):
-            click.echo(str(frame))
+        from .charts.console import console_text
+
+        # one line per series; cut to the terminal's width only when a person reads it
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        click.echo(console_text(frame, width=width))
 
 
 def main() -> None:
