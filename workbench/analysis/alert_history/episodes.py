@@ -119,19 +119,19 @@ def volatile_labels(alerts: pl.DataFrame) -> dict[str, list[str]]:
         return {}
     labels = [c for c in _label_cols(alerts) if c != "alertname"]
     out: dict[str, list[str]] = {}
-    for col in labels:
-        if alerts.schema[col] != pl.String:
-            continue
+    strings = [c for c in labels if alerts.schema[c] == pl.String]
+    # the numeric test looks at distinct label sets only (one pass, not one per label)
+    combos = alerts.select("alertname", *strings).unique() if strings else None
+    for col in strings:
+        assert combos is not None
         others = [c for c in ["alertname", *labels] if c != col]
-        f = alerts.filter(pl.col(col).is_not_null())
-        if f.height == 0:
-            continue
-        per_name = f.select("alertname", col).unique().group_by("alertname").agg(
-            numeric=pl.col(col).str.contains(_NUMERIC).all(), distinct=pl.len())
+        per_name = (combos.filter(pl.col(col).is_not_null()).select("alertname", col).unique()
+                    .group_by("alertname").agg(numeric=pl.col(col).str.contains(_NUMERIC).all(),
+                                               distinct=pl.len()))
         cand = per_name.filter(pl.col("numeric") & (pl.col("distinct") > 1))["alertname"]
         if cand.len() == 0:
             continue
-        f = f.filter(pl.col("alertname").is_in(cand.implode()))
+        f = alerts.filter(pl.col(col).is_not_null() & pl.col("alertname").is_in(cand.implode()))
         at_once = (f.group_by([*others, "timestamp"]).agg(n=pl.col(col).n_unique())
                    .group_by("alertname").agg(pl.col("n").max()))
         over_time = (f.group_by(others).agg(n=pl.col(col).n_unique())
@@ -228,7 +228,7 @@ def episodes_from_samples(
     interval = _intervals(a, interval_ms)
     a = a.join(interval, on="alertname", how="left")
     # samples written by anyone strictly between this sample and the identity's previous one
-    every = np.unique(a["t"].to_numpy())
+    every = a["t"].unique().sort().to_numpy()
     t_now = a["t"].to_numpy()
     t_prev = a["t"].shift(1).fill_null(0).to_numpy()
     between = np.searchsorted(every, t_now, "left") - np.searchsorted(every, t_prev, "right")
