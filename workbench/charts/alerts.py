@@ -61,7 +61,22 @@ def alert_timeline_chart(episodes: pl.DataFrame, *, top_n: int = 30,
                  alt.Tooltip("resolved_at:T", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip("firing_min:Q", title="firing (min)")],
     ).properties(width=width - 300, height=max(60, 16 * n),
-                 title=f"Alert episodes: the {n} identities with most firing time")
+                 title=_timeline_title(episodes, n, rows))
+
+
+def _timeline_title(episodes: pl.DataFrame, shown: int, rows: pl.DataFrame) -> str:
+    """The timeline's title; with more identities than rows it says how many are left out and
+    how many episodes and firing hours they hold (the noisiest tables list them all)."""
+    from ..analysis.alert_history.episodes import episode_labels
+
+    total = episodes.select(episode_labels(episodes)).n_unique()
+    if total <= shown:
+        return f"Alert episodes: the {shown} identities with most firing time"
+    rest = episodes.join(rows.select(episode_labels(episodes)).unique(),
+                         on=episode_labels(episodes), how="anti", nulls_equal=True)
+    hours = float(rest["firing_s"].sum() or 0) / 3600
+    return (f"Alert episodes: the {shown} of {total:,} identities with most firing time (the "
+            f"other {total - shown:,}: {rest.height:,} episodes, {hours:,.1f} h firing)")
 
 
 def alert_heatmap_chart(heat: pl.DataFrame, *, tz: str = "UTC") -> alt.Chart:
