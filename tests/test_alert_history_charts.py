@@ -71,3 +71,22 @@ def test_empty_inputs_draw_a_note() -> None:
                   messages_chart(alert_history.messages_frame(None, None, "x"))):
         spec = chart.to_dict()
         assert spec["mark"]["type"] == "text"
+
+
+def test_messages_chart_has_one_band_per_day_with_the_scenarios_side_by_side() -> None:
+    from datetime import date
+
+    per_day = pl.DataFrame({
+        "day": [date(2026, 11, 25), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 26),
+                date(2026, 11, 26)],
+        "scenario": ["configured", "what-if", "configured", "what-if", "configured"],
+        "receiver": ["slack", "slack", "slack", "slack", "pager"],
+        "messages": [470, 30, 400, 20, 7]})
+    spec = messages_chart(per_day).to_dict()
+    assert spec["encoding"]["x"]["type"] == "ordinal"
+    assert spec["encoding"]["x"]["sort"] == ["Wed Nov 25", "Thu Nov 26"]
+    assert spec["encoding"]["xOffset"]["field"] == "scenario"
+    rows = {(r["date"], r["scenario"]): r["messages"]
+            for d in spec["datasets"].values() for r in d}
+    assert rows == {("Wed Nov 25", "configured"): 470, ("Wed Nov 25", "what-if"): 30,
+                    ("Thu Nov 26", "configured"): 407, ("Thu Nov 26", "what-if"): 20}

@@ -137,16 +137,20 @@ def messages_chart(per_day: pl.DataFrame) -> alt.Chart:
                                                     pl.col("receiver").unique().sort()
                                                     .str.join(", ").alias("receivers"))
             .sort("day", "scenario"))
+    # one band per day (ordinal): a time axis put a day's bar across two ticks and repeated
+    # the date on windows of a day or two
+    data = data.with_columns(pl.col("day").cast(pl.Date).dt.strftime("%a %b %d").alias("date"))
+    days = data.unique("date", maintain_order=True)["date"].to_list()
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("day:T", title=None, timeUnit="yearmonthdate",
-                axis=alt.Axis(format="%b %d")),
+        x=alt.X("date:O", title=None, sort=days, axis=alt.Axis(labelAngle=0)),
         xOffset="scenario:N",
         y=alt.Y("messages:Q", title="messages per day"),
         color=alt.Color("scenario:N", title=None, legend=alt.Legend(orient="top",
                                                                     labelLimit=400)),
         tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), "scenario:N", "messages:Q",
                  "receivers:N"],
-    ).properties(width=900, height=200, title="Messages sent per day (all receivers)")
+    ).properties(width=min(900, 160 * len(days)), height=200,
+                 title="Messages sent per day (all receivers)")
 
 
 def events_chart(events: pl.DataFrame, *, top_n: int = 40, width: int = 900) -> alt.Chart:
