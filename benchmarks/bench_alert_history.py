@@ -79,31 +79,77 @@ def make_samples(n_ident: int, days: float, seed: int = 0) -> tuple[pl.DataFrame
     return frame, for_state
 
 
-def main(quick: bool = False) -> None:
+def samples_from_episodes(ep: pl.DataFrame, end_ms: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Raw ``ALERTS`` / ``ALERTS_FOR_STATE`` samples (1m) of an episodes frame (the months of
+    bench_alertmanager): one sample per minute from ``active_at`` up to ``resolved_at`` (or the
+    window's end), ``pending`` before ``fired_at``."""
+    ms = ep.select(pl.col("active_at", "fired_at", "resolved_at").dt.epoch("ms"))
+    a = ms["active_at"].to_numpy()
+    f = ms["fired_at"].to_numpy()
+    e = ms["resolved_at"].fill_null(end_ms).to_numpy()
+    n = (e - a) // STEP_MS
+    row = np.repeat(np.arange(ep.height), n)
+    t = np.repeat(a, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) * STEP_MS
+    labels = ep.drop("active_at", "fired_at", "resolved_at")[row]
+    frame = labels.with_columns(
+        pl.Series("timestamp", t).cast(pl.Datetime("ms", "UTC")),
+        pl.Series("value", np.ones(len(t))),
+        pl.Series("alertstate", np.where(t >= np.repeat(f, n), "firing", "pending")))
+    for_state = frame.drop("alertstate").with_columns(
+        value=pl.Series(np.repeat(a, n) / 1000.0))
+    return frame, for_state
+
+
+def _measure(label: str, alerts: pl.DataFrame, for_state: pl.DataFrame, end_ms: int,
+             config: str) -> None:
     from workbench import alert_history
     from workbench.analysis.alertmanager import AlertmanagerConfig, simulate
 
-    n, days = (500, 7.0) if quick else (5000, 30.0)
-    alerts, for_state = make_samples(n, days)
-    end_ms = T0_MS + int(days * 1440) * STEP_MS
-    print(f"{n:,} identities, {days:g} days at 1m: {alerts.height:,} ALERTS samples")
+    print(f"[{label}] {alerts.height:,} ALERTS samples")
     t0, c0 = time.perf_counter(), time.process_time()
     ep = alert_history.episodes_from_samples(alerts, for_state, end_ms=end_ms)
     summary = alert_history.alert_summary(ep)
     alert_history.alert_summary(ep, ("severity",))
     alert_history.heatmap(ep)
     t_hist, c_hist = time.perf_counter() - t0, time.process_time() - c0
-    print(f"history: {ep.height:,} episodes, {int(ep['fired_at'].is_not_null().sum()):,} fired, "
-          f"{summary.height} alert names in {t_hist:.2f} s ({c_hist:.2f} s CPU)")
-    cfg = AlertmanagerConfig.from_yaml(CONFIG)
+    print(f"  history: {ep.height:,} episodes, {int(ep['fired_at'].is_not_null().sum()):,} "
+          f"fired, {summary.height} alert names in {t_hist:.2f} s ({c_hist:.2f} s CPU)")
+    cfg = AlertmanagerConfig.from_yaml(config)
     t0, c0 = time.perf_counter(), time.process_time()
-    notes = simulate(ep, cfg, end=end_ms / 1000)
+    notes = simulate(ep, cfg, end=end_ms / 1000, detail=False)
     t_sim, c_sim = time.perf_counter() - t0, time.process_time() - c0
-    print(f"simulation: {notes.height:,} notifications in {t_sim:.2f} s ({c_sim:.2f} s CPU)")
-    total = t_hist + t_sim
-    print(f"history + simulation: {total:.2f} s wall, {c_hist + c_sim:.2f} s CPU "
-          f"(target < 10 s) -> {'OK' if total < 10 else 'SLOW'}; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    t0, c0 = time.perf_counter(), time.process_time()
+    full = simulate(ep, cfg, end=end_ms / 1000)
+    t_full, c_full = time.perf_counter() - t0, time.process_time() - c0
+    assert full.height == notes.height
+    print(f"  simulation: {notes.height:,} notifications in {t_sim:.2f} s ({c_sim:.2f} s CPU); "
+          f"with alert lists and Slack text {t_full:.2f} s ({c_full:.2f} s CPU)")
+    for what, wall, cpu in (("counts", t_hist + t_sim, c_hist + c_sim),
+                            ("with Slack text", t_hist + t_full, c_hist + c_full)):
+        print(f"  history + simulation ({what}): {wall:.2f} s wall, {cpu:.2f} s CPU "
+              f"(target < 10 s) -> {'OK' if wall < 10 else 'SLOW'}")
+
+
+def main(quick: bool = False) -> None:
+    from benchmarks.bench_alertmanager import CONFIG as SEED_CONFIG
+    from benchmarks.bench_alertmanager import make_episodes
+
+    n, days = (500, 7) if quick else (5000, 30)
+    end_ms = T0_MS + days * 1440 * STEP_MS
+    print(f"{n:,} identities x {days} days at 1m; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
+    alerts, for_state = make_samples(n, days)
+    _measure("mixed: exponential gaps (mean 2 days), pending-only episodes, 4 for: values",
+             alerts, for_state, end_ms, CONFIG)
+    for label, gaps in (("typical: each identity fires every 3 to 30 days",
+                         (3 * 1440, 10 * 1440, 30 * 1440)),
+                        ("noisy: each identity fires every 10 h to 5 days", (600, 2000, 8000))):
+        ep = make_episodes(n, days, gaps_min=gaps).with_columns(
+            pl.col("active_at").dt.offset_by("0m"))
+        alerts, for_state = samples_from_episodes(ep, end_ms)
+        del ep
+        _measure(label, alerts, for_state, end_ms, SEED_CONFIG)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
