@@ -208,7 +208,7 @@ def _replay(g: int, ts: list[int], ms: list[int], res: list[bool], starts: list[
     e_ts = [0] * n_int
     logged = [False] * n_int
     streak_at = -1                           # last flush left firing alerts: repeats may follow
-    streak_f = 0
+    streak_f = streak_due = 0
     cur_ep: dict[int, int] = {}              # member -> episode of its last post
     seen: dict[tuple[int, int, int], int] = {}
     f = r = 0                                # firing / resolved members (bit sets)
@@ -290,6 +290,7 @@ def _replay(g: int, ts: list[int], ms: list[int], res: list[bool], starts: list[
                 r = 0                        # flushed: resolved alerts leave the group
                 if f:
                     streak_at, streak_f = tnow, f
+                    streak_due = min(e_ts) + ri   # no repeat before this (a lower bound)
                 else:
                     gc_at = tnow - (tnow - phase) % MAINTENANCE_MS
                     if gc_at < tnow:
@@ -303,7 +304,7 @@ def _replay(g: int, ts: list[int], ms: list[int], res: list[bool], starts: list[
         if not alive:
             alive, origin, sched = True, -1, now + gw
         elif streak_at >= 0:
-            if now - 1 >= streak_at + gi:
+            if now - 1 > streak_due and now - 1 >= streak_at + gi:
                 repeats(now - 1)
             streak_at = -1
         m = ms[idx]
@@ -324,7 +325,7 @@ def _replay(g: int, ts: list[int], ms: list[int], res: list[bool], starts: list[
             if tick < sched:
                 sched = tick
         idx += 1
-    if streak_at >= 0 and end >= streak_at + gi:
+    if streak_at >= 0 and end > streak_due and end >= streak_at + gi:
         repeats(end)
 
 
