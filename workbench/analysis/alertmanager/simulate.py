@@ -201,8 +201,8 @@ def simulate(
     if end is not None:
         end_ms = parse_time_ms(end)
     else:
-        known = np.concatenate([fired_np[fired_np >= 0], resolved_np[resolved_np >= 0]])
-        end_ms = (int(known.max()) if len(known) else 0) + retention + longest
+        seen = np.concatenate([fired_np[fired_np >= 0], resolved_np[resolved_np >= 0]])
+        end_ms = (int(seen.max()) if len(seen) else 0) + retention + longest
     phase = parse_duration_ms(maintenance_phase)
     if fastpath.applies(cfg):
         with gc_paused():               # millions of small tuples the cyclic GC would walk
