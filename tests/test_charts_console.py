@@ -32,32 +32,37 @@ WINDOWS = pl.List(pl.Struct({"start": TIMESTAMP, "end": TIMESTAMP}))
 
 
 @pytest.fixture(scope="module")
-def render(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     require_binary("chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def render(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     enable_theme()
     root = tmp_path_factory.mktemp("console")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND"])
 
-        def run(chart: Any, name: str) -> tuple[list[str], int]:
-            page_file = Path(root) / f"{name}.html"
-            page_file.write_text("<html><body>" + bundle_html()
-                                 + chart_html(chart.to_dict(validate=False)) + "</body></html>")
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            messages: list[str] = []
-            page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
-            page.goto(page_file.as_uri())
-            page.wait_for_selector(".workbench-chart svg, .workbench-chart canvas")
-            page.wait_for_timeout(500)
-            marks = page.locator(".workbench-chart .mark-rect path, .workbench-chart "
-                                 ".mark-line path, .workbench-chart canvas").count()
-            page.close()
-            return messages, marks
+    def run(chart: Any, name: str) -> tuple[list[str], int]:
+        page_file = Path(root) / f"{name}.html"
+        page_file.write_text("<html><body>" + bundle_html()
+                             + chart_html(chart.to_dict(validate=False)) + "</body></html>")
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        messages: list[str] = []
+        page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+        page.goto(page_file.as_uri())
+        page.wait_for_selector(".workbench-chart svg, .workbench-chart canvas")
+        page.wait_for_timeout(500)
+        marks = page.locator(".workbench-chart .mark-rect path, .workbench-chart "
+                             ".mark-line path, .workbench-chart canvas").count()
+        page.close()
+        return messages, marks
 
-        yield run
-        browser.close()
+    return run
 
 
 @pytest.mark.parametrize("bands", [BANDS, BANDS.clear()], ids=["episodes", "no-episode"])
@@ -93,3 +98,28 @@ def test_resource_chart_with_a_threshold_slider_draws_without_console_warnings(
     messages, marks = render(chart, "resource")
     assert messages == []
     assert marks >= 2
+
+
+def test_times_are_drawn_in_utc_whatever_the_browser_time_zone(browser: Any,
+                                                               tmp_path: Path) -> None:
+    """A reader in Los Angeles sees the same hours on a chart as in the page's UTC tables."""
+    from workbench.charts import resource_chart
+
+    enable_theme()
+    frame = pl.DataFrame({"node": ["a"] * 180, "device": [""] * 180, "timestamp": MINUTES,
+                          "value": [0.5] * 180}).with_columns(pl.col("timestamp").cast(TIMESTAMP))
+    page_file = tmp_path / "utc.html"
+    page_file.write_text("<html><body>" + bundle_html() + chart_html(
+        resource_chart(frame, title="CPU", unit="ratio").to_dict(validate=False),
+        embed_options={"renderer": "svg"}) + "</body></html>")
+    context = browser.new_context(timezone_id="America/Los_Angeles")
+    page = context.new_page()
+    assert page.evaluate("new Date(Date.UTC(2026, 2, 1)).getHours()") == 16   # really LA
+    page.goto(page_file.as_uri())
+    page.wait_for_selector(".workbench-chart svg .role-axis-label text")
+    groups = page.locator(".workbench-chart svg g.role-axis-label")
+    axes = [groups.nth(i).locator("text").all_text_contents() for i in range(groups.count())]
+    context.close()
+    labels = next(a for a in axes if any(":" in t for t in a))   # the time axis
+    # 00:00-03:00 UTC on March 1st (16:00-19:00 the day before in Los Angeles)
+    assert labels and all(t[:2] in {"00", "01", "02", "03"} for t in labels), labels

@@ -90,8 +90,66 @@ def bundle_html() -> str:
             + "\n</script>")
 
 
+#: Channels with a scale: a temporal field there gets a UTC scale.
+_SCALED = frozenset({"x", "y", "color", "fill", "stroke", "opacity", "size"})
+#: Channels that format a temporal field as text: formatted in UTC.
+_FORMATTED = frozenset({"tooltip", "text"})
+
+
+def utc_spec(spec: Any) -> Any:
+    """The Vega-Lite spec with every time shown in UTC, as the page's tables and titles are.
+
+    Vega draws time scales, axis labels and tooltips in the browser's time zone; a reader in
+    Berlin saw 16:00 on a chart beside "15:00 UTC" in the table above it. Temporal fields on
+    scaled channels get ``scale.type = "utc"``, those in tooltips and text ``formatType =
+    "utc"``; an explicit scale type or format type is kept.
+
+    Examples
+    --------
+    >>> spec = {"mark": "line", "encoding": {
+    ...     "x": {"field": "t", "type": "temporal"},
+    ...     "tooltip": [{"field": "t", "type": "temporal", "format": "%H:%M"}]}}
+    >>> out = utc_spec(spec)["encoding"]
+    >>> out["x"]["scale"], out["tooltip"][0]["formatType"]
+    ({'type': 'utc'}, 'utc')
+    """
+    if isinstance(spec, list):
+        return [utc_spec(v) for v in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {k: utc_spec(v) for k, v in spec.items() if k != "encoding"}
+    if isinstance(spec.get("encoding"), dict):
+        enc = {}
+        for channel, value in spec["encoding"].items():
+            defs = value if isinstance(value, list) else [value]
+            fixed = [_utc_channel(channel, d) for d in defs]
+            enc[channel] = fixed if isinstance(value, list) else fixed[0]
+        out["encoding"] = enc
+    return out
+
+
+def _utc_channel(channel: str, d: Any) -> Any:
+    if not isinstance(d, dict):
+        return d
+    d = {k: utc_spec(v) if k == "condition" else v for k, v in d.items()}
+    if d.get("type") != "temporal":
+        return d
+    if channel in _SCALED and "scale" in d and d["scale"] is None:   # no scale at all
+        return d
+    if channel in _SCALED:
+        scale = d.get("scale") if isinstance(d.get("scale"), dict) else {}
+        if "type" not in scale:
+            d["scale"] = {**scale, "type": "utc"}
+    elif channel in _FORMATTED and "formatType" not in d:
+        d["formatType"] = "utc"
+    return d
+
+
 def chart_html(spec: dict[str, Any], *, embed_options: dict[str, Any] | None = None) -> str:
-    """HTML for one chart: a div and a script that embeds it once ``vegaEmbed`` exists."""
+    """HTML for one chart: a div and a script that embeds it once ``vegaEmbed`` exists.
+
+    Times are drawn in UTC (:func:`utc_spec`), whatever the browser's time zone."""
+    spec = utc_spec(spec)
     div = "wb-chart-" + uuid.uuid4().hex[:12]
     opts = {"mode": "vega-lite", "actions": {"export": True, "source": False, "compiled": False,
                                              "editor": False}, **(embed_options or {})}
