@@ -1,6 +1,8 @@
 """The event engine behind :func:`~workbench.analysis.alertmanager.simulate`: Alertmanager 0.25's
 alert store, dispatcher, aggregation groups, inhibition, time intervals, dedup stage and
-notification log, driven by the alerts Prometheus posts.
+notification log, driven by the alerts Prometheus posts. ``simulate`` runs it when the faster
+per-group engine (``fastpath.py``) does not apply: inhibit rules, time intervals, overlapping
+episodes.
 
 Lazy ticks: a group's flush timer fires every ``group_interval`` from its first flush (the Go
 timer is reset before each flush), but a tick where nothing changed can only send a repeat.

@@ -25,6 +25,10 @@ lists firing alerts only. After the flush, resolved alerts not updated meanwhile
 every 30 s (``maintenance_phase``) empty groups are deleted, so the next alert starts a new
 group with ``group_wait`` again. The notification log outlives groups.
 
+Two engines give the same frames: without inhibit rules and time intervals every aggregation
+group is independent, and a per-group replay over bit sets (``fastpath.py``) runs; otherwise the
+event engine (``dispatcher.py``) steps through every post and flush of all groups together.
+
 Not modelled: silences (the frame has none), HA clustering (a single Alertmanager), failed sends
 and retries, the alert and group limits, and a config reload during the window.
 
