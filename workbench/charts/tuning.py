@@ -11,13 +11,14 @@ Inputs come from :mod:`workbench.analysis.alerting.tuning` (``Tuning.series``,
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ._theme import PALETTE
 from .table import HtmlTable, duration, html_table, num, pct
-from .use import NUMBER_LABEL, PAGE_WIDTH
+from .use import NUMBER_LABEL, PAGE_WIDTH, time_axis
 
 if TYPE_CHECKING:
     import altair as alt
@@ -80,8 +81,9 @@ def tuning_chart(series: pl.DataFrame, bands: pl.DataFrame, *, threshold: float 
                  alt.Tooltip("start:T", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip("end:T", format="%Y-%m-%d %H:%M")],
     )
+    span = timedelta(milliseconds=(hi - lo) if lo is not None and hi is not None else 0)
     line = alt.Chart(series).mark_line(strokeWidth=1.2).encode(
-        x=alt.X("timestamp:T", title=None, scale=x_scale),
+        x=alt.X("timestamp:T", title=None, scale=x_scale, axis=time_axis(span, width)),
         y=alt.Y("value:Q", title=None, axis=alt.Axis(labelExpr=NUMBER_LABEL)),
         color=alt.Color("series:N", title="series", legend=alt.Legend(orient="bottom",
                                                                      columns=4, labelLimit=280)),

@@ -46,10 +46,6 @@ def _unit_label(unit: str) -> str | None:
     return "%" if unit in _PCT_UNITS else (unit or None)
 
 
-def _time_format(span: timedelta) -> str:
-    return "%H:%M" if span <= timedelta(days=2) else "%b %d"
-
-
 def _span(ts: pl.Series) -> timedelta:
     if ts.len() == 0:
         return timedelta(0)
@@ -57,12 +53,25 @@ def _span(ts: pl.Series) -> timedelta:
 
 
 def time_axis(span: timedelta, width: int) -> alt.Axis:
-    """A time axis whose labels never run together: at most one label per 90 px, overlapping
-    ones dropped (greedy), the outer ones kept inside the plot."""
+    """A time axis whose labels never run together nor repeat: at most one label per 90 px,
+    overlapping ones dropped (greedy), the outer ones kept inside the plot. With room for more
+    than one label a day the labels are hours and midnight names its day (``Nov 26``);
+    otherwise one label per day or per several days (never the same date at two ticks)."""
+    import math
+
     import altair as alt
 
-    return alt.Axis(format=_time_format(span), labelOverlap="greedy", labelSeparation=8,
-                    tickCount=max(2, width // 90), labelFlush=True, title=None)
+    ticks = max(2, width // 90)
+    days = span.total_seconds() / 86400
+    fmt = "%H:%M" if days < ticks else "%b %d"   # room for more than a label a day: hours
+    if fmt == "%H:%M":
+        expr = ("utchours(datum.value) == 0 && utcminutes(datum.value) == 0 ? "
+                "utcFormat(datum.value, '%b %d') : datum.label")
+        return alt.Axis(format=fmt, labelExpr=expr, labelOverlap="greedy", labelSeparation=8,
+                        tickCount=ticks, labelFlush=True, title=None)
+    step = max(1, math.ceil(days / ticks))
+    return alt.Axis(format=fmt, labelOverlap="greedy", labelSeparation=8, labelFlush=True,
+                    tickCount=alt.TickCount(interval="day", step=step), title=None)
 
 
 def resource_chart(
