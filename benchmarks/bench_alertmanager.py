@@ -6,17 +6,18 @@ quiet spells (``--quick``: 1,000 identities x 7 days). Routed through the seed's
 (``group_by: [job]``, 10s / 1m / 5m, one Slack receiver with ``send_resolved``) and through
 kube-prometheus's timers (30s / 5m / 12h) with :func:`what_if`; messages per day per receiver
 follow. Two months are simulated: *typical* (each identity fires every 3 to 30 days) and
-*noisy* (every 10 h to 5 days). Target: under 10 s at full size (history extraction is
-separate, in ``workbench.alert_history``).
+*noisy* (every 10 h to 5 days). Target: under 10 s at full size together with the history
+(``bench_alert_history`` times both).
 
-Measured 2026-11-26 on 2 cores shared with other jobs (load average 12-16, so CPU seconds;
-wall time was 2-3x): typical 27,545 episodes -> 162,810 messages, 6.1 s CPU (4.7 s with
-``detail=False``); noisy 157,214 episodes -> 764,974 messages, 56.9 s CPU (33.1 s).
+Without inhibit rules or time intervals ``simulate`` runs the per-group engine
+(``fastpath.py``); the event engine (``dispatcher.py``, what runs otherwise) is timed beside it
+on the same input as the peer, and the frames are checked equal.
 
-After the engine's constant-factor work and skipped no-op re-sends (same day, 2 cores shared,
-load 7-13, the frozen reference engine in tests/alertmanager_reference run interleaved with the
-new one, CPU seconds, identical frames): typical 7.97 -> 6.73 s (counts 4.95 -> 4.06 s); noisy
-48.6 -> 38.4 s (counts 30.3 -> 25.4 s); noisy ``what_if`` 30s/5m/12h counts 28.6 -> 18.4 s.
+Measured 2026-11-26 on 2 cores shared with other helpers (load average 8-13, so CPU seconds;
+wall was 3-5x), counts (``detail=False``), event engine -> per-group engine: typical 3.49 ->
+0.55 s, noisy 22.45 -> 3.35 s; with alert lists and Slack text: typical 5.62 -> 1.96 s, noisy
+45.07 -> 22.66 s (rendering the distinct messages is what is left). History + simulation
+against the 10 s target: ``bench_alert_history``.
 
 Run: ``python -m benchmarks alertmanager [--quick]``.
 """
