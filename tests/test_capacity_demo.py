@@ -311,8 +311,8 @@ def test_local_statistics_equal_prometheus_own_over_time_functions(demo: dict[st
     """The samples aggregated here (``aggregation="local"``) give what the default's
     ``quantile/avg/max/count_over_time`` subqueries give on the server."""
     local = capacity.fetch_usage(demo["prom"], demo["start"], demo["end"], STEP,
-                                 percentiles=(50, 95, 99), aggregation="local")
-    cols = ["cpu_mean", "cpu_p50", "cpu_p95", "cpu_p99", "memory_mean", "memory_p95",
+                                 percentiles=capacity.DEFAULT_PERCENTILES, aggregation="local")
+    cols = ["cpu_mean", "cpu_p90", "cpu_p95", "cpu_p99", "memory_mean", "memory_p95",
             "memory_max"]
     keys = ["namespace", "pod", "container"]
     server = demo["usage"].containers.select(*keys, *cols, "cpu_points")

@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PERCENTILES", "duplicate_batches", "fetch_usage"]
 
-DEFAULT_PERCENTILES: tuple[float, ...] = (50.0, 66.0, 90.0, 95.0, 99.0)
+#: CPU percentiles fetched by default (each is one server-side subquery over the whole window).
+DEFAULT_PERCENTILES: tuple[float, ...] = (90.0, 95.0, 99.0)
 #: Points of the trend range queries.
 TREND_POINTS = 60
 

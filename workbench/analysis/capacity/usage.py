@@ -4,7 +4,7 @@ Frames (one row per ...):
 
 * ``containers``: (namespace, pod, container) seen in the window: its workload, node, requests
   and limits, whether the pod is active (Pending/Running) at the end, CPU and memory statistics
-  (``cpu_mean``, ``cpu_p50`` ..., ``cpu_max``, ``cpu_points``, ``memory_*``), ``throttled_ratio``,
+  (``cpu_mean``, ``cpu_p95`` ..., ``cpu_max``, ``cpu_points``, ``memory_*``), ``throttled_ratio``,
   ``oom_events``, ``oom_killed``, ``restarts``;
 * ``workloads``: (namespace, workload_kind, workload, container): pods in the window and now,
   requests/limits, the statistics' maximum over pods, summed points and events, ``hpa``;
