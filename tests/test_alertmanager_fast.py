@@ -240,3 +240,16 @@ def test_overlapping_episodes_and_twin_routes_fall_back_to_the_event_engine() ->
     ok = ep.filter(pl.col("job") == "b")
     assert not _fast_path_taken(ok, twins)
     assert_frame_equal(simulate(ok, twins), reference_simulate(ok, twins))
+
+
+def test_an_empty_episodes_frame_sends_nothing() -> None:
+    cfg = AlertmanagerConfig.from_yaml(
+        "global: {slack_api_url: 'http://127.0.0.1:1/'}\nroute: {receiver: s}\n"
+        "receivers: [{name: s, slack_configs: [{send_resolved: true}]}]\n")
+    empty = pl.DataFrame(schema={"alertname": pl.String, "active_at": pl.Datetime("ms", "UTC"),
+                                 "fired_at": pl.Datetime("ms", "UTC"),
+                                 "resolved_at": pl.Datetime("ms", "UTC")})
+    from workbench.analysis.alertmanager import NOTIFICATION_SCHEMA
+
+    out = simulate(empty, cfg)
+    assert out.height == 0 and dict(out.schema) == NOTIFICATION_SCHEMA

@@ -193,6 +193,8 @@ def simulate(
         msg = (f"episodes lacks {sorted(missing)}: pass backtest(...).episodes or "
                "alert_history episodes.")
         raise ValueError(msg)
+    if episodes.height == 0:                       # nothing fired, nothing sent
+        return pl.DataFrame(schema=NOTIFICATION_SCHEMA)
     label_cols = [c for c, t in episodes.schema.items()
                   if t == pl.String and c not in _NOT_LABELS and not c.startswith("annotation_")]
     ann_cols = [c for c in episodes.columns if c.startswith("annotation_")]
