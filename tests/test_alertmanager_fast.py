@@ -253,3 +253,24 @@ def test_an_empty_episodes_frame_sends_nothing() -> None:
 
     out = simulate(empty, cfg)
     assert out.height == 0 and dict(out.schema) == NOTIFICATION_SCHEMA
+
+
+def test_episodes_without_label_columns_give_the_same_messages_in_both_engines() -> None:
+    from unittest import mock
+
+    from workbench.analysis.alertmanager import fastpath
+
+    cfg = AlertmanagerConfig.from_yaml(
+        "global: {slack_api_url: 'http://127.0.0.1:1/'}\n"
+        "route: {receiver: s, group_wait: 10s, group_interval: 1m, repeat_interval: 5m}\n"
+        "receivers: [{name: s, slack_configs: [{send_resolved: true}]}]\n")
+    ep = pl.DataFrame({"active_at": [T0, T0 + timedelta(minutes=30)],
+                       "fired_at": [T0 + timedelta(minutes=1), T0 + timedelta(minutes=31)],
+                       "resolved_at": [T0 + timedelta(minutes=10), None]},
+                      schema={c: pl.Datetime("ms", "UTC")
+                              for c in ("active_at", "fired_at", "resolved_at")})
+    fast = simulate(ep, cfg)
+    with mock.patch.object(fastpath, "applies", return_value=False):
+        events = simulate(ep, cfg)
+    assert_frame_equal(fast, events)
+    assert fast["reason"].to_list()[:3] == ["new", "repeat", "resolved"]

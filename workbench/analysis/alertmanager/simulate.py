@@ -222,7 +222,7 @@ def simulate(
     fired = _to_ms(episodes["fired_at"])
     resolved = _to_ms(episodes["resolved_at"])
     active = _to_ms(episodes["active_at"]) if "active_at" in episodes.columns else fired
-    labels_rows = episodes.select(label_cols).rows()
+    labels_rows = episodes.select(label_cols).rows() if label_cols else [()] * episodes.height
     ann_rows = episodes.select(ann_cols).rows() if ann_cols else [()] * episodes.height
     sim = Dispatcher(cfg, end_ms, phase, external_url,
                      detail=detail)
