@@ -176,12 +176,11 @@ def fetch_usage(
         owners = futures["owners"].result()
         _require(prom, owners, lambda: jobs["nodes"](), sel, start_ms, end_ms)
         if aggregation == "server":  # one subquery per statistic, evaluated by Prometheus
-            # per series (cheaper) unless most containers have several series in the window
-            dup = _keys(prom.query(q.duplicate_keys(sel, w), e_s))
-            pods = owners.filter(pl.col("rel") == "pod").select("namespace", "pod").n_unique()
-            per_series = dup.select("namespace", "pod").n_unique() * 2 < pods
+            # per series (cheaper); the containers with several series in the window (the
+            # check runs beside) are asked again in KRR's shape, or all are when most have
+            dup_f = pool.submit(prom.query, q.duplicate_keys(sel, w), e_s)
             futs = [(fam, pool.submit(_stat, prom, e, k, e_s))
-                    for fam, e, k in _server_queries(sel, w, s, percentiles, per_series)]
+                    for fam, e, k in _server_queries(sel, w, s, percentiles, per_series=True)]
         else:  # samples on the subquery grid, aggregated here, a batch of namespaces at a time
             g0, g1 = grid(start_ms, end_ms, step_ms, major.result() if major else 2)
             batches = namespace_batches(owners, max_pods=max_pods_per_query)
@@ -190,6 +189,15 @@ def fetch_usage(
                     for fam, expr in (("cpu", q.cpu_rate(sel.batch(b), s)),
                                       ("memory", q.memory_gauge(sel.batch(b))))]
         futures.update({k: pool.submit(fn) for k, fn in jobs.items()})
+        if aggregation == "server":
+            dup = _keys(dup_f.result())
+            pods = owners.filter(pl.col("rel") == "pod").select("namespace", "pod").n_unique()
+            per_series = dup.select("namespace", "pod").n_unique() * 2 < pods
+            if not per_series:  # most have several: KRR's shape for every container
+                for _, f in futs:
+                    f.cancel()
+                futs = [(fam, pool.submit(_stat, prom, e, k, e_s))
+                        for fam, e, k in _server_queries(sel, w, s, percentiles, False)]
         r = {k: f.result() for k, f in futures.items()}
         r["cpu"] = _concat([f.result() for fam, f in futs if fam == "cpu"])
         r["memory"] = _concat([f.result() for fam, f in futs if fam == "memory"])
