@@ -39,7 +39,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def main(quick: bool = False) -> None:
-    days = float(os.environ.get("WORKBENCH_BENCH_VM_DAYS", "0.25" if quick else "1"))
+    days = float(os.environ.get("WORKBENCH_BENCH_VM_DAYS", "0.25" if quick else "2"))
     fmt = os.environ.get("WORKBENCH_BENCH_VM_FORMAT", "native")
     end_s = math.floor(time.time() / 60) * 60
     cluster = Cluster(BIG, end_s)
