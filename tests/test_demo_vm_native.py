@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from workbench.demo.params import BIG, SMALL
-from workbench.demo.sim import Cluster
-from workbench.demo.vm_backend import _slice_job, import_history
+from workbench.demo.sim import FAMILIES, Cluster
+from workbench.demo.vm_backend import _slice_job, import_gap, import_history
 from workbench.demo.vm_native import NativeWriter, metric_name
 from workbench.testing.victoria import flush_victoria_metrics, post_import, start_victoria_metrics
 
@@ -102,3 +102,30 @@ def test_writer_blocks_and_encodings(two_vms: tuple[str, str]) -> None:
         assert stamps == t.tolist()
         want = m / 10.0**-scale if scale < 0 else m.astype(float)
         assert vals == want.tolist(), name
+
+
+def test_gap_after_the_history_is_imported(two_vms: tuple[str, str]) -> None:
+    """``import_gap`` writes the simulated minutes after the history's end (what ``up`` imports
+    while the history was being generated), equal to the simulator, and nothing after."""
+    url = two_vms[0]
+    c = Cluster(SMALL, end_s=1_764_000_000)
+    until = c.end_s + 40 * c.interval
+    st = import_gap(c, url, until)
+    t = c.end_s + np.arange(1, 41) * c.interval
+    want = {}
+    for s in c.samples(t):
+        ok = ~np.isnan(s.values)
+        if ok.any():
+            key = orjson.dumps({"__name__": s.name, **{k: v for k, v in s.labels.items() if v}},
+                               option=orjson.OPT_SORT_KEYS).decode()
+            want[key] = ((t[ok] * 1000).astype(np.int64).tolist(), s.name, s.values[ok])
+    got = _export(url)
+    assert st.samples == sum(len(v[0]) for v in want.values()) > 10_000
+    assert got.keys() == want.keys()
+    for key, (stamps, name, vals) in want.items():
+        scale = FAMILIES[name][2]
+        assert got[key][1] == stamps
+        written = vals if scale == 1 else np.rint(vals * scale) / scale  # as the import writes
+        # VictoriaMetrics keeps ~15 significant digits of a JSON float (3433771827.2000003)
+        assert got[key][0] == pytest.approx(written.tolist(), rel=1e-15, abs=0), key
+    assert import_gap(c, url, c.end_s).samples == 0

@@ -49,7 +49,7 @@ from .params import DemoParams
 from .sim import FAMILIES, Cluster
 from .vm_native import NativeWriter, metric_name
 
-__all__ = ["FORMATS", "ImportStats", "import_history", "import_line", "up"]
+__all__ = ["FORMATS", "ImportStats", "import_gap", "import_history", "import_line", "up"]
 
 #: Bytes per import request.
 REQUEST_BYTES = 16 << 20
@@ -105,7 +105,7 @@ _DIGITS = {1: 0, 10: 1, 100: 2, 1000: 3}
 
 
 def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, url: str,
-               fmt: str = "native") -> ImportStats:
+               fmt: str = "native", until_s: float | None = None) -> ImportStats:
     """Generate the samples of ``[t0, t1)`` and post them (runs in a worker process).
 
     A request is posted from a thread while the next one is generated, so generation and
@@ -116,7 +116,7 @@ def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, url: str,
     first = math.ceil((t0 - c.origin) / c.interval)
     last = math.ceil((t1 - c.origin) / c.interval)
     t = c.origin + np.arange(first, last) * c.interval
-    t = t[(t >= c.origin) & (t <= end_s)]
+    t = t[(t >= c.origin) & (t <= (end_s if until_s is None else until_s))]
     if len(t) == 0:
         return ImportStats()
     ts_ms = np.rint(t * 1000).astype(np.int64)
@@ -184,6 +184,8 @@ def _whole_history_pods(c: Cluster, t_max: float) -> None:
     per process instead of once per slice (a second per slice for BIG): pods that start later
     contribute nothing to any series (every use is masked by the pod's lifetime)."""
     full_key = (c.origin, math.ceil((c.end_s + 1) / 3600) * 3600.0)
+    if t_max >= full_key[1]:  # after the history (the gap to the live start): as is
+        return
     full = c.pods_between(*full_key)
     c._pods_cache.clear()
     c._pods_cache[full_key] = full
@@ -251,6 +253,22 @@ def import_history(cluster: Cluster, url: str, *, workers: int | None = None,
     total.wall_s = time.perf_counter() - w0
     total.warm_s = warm_s
     return total
+
+
+def import_gap(cluster: Cluster, url: str, until_s: float, *, fmt: str = "native"
+               ) -> ImportStats:
+    """Import the simulated samples of ``(cluster.end_s, until_s]`` (the scrape grid).
+
+    The simulated cluster goes on after the history's end; ``up`` imports the minutes spent
+    importing the history (half an hour for the big setting on a busy machine), so they do not
+    read as a hole before the live scrapes arrive by remote write.
+    """
+    if until_s < cluster.end_s + cluster.interval:
+        return ImportStats()
+    st = _slice_job(cluster.params, cluster.end_s, cluster.end_s + cluster.interval, until_s + 1,
+                    url, fmt, until_s=until_s)
+    flush_victoria_metrics(url)
+    return st
 
 
 def _import_alerts(prom: Any, url: str, start_s: float, end_s: float) -> dict[str, int]:
@@ -341,6 +359,12 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams | None = No
                           "alert_firing_evaluations": counts}})
             eps = stack._start(d, cluster, params.fingerprint(), metrics_api, say)
             _remote_write_to(d, eps["prometheus"], vm_url)
+            # remote_write sends from now on; the minutes before come from the simulation
+            gap_until = math.floor(time.time() / cluster.interval) * cluster.interval
+            gap = import_gap(cluster, vm_url, gap_until)
+            if gap.samples:
+                say(f"  imported the {(gap_until - end_s) / 60:.0f} min since the history's end "
+                    f"into VictoriaMetrics ({gap.samples:,} samples)")
         except BaseException:
             with contextlib.suppress(Exception):
                 stack._down(d)
