@@ -346,6 +346,9 @@ def _frame(sends: list[tuple[int, ...]],
             (("mid", pl.Int64), ("receiver", pl.String), ("integration", pl.String),
              ("route", pl.String), ("group_key", pl.String), ("group_labels", pl.String)),
             zip(*meta, strict=True) if meta else [()] * 6, strict=True)])
+    # the output order (time, receiver, group_key, integration) as (time, rank): the three
+    # strings are unique per (group, integration), so the order is the same, sorted on ints
+    metas = metas.sort("receiver", "group_key", "integration").with_row_index("_rank")
     cols = list(zip(*sends, strict=True)) if sends else [()] * 9
     runs = pl.DataFrame([
         pl.Series("first", cols[0], dtype=pl.Int64), pl.Series("period", cols[1], dtype=pl.Int64),
@@ -374,7 +377,7 @@ def _frame(sends: list[tuple[int, ...]],
                          status=pl.when(pl.col("firing") > 0).then(pl.lit("firing"))
                          .otherwise(pl.lit("resolved")))
            .join(metas, on="mid", how="left")
-           .sort("time", "receiver", "group_key", "integration", maintain_order=True))
+           .sort("time", "_rank"))
     return out.select(list(schema)).cast(schema)  # type: ignore[arg-type]
 
 
