@@ -102,7 +102,7 @@ def _headline(usage: CapacityUsage, recs: pl.DataFrame, p: CapacityParams) -> li
         r = oc[res]
         state = "OVERCOMMITTED" if r["overcommitted"] else "fits"
         lines.append(
-            f"{res.upper()} requests {r['requests'] / scale:,.2f}{unit} = "
+            f"{'CPU' if res == 'cpu' else res.capitalize()} requests {r['requests'] / scale:,.2f}{unit} = "
             f"{_fmt(None if r['requests_ratio'] is None else r['requests_ratio'] * 100, ' %', 1)} "
             f"of the {r['rule']} line ({r['line'] / scale:,.2f}{unit}): {state}; limits are "
             f"{_fmt(None if r['limits_ratio'] is None else r['limits_ratio'] * 100, ' %', 1)} "
