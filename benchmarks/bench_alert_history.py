@@ -15,10 +15,10 @@ volatile-label detection, joins, gaps, restarts) + summaries + heat map; simulat
 send_resolved), counts only (``detail=False``) and with alert lists and Slack text.
 
 Target: history + simulation under 10 s (``--quick``: 500 identities, 7 days). Measured
-2026-11-26 on 2 cores shared with other helpers (load average 9-12; wall 2.5-5x CPU), CPU
-seconds history + counts / + text: mixed 4.5 / 7.6 s, typical 1.8 / 3.1 s, noisy 9.7 / 26.8 s.
-Before the per-group simulation engine: mixed 3.9 + 12.9 s CPU with text (21.4 s wall at load
-2.6). Run: ``python -m benchmarks alert_history [--quick]``.
+2026-11-26 on 2 cores shared with other helpers (load average 3.4-4.9), wall, history + counts /
++ text: mixed 3.9 / 6.2 s, typical 1.2 / 2.4 s, noisy 8.0 / 23.0 s (at load 9-12: 2.5-5x
+longer). Before the per-group simulation engine: mixed 21.4 s with text (load 2.6).
+Run: ``python -m benchmarks alert_history [--quick]``.
 """
 
 from __future__ import annotations
