@@ -132,6 +132,11 @@ def test_whatif_and_filters_follow_the_widgets(demo_run: dict[str, Any],
                                            repeat_interval="5m")  # the demo's own timers
     assert same.height == data.notifications.height
     assert data.whatif.height < data.notifications.height  # 5m / 12h send fewer
+    # the report's what-if counts without rendering text: same messages, times and receivers
+    full = alert_history.simulate_messages(ep, data.config, h.end, **data.whatif_timers)
+    assert full["title"].drop_nulls().len() == full.height > 0
+    keys = ["time", "receiver", "group_key", "status", "reason", "firing", "resolved"]
+    assert data.whatif.select(keys).equals(full.select(keys))
     crit = alert_history.filter_episodes(ep, severity="critical")
     assert set(crit["alertname"]) == {"NodeExporterDown"}
     box = alert_history_tuner(data)

@@ -128,7 +128,7 @@ def alert_history_views(report: AlertReport, *, severity: str | None = None,
             notifications = simulate_messages(ep, report.config, sim_end,
                                               eval_interval=report.eval_interval)
         whatif = simulate_messages(ep, report.config, sim_end, eval_interval=report.eval_interval,
-                                   group_interval=gi, repeat_interval=ri)
+                                   group_interval=gi, repeat_interval=ri, detail=False)
     fmt = dict.fromkeys(("firing_s", "mttr_s", "p50_s", "p90_s", "pending_s"), duration)
     # values read "6h12m", so headers drop the _s unit suffix
     heads = {"firing_s": "firing", "mttr_s": "MTTR", "p50_s": "p50", "p90_s": "p90",

@@ -111,14 +111,17 @@ def _annotate(prom: Prometheus, history: AlertHistory) -> list[str]:
 
 def simulate_messages(episodes: pl.DataFrame, cfg: AlertmanagerConfig, end: datetime, *,
                       eval_interval: DurationLike = "1m", group_interval: str | None = None,
-                      repeat_interval: str | None = None) -> pl.DataFrame:
-    """Notifications for ``episodes`` under ``cfg``, or under other timers on every route."""
+                      repeat_interval: str | None = None, detail: bool = True) -> pl.DataFrame:
+    """Notifications for ``episodes`` under ``cfg``, or under other timers on every route.
+
+    ``detail=False`` counts the messages without rendering their Slack text (the what-if only
+    needs counts; same times and counts, several times faster on large groups)."""
     if episodes.height == 0:
-        return simulate(episodes, cfg, end=end, eval_interval=eval_interval)
+        return simulate(episodes, cfg, end=end, eval_interval=eval_interval, detail=detail)
     if group_interval is None and repeat_interval is None:
-        return simulate(episodes, cfg, end=end, eval_interval=eval_interval)
+        return simulate(episodes, cfg, end=end, eval_interval=eval_interval, detail=detail)
     return what_if(episodes, cfg, group_interval=group_interval, repeat_interval=repeat_interval,
-                   end=end, eval_interval=eval_interval)
+                   end=end, eval_interval=eval_interval, detail=detail)
 
 
 def fetch_alert_report(
@@ -170,7 +173,7 @@ def fetch_alert_report(
         notifications = simulate_messages(history.episodes, cfg, history.end,
                                           eval_interval=eval_interval)
         whatif = simulate_messages(history.episodes, cfg, history.end,
-                                   eval_interval=eval_interval, **timers)
+                                   eval_interval=eval_interval, detail=False, **timers)
     events = fetch_workload_events(prom, history.start, history.end, events_step,
                                    pvc_threshold=pvc_threshold)
     pvc = pvc_usage(prom, history.start, history.end)
