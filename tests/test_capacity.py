@@ -183,6 +183,15 @@ def test_charts_stay_small_at_two_thousand_containers() -> None:
     spec = node_allocation_chart(nodes, top=30).to_dict()
     rows = spec["datasets"][spec["hconcat"][0]["layer"][0]["data"]["name"]]
     assert len({r["node"] for r in rows}) == 31 and rows[-1]["node"] == "others (20)"
+    # one node at 12x its allocatable: the axis stops at 150 % and the bar says its value
+    spec = node_allocation_chart(nodes.with_columns(
+        pl.when(pl.col("node") == "n0").then(768.0).otherwise(pl.col("cpu_requests") / 2)
+        .alias("cpu_requests"))).to_dict()
+    cpu = spec["hconcat"][0]["layer"]
+    assert cpu[0]["encoding"]["x"]["scale"] == {"clamp": True, "domain": [0, 1.5]}
+    labels = [r for rows in spec["datasets"].values() for r in rows if "label" in r]
+    assert [(r["node"], r["label"]) for r in labels] == [("n0", "1200 %")]
+    assert spec["hconcat"][1]["layer"][0]["encoding"]["x"]["scale"] == {}  # memory: unclipped
     ns = pl.DataFrame({"namespace": [f"ns{i}" for i in range(40)],
                        **{c: [1.0] * 40 for c in ("cpu_requests", "cpu_limits", "cpu_usage_mean",
                                                   "memory_requests", "memory_limits",
