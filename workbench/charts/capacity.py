@@ -16,13 +16,13 @@ from ..analysis.capacity.recommend import GIB, MIB
 from ..frames import TIMESTAMP
 from ._theme import PALETTE
 from .table import HtmlTable, html_table
+from .use import time_axis
 
 if TYPE_CHECKING:
     import altair as alt
 
 __all__ = ["forecast_chart", "namespace_chart", "node_allocation_chart", "request_usage_chart",
-           "rightsizing_table", "storage_chart", "throttling_chart", "time_axis",
-           "top_with_others"]
+           "rightsizing_table", "storage_chart", "throttling_chart", "top_with_others"]
 
 _MEASURE_COLORS = {"requests": PALETTE["line"], "limits": PALETTE["muted"],
                    "usage (mean)": PALETTE["ok"], "usage (p95)": PALETTE["warn"]}
@@ -31,35 +31,20 @@ _MEASURE_COLORS = {"requests": PALETTE["line"], "limits": PALETTE["muted"],
 _LABEL = {"cpu": "CPU", "memory": "Memory"}
 
 
-def time_axis(timestamps: Any, **kw: Any) -> alt.Axis:
-    """A time axis whose labels never repeat: hours and minutes (the dates in the title) on a
-    window under two days, otherwise one label per day or per several days.
+def _time_axis(timestamps: Any, width: int) -> alt.Axis:
+    """The reports' time axis (:func:`workbench.charts.use.time_axis`: labels that never repeat
+    nor run together) for these timestamps drawn ``width`` px wide.
 
-    Examples
-    --------
     >>> import datetime as dt
     >>> t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    >>> a = time_axis(pl.Series([t0, t0 + dt.timedelta(hours=12)]))
-    >>> a.format, a.title
-    ('%H:%M', 'Jan 01 00:00 – Jan 01 12:00')
-    >>> a = time_axis(pl.Series([t0, t0 + dt.timedelta(days=30)]))
-    >>> a.format, a.tickCount.to_dict()
-    ('%b %d', {'interval': 'day', 'step': 4})
+    >>> _time_axis(pl.Series([t0, t0 + dt.timedelta(hours=12)]), 900).format
+    '%H:%M'
+    >>> _time_axis(pl.Series([t0, t0 + dt.timedelta(days=30)]), 400).format
+    '%b %d'
     """
-    import altair as alt
-
     ts = pl.Series(timestamps).drop_nulls()
-    if ts.len() == 0:
-        return alt.Axis(format="%b %d", **kw)
-    t0, t1 = cast(datetime, ts.min()), cast(datetime, ts.max())
-    days = (t1 - t0).total_seconds() / 86400
-    if days < 2:
-        kw.setdefault("title", f"{t0:%b %d %H:%M} – {t1:%b %d %H:%M}")
-        return alt.Axis(format="%H:%M", labelOverlap=True, **kw)
-    step = max(1, math.ceil(days / 8))
-    kw.setdefault("title", None)
-    return alt.Axis(format="%b %d", tickCount=alt.TickCount(interval="day", step=step),
-                    labelOverlap=True, **kw)
+    span = (cast(datetime, ts.max()) - cast(datetime, ts.min())) if ts.len() else timedelta(0)
+    return time_axis(span, width)
 
 
 def _num(v: Any, default: float) -> float:
@@ -223,7 +208,7 @@ def throttling_chart(throttling: pl.DataFrame, *, top: int = 20, threshold: floa
         f = pl.DataFrame(schema={"timestamp": TIMESTAMP, "container_of": pl.String,
                                  "value": pl.Float64})
     return alt.Chart(f.select("timestamp", "container_of", "value")).mark_rect().encode(
-        x=alt.X("timestamp:T", axis=time_axis(f["timestamp"])),
+        x=alt.X("timestamp:T", axis=_time_axis(f["timestamp"], 900)),
         y=alt.Y("container_of:N", sort=worst.to_list(), title=None),
         color=alt.Color("value:Q", title="throttled", scale=alt.Scale(
             domain=[0, threshold, 1], range=["#f7fbff", PALETTE["warn"], PALETTE["bad"]]),
@@ -272,8 +257,8 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
         color = alt.Color("series:N", scale=series_scale,
                           legend=alt.Legend(orient="top", title=None))
         layers = [alt.Chart(hist).mark_line().encode(
-            x=alt.X("timestamp:T", axis=time_axis(pl.concat([hist["timestamp"],
-                                                                   pj["timestamp"]]))),
+            x=alt.X("timestamp:T", axis=_time_axis(pl.concat([hist["timestamp"],
+                                                                    pj["timestamp"]]), 400)),
             y=alt.Y("value:Q", title=f"{res} ({unit})"), color=color,
             tooltip=["series", alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
                      alt.Tooltip("value:Q", format=".3~f")]),
@@ -335,7 +320,7 @@ def storage_chart(storage_trend: pl.DataFrame, storage: dict[str, Any]) -> alt.L
     xs = b["timestamp"] if pj is None else pl.concat([b["timestamp"], pj["timestamp"]])
     layers = [alt.Chart(b.with_columns(pl.lit("blocks").alias("what"))).mark_line(
         color=PALETTE["line"]).encode(
-        x=alt.X("timestamp:T", axis=time_axis(xs)),
+        x=alt.X("timestamp:T", axis=_time_axis(xs, 600)),
         y=alt.Y("GiB:Q", title="TSDB blocks (GiB)"),
         tooltip=[alt.Tooltip("timestamp:T", format="%Y-%m-%d %H:%M"),
                  alt.Tooltip("GiB:Q", format=".2f")])]
