@@ -103,6 +103,18 @@ def test_live_scrapes_arrive_by_remote_write(vm_demo: dict[str, Any]) -> None:
     assert live.height == 3 * PARAMS.nodes + 1 and live["value"].min() == 1.0
     rules = Prometheus(vm_demo["eps"]["rules_prometheus"]).rules()
     assert rules.height > 0 and set(rules["health"].to_list()) <= {"ok", "unknown"}
+    # VictoriaMetrics answers /api/v1/rules with the live Prometheus's rules (vmalert.proxyURL),
+    # so Prometheus("demo").rules() finds what the rules audit and tuning need
+    via_vm = prom.rules()
+    assert sorted(via_vm["name"].to_list()) == sorted(rules["name"].to_list())
+    # one series per node across the history and the live scrapes: remote_write does not add
+    # the external labels the imported history lacks
+    both = prom.query(f'count by (instance) (count_over_time(up{{job="node-exporter"}}'
+                      f'[{int(time.time() - end) + 600}s]))')
+    assert both.height == PARAMS.nodes and both["value"].min() > 0
+    per_node = prom.query(f'count(last_over_time(up{{job="node-exporter"}}'
+                          f'[{int(time.time() - end) + 600}s]))')
+    assert per_node["value"][0] == PARAMS.nodes      # (with a `cluster` label: twice as many)
 
 
 def test_down_stops_victoria_metrics(tmp_path: Path) -> None:

@@ -358,6 +358,14 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams | None = No
                           "total_s": time.perf_counter() - t0,
                           "alert_firing_evaluations": counts}})
             eps = stack._start(d, cluster, params.fingerprint(), metrics_api, say)
+            # /api/v1/rules and /api/v1/alerts on VictoriaMetrics answer with the live
+            # Prometheus's (as vmalert's would): the rules audit and tuning find the rules
+            stack._stop_pid(vm_rec, d, timeout=300)   # a graceful stop flushes what it holds
+            port = int(vm_url.rsplit(":", 1)[1])
+            st = stack._load(d / "state.json") or {"processes": {}, "endpoints": {}}
+            stack._launch(d, st, _VM, _vm_argv(d, params, port, rules_url=eps["prometheus"]),
+                          [port], "/health")
+            vm_rec = st["processes"][_VM]
             _remote_write_to(d, eps["prometheus"], vm_url)
             # remote_write sends from now on; the minutes before come from the simulation
             gap_until = math.floor(time.time() / cluster.interval) * cluster.interval
@@ -379,10 +387,12 @@ def up(dir: str | os.PathLike[str] | None = None, params: DemoParams | None = No
         return dict(doc["endpoints"])
 
 
-def _vm_argv(d: Path, params: DemoParams, port: int) -> list[str]:
+def _vm_argv(d: Path, params: DemoParams, port: int, *, rules_url: str = "") -> list[str]:
+    proxy = [f"-vmalert.proxyURL={rules_url}"] if rules_url else []
     return [find_binary(_VM), f"-storageDataPath={d / 'vm-data'}",
             f"-retentionPeriod={math.ceil(params.days) + 60}d",
-            f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0", "-loggerLevel=WARN"]
+            f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0", "-loggerLevel=WARN",
+            *proxy]
 
 
 def _remote_write_to(d: Path, prom_url: str, vm_url: str) -> None:
@@ -392,6 +402,9 @@ def _remote_write_to(d: Path, prom_url: str, vm_url: str) -> None:
     cfg = d / "prometheus.yml"
     doc = yaml.safe_load(cfg.read_text())
     doc["remote_write"] = [{"url": f"{vm_url}/api/v1/write"}]
+    # remote_write adds the external labels to every series it sends; the imported history has
+    # none, so each series would split in two at the seam (a node read as down for the history)
+    doc.get("global", {}).pop("external_labels", None)
     cfg.write_text(yaml.safe_dump(doc, sort_keys=False, width=200))
     r = requests.post(f"{prom_url}/-/reload", timeout=30)
     if r.status_code != 200:
