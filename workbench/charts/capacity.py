@@ -291,9 +291,9 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
                 ((pl.col("crossing") - pl.col("crossing").shift(1).over("line"))
                  .dt.total_seconds() / 86400).fill_null(math.inf).alias("gap"))
             pts = pts.filter(pl.col("gap") >= horizon / 10)
-            for line, dy, base in (("allocatable", -9, "bottom"), ("n_minus_1", 9, "top")):
+            for line, dy, top in (("allocatable", -9, False), ("n_minus_1", 9, True)):
                 layers.append(alt.Chart(pts.filter(pl.col("line") == line)).mark_text(
-                    dy=dy, baseline=base, fontSize=10).encode(
+                    dy=dy, baseline="top" if top else "bottom", fontSize=10).encode(
                     x="crossing:T", y="value:Q", text="label:N"))
         panels.append(alt.layer(*layers).resolve_scale(color="independent").properties(
             width=400, height=200, title=f"{_LABEL[res]}: requests and usage, trend and lines"))

@@ -125,7 +125,7 @@ def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, url: str,
     native = NativeWriter()
     lines: list[bytes] = []
     size = 0
-    pending: list[Future[float]] = []
+    pending: list[Future[None]] = []
     g0 = time.perf_counter()
 
     def send(path: str, body: bytes) -> None:

@@ -115,6 +115,9 @@ class NativeWriter:
         self._vals: list[np.ndarray] = []
         self.samples = 0
 
+    def _reset(self) -> None:
+        self._heads, self._ts, self._vals, self.samples = [], [], [], 0
+
     def __len__(self) -> int:
         return len(self._heads)
 
@@ -172,7 +175,7 @@ class NativeWriter:
                 parts.append(b"\x00")
             blk = b"".join(parts)
             out += (_U32.pack(len(name)), name, _U32.pack(len(blk)), blk)
-        self.__init__()
+        self._reset()
         return b"".join(out)
 
 

@@ -63,7 +63,7 @@ def daily_means(ts: pl.Series, vs: pl.Series) -> tuple[pl.Series, pl.Series]:
     g = (f.with_columns(((pl.lit(end) - pl.col("t")).dt.total_seconds() // 86400).alias("day"))
          .group_by("day").agg(pl.col("t").mean(), pl.col("v").mean(), pl.len().alias("n"))
          .sort("t"))
-    g = g.filter(pl.col("n") >= 0.9 * g["n"].max())  # a day with 10 % of its points missing
+    g = g.filter(pl.col("n") >= 0.9 * pl.col("n").max())  # a day with 10 % of points missing
     return g["t"], g["v"]
 
 
