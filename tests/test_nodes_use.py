@@ -270,6 +270,20 @@ def test_availability_counts_vanished_targets() -> None:
     ]
 
 
+def test_availability_on_a_grid_off_the_window_start() -> None:
+    """VictoriaMetrics puts range points on multiples of the step, not at start + k * step:
+    the same samples 42 s later are the same steps (the big demo's node report read all 50
+    nodes down for 24 h), and the vanished minutes are still found."""
+    up = _frame([1, 1, 1, None, None, 1, 1], start_min=2).drop("device").with_columns(
+        pl.col("timestamp") + timedelta(seconds=42))
+    av = wn.availability(up, T0, T0 + timedelta(minutes=10), 60.0).row(0, named=True)
+    assert av["downtime_s"] == 3 * 60.0  # minutes 5, 6 and 9 (the grid ends at 9:42)
+    assert [(w["start"], w["end"]) for w in av["down_windows"]] == [
+        (T0 + timedelta(minutes=4, seconds=42), T0 + timedelta(minutes=6, seconds=42)),
+        (T0 + timedelta(minutes=8, seconds=42), T0 + timedelta(minutes=9, seconds=42)),
+    ]
+
+
 def test_node_names_fallbacks() -> None:
     targets = pl.DataFrame({"instance": ["10.0.0.1:9100", "10.0.0.2:9100", "10.0.0.3:9100",
                                          "10.0.0.9:9100"],

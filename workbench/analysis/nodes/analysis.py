@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -370,6 +370,12 @@ def availability(up: pl.DataFrame, start: datetime, end: datetime, step_s: float
     ...                    "value": [1.0, 0.0, 0.5, 1.0]})
     >>> availability(up, t0, t0 + timedelta(minutes=3), 60.0)["downtime_s"].to_list()
     [90.0]
+
+    Samples on another phase of the step (VictoriaMetrics' grid) are steps, not gaps:
+
+    >>> late = up.with_columns(pl.col("timestamp") + timedelta(seconds=42))
+    >>> availability(late, t0, t0 + timedelta(minutes=3), 60.0)["downtime_s"].to_list()
+    [90.0]
     """
     _number(step_s, "availability: step_s")
     if not isinstance(start, datetime) or not isinstance(end, datetime):
@@ -377,6 +383,13 @@ def availability(up: pl.DataFrame, start: datetime, end: datetime, step_s: float
         raise ConfigError(msg)
     check_frame(up, "availability: up")
     step_ms = round(step_s * 1000)
+    if up.height and step_ms > 0:
+        # The steps are where the samples are: VictoriaMetrics puts a range query's points on
+        # multiples of the step, not at start + k * step as Prometheus does, and every step of
+        # a grid off by some seconds would read as a missing sample (the node down).
+        first_t = cast(datetime, up["timestamp"].cast(TIMESTAMP).min())
+        phase_ms = round((first_t - start) / timedelta(milliseconds=1)) % step_ms
+        start = start + timedelta(milliseconds=phase_ms)
     n = int((end - start) / timedelta(milliseconds=step_ms)) + 1
     grid = pl.DataFrame({"timestamp": pl.datetime_range(
         start, start + timedelta(milliseconds=step_ms * (n - 1)), timedelta(milliseconds=step_ms),
