@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 # One rerun, only for a Jupyter kernel that hung or died (a known intermittent fault on a busy
 # machine, see docs/reports.md); every rerun is listed in the summary ("N rerun").
-RERUN  := --reruns 1 --only-rerun "Timeout \(>" --only-rerun DeadKernelError
+RERUN  := --reruns 1 --only-rerun "Timeout \(>" --only-rerun DeadKernelError --only-rerun CellTimeoutError
 
 .DEFAULT_GOAL := help
 .PHONY: help install check test test-fast demo demo-down bench lab lint

@@ -161,7 +161,7 @@ def test_interactive_notebook_shows_the_tuner(small_demo: dict[str, Any], tmp_pa
     nb = pm.execute_notebook(
         str(get_report("alert_history").path), str(tmp_path / "interactive.ipynb"),
         kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
-        kernel_manager_class=ipc_kernel_manager(), execution_timeout=600,
+        kernel_manager_class=ipc_kernel_manager(), execution_timeout=240,
         parameters={"start": str(int(gt["history"]["start_s"])),
                     "end": str(int(gt["history"]["end_s"]))})
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]

@@ -88,7 +88,7 @@ def test_interactive_notebook_shows_the_tuner(small_demo: dict[str, Any], tmp_pa
         parameters={"prometheus": small_demo["eps"]["prometheus"], "start": str(int(h["start_s"])),
                     "end": str(int(h["end_s"])), "buffer": 0.3},
         progress_bar=False, cwd=str(tmp_path),
-        kernel_manager_class=ipc_kernel_manager(), execution_timeout=600, start_timeout=300)
+        kernel_manager_class=ipc_kernel_manager(), execution_timeout=240, start_timeout=300)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
