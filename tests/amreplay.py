@@ -36,8 +36,16 @@ class Episode:
 
 
 def schedule(episodes: list[Episode], end: float, *, step: float, valid: float,
-             retention: float) -> list[tuple[float, list[dict[str, Any]]]]:
-    """What Prometheus would post, and when: [(s from T0, alerts with s-from-T0 times)]."""
+             retention: float, resolve_early: float = 0.0
+             ) -> list[tuple[float, list[dict[str, Any]]]]:
+    """What Prometheus would post, and when: [(s from T0, alerts with s-from-T0 times)].
+
+    ``resolve_early``: resolve this many seconds early (posted then, with ``EndsAt`` then, so
+    Alertmanager sees it resolved on arrival). A group's flush ticks sit a whole number of
+    seconds after the post that created it, so a resolve can land on a tick exactly; the
+    simulation takes the alert in before the flush at the same instant, the real Alertmanager
+    whichever its scheduler runs first. Resolving a few ms early makes the real one take it in
+    first too (message times still compare within the tolerance)."""
     posts: dict[float, list[dict[str, Any]]] = {}
     for i, e in enumerate(episodes):
         nxt = min((o.active if o.active is not None else o.fired for o in episodes[i + 1:]
@@ -52,7 +60,8 @@ def schedule(episodes: list[Episode], end: float, *, step: float, valid: float,
             continue
         t = e.resolved
         while t - e.resolved <= retention and t <= end and (nxt is None or t < nxt):
-            posts.setdefault(round(t, 6), []).append({**base, "ends_at": e.resolved})
+            posts.setdefault(round(t - resolve_early, 6), []).append(
+                {**base, "ends_at": e.resolved - resolve_early})
             t += step
     return sorted(posts.items())
 

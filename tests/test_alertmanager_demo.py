@@ -90,7 +90,7 @@ def test_demo_incidents_equal_real_alertmanager(small_demo: dict[str, Any],
     assert sum(e.labels["alertname"] == "NodeLoadFlapping" for e in episodes) >= 2
     end = WINDOW_S / SCALE + 3
     template = _config_template()
-    sched = schedule(episodes, end, step=2.0, valid=4.0, retention=15.0)
+    sched = schedule(episodes, end, step=2.0, valid=4.0, retention=15.0, resolve_early=0.05)
     run = replay(tmp_path, template, sched, end)
     cfg = AlertmanagerConfig.from_yaml(template.format(sink="http://127.0.0.1:1"))
     sim = simulate(episodes_frame(episodes, run.t0), cfg, eval_interval="1s",
