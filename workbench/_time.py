@@ -23,11 +23,13 @@ from datetime import UTC, date, datetime, timedelta
 from ._errors import ConfigError
 
 __all__ = [
+    "MAX_ARG_MS",
     "MAX_POINTS_TOTAL",
     "MAX_REQUESTS",
     "DurationLike",
     "TimeLike",
     "auto_step_ms",
+    "check_ms",
     "check_plan",
     "format_duration",
     "parse_duration_ms",
@@ -57,6 +59,33 @@ NICE_STEPS_MS = tuple(
     s * 1000
     for s in (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 )
+
+
+#: The largest millisecond count an analysis argument may hold (~31,000 years): more is a unit
+#: mix-up, and overflows polars' durations.
+MAX_ARG_MS = 10**15
+
+
+def check_ms(value: object, name: str, fn: str, *, minimum: int = 0) -> int:
+    """``value`` as a whole number of milliseconds in ``[minimum, MAX_ARG_MS]``, else a
+    :class:`~workbench.ConfigError` naming ``fn``, ``name`` and the fix.
+
+    Examples
+    --------
+    >>> check_ms(60_000.0, "step_ms", "occurrences")
+    60000
+    >>> check_ms(-1, "step_ms", "occurrences")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    workbench._errors.ConfigError: occurrences: step_ms must be a finite number of milliseconds ...
+    """
+    ok = isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value) and minimum <= value <= MAX_ARG_MS
+    if not ok:
+        msg = (f"{fn}: {name} must be a finite number of milliseconds between {minimum} and "
+               f"{MAX_ARG_MS}, got {value!r:.60}. Fix: pass e.g. {name}=60_000.")
+        raise ConfigError(msg)
+    return int(value)  # type: ignore[call-overload,no-any-return]
 
 
 def parse_duration_ms(value: DurationLike) -> int:

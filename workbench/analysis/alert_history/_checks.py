@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ..._errors import ConfigError
+from ..._time import MAX_ARG_MS, check_ms
 from ...frames import TIMESTAMP, check_frame
 
-MAX_MS = 10**15  # ~31,000 years: more is a unit mix-up, and overflows polars' durations
 _TIMES = ("active_at", "fired_at", "resolved_at")
 _SECONDS = ("pending_s", "firing_s")
 
@@ -83,21 +83,10 @@ def samples_frame(frame: object, fn: str, what: str,
     return f.with_columns(casts)
 
 
-def ms(value: object, name: str, fn: str, *, minimum: int = 0) -> int:
-    """A whole number of milliseconds in ``[minimum, MAX_MS]``, else a ConfigError."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) \
-        and math.isfinite(value) and minimum <= value <= MAX_MS
-    if not ok:
-        msg = (f"{fn}: {name} must be a finite number of milliseconds between {minimum} and "
-               f"{MAX_MS}, got {value!r:.60}. Fix: pass e.g. {name}=60_000.")
-        raise ConfigError(msg)
-    return int(value)  # type: ignore[call-overload,no-any-return]
-
-
 def seconds(value: object, name: str, fn: str) -> float:
     """A finite number of seconds >= 0, else a ConfigError."""
     if isinstance(value, int | float) and not isinstance(value, bool) \
-            and math.isfinite(value) and 0 <= value <= MAX_MS / 1000:
+            and math.isfinite(value) and 0 <= value <= MAX_ARG_MS / 1000:
         return float(value)
     msg = f"{fn}: {name} must be a finite number of seconds >= 0, got {value!r:.60}. Fix: e.g. 900."
     raise ConfigError(msg)
@@ -165,9 +154,9 @@ def interval_map(value: object, fn: str) -> dict[str, int] | int | None:
     if value is None:
         return None
     if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        return {k: ms(v, "interval_ms", fn, minimum=1) for k, v in value.items()}
+        return {k: check_ms(v, "interval_ms", fn, minimum=1) for k, v in value.items()}
     if isinstance(value, int) and not isinstance(value, bool):
-        return ms(value, "interval_ms", fn, minimum=1)
+        return check_ms(value, "interval_ms", fn, minimum=1)
     raise ConfigError(f"{fn}: interval_ms must be milliseconds or a mapping of alert name to "
                       f"milliseconds, got {value!r:.80}. Fix: pass e.g. 60_000.")
 

@@ -66,6 +66,7 @@ import numpy as np
 import polars as pl
 
 from ..._errors import ConfigError
+from ..._time import MAX_ARG_MS, check_ms
 from ...frames import TIMESTAMP, check_frame
 from . import _checks
 
@@ -181,8 +182,8 @@ def episodes_from_samples(
     if for_state is not None:
         for_state = _checks.samples_frame(for_state, fn, "for_state", require=("value",))
     if end_ms is not None:
-        end_ms = _checks.ms(end_ms, "end_ms", fn, minimum=-_checks.MAX_MS)
-    gap_tolerance_ms = _checks.ms(gap_tolerance_ms, "gap_tolerance_ms", fn)
+        end_ms = check_ms(end_ms, "end_ms", fn, minimum=-MAX_ARG_MS)
+    gap_tolerance_ms = check_ms(gap_tolerance_ms, "gap_tolerance_ms", fn)
     volatile = _checks.volatile_map(volatile, fn)
     interval_ms = _checks.interval_map(interval_ms, fn)
     if alerts.height == 0 or "alertname" not in alerts.columns:

@@ -26,12 +26,12 @@ from collections.abc import Sequence
 import polars as pl
 
 from ..._errors import ConfigError
+from ..._time import check_ms
 from ...frames import TIMESTAMP, check_frame
 from ...sources.kubernetes.events import EVENT_SCHEMA, empty_events
 
 __all__ = ["fold", "occurrences", "restart_bursts"]
 
-_MAX_MS = 10**15  # ~31,000 years: more is a unit mix-up, and overflows polars' durations
 
 
 def _keys(keys: object, fn: str) -> list[str]:
@@ -46,17 +46,6 @@ def _keys(keys: object, fn: str) -> list[str]:
                "Fix: pass distinct label column names.")
         raise ConfigError(msg)
     return list(keys)
-
-
-def _ms(value: object, name: str, fn: str, *, minimum: int = 0) -> int:
-    """A whole number of milliseconds in ``[minimum, _MAX_MS]``, else a ConfigError."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) \
-        and math.isfinite(value) and minimum <= value <= _MAX_MS
-    if not ok:
-        msg = (f"{fn}: {name} must be a finite number of milliseconds between {minimum} and "
-               f"{_MAX_MS}, got {value!r:.60}. Fix: pass e.g. {name}=60_000.")
-        raise ConfigError(msg)
-    return int(value)  # type: ignore[call-overload,no-any-return]
 
 
 def _typed(frame: pl.DataFrame, fn: str, what: str, *, times: Sequence[str] = (),
@@ -90,9 +79,9 @@ def occurrences(frame: pl.DataFrame, keys: Sequence[str], *, step_ms: int,
     ``value_max``. A gap up to ``gap_ms`` (default 1.5 steps) does not split a run."""
     keys = _keys(keys, "occurrences")
     frame = check_frame(frame, "occurrences: frame", columns=("timestamp", "value"))
-    step_ms = _ms(step_ms, "step_ms", "occurrences")
+    step_ms = check_ms(step_ms, "step_ms", "occurrences")
     if gap_ms is not None:
-        gap_ms = _ms(gap_ms, "gap_ms", "occurrences")
+        gap_ms = check_ms(gap_ms, "gap_ms", "occurrences")
     frame = _typed(frame, "occurrences", "frame", times=["timestamp"], numbers=["value"],
                    texts=keys)
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -193,7 +182,7 @@ def restart_bursts(restarts: pl.DataFrame, keys: Sequence[str], *, window_ms: in
     keys = _keys(keys, "restart_bursts")
     restarts = check_frame(restarts, "restart_bursts: restarts",
                            columns=("timestamp", "value", *keys))
-    window_ms = _ms(window_ms, "window_ms", "restart_bursts", minimum=1)
+    window_ms = check_ms(window_ms, "window_ms", "restart_bursts", minimum=1)
     if isinstance(min_restarts, bool) or not isinstance(min_restarts, int | float) \
             or math.isnan(min_restarts):
         msg = (f"restart_bursts: min_restarts must be a number, got {min_restarts!r:.60}. "
