@@ -400,14 +400,10 @@ class Dispatcher:
                 len(firing), len(resolved), "", "", None, None))
         if cid is None:
             sent = sorted((group.alerts[fp] for fp in firing | resolved), key=lambda a: a.order)
-            title = text = None
-            if integ.kind == "slack":
-                data = template_data(group.route.receiver, [
-                    {"status": "resolved" if a.fp in resolved else "firing", "labels": a.labels,
-                     "annotations": a.annotations, "fingerprint": a.fp} for a in sent],
-                    group.labels, self.external_url)
-                title = _render(integ.title or '{{ template "slack.default.title" . }}', data)
-                text = _render(integ.text or '{{ template "slack.default.text" . }}', data)
+            title, text = slack_message(integ, group.route.receiver, [
+                {"status": "resolved" if a.fp in resolved else "firing", "labels": a.labels,
+                 "annotations": a.annotations, "fingerprint": a.fp} for a in sent],
+                group.labels, self.external_url)
             cid = self.content_ids[ckey] = len(self.contents)
             self.contents.append((
                 group.route.receiver, integ.name, group.route.key, group.key,
@@ -449,6 +445,19 @@ class Dispatcher:
                 self.gc()
         for group in self.groups.values():
             self.materialize(group, self.end, inclusive=True)
+
+
+def slack_message(integ: Any, receiver: str, alerts: list[dict[str, Any]],
+                  group_labels: dict[str, str], external_url: str
+                  ) -> tuple[str | None, str | None]:
+    """(title, text) of a Slack integration's message for ``alerts`` (dicts of ``status``,
+    ``labels``, ``annotations``, ``fingerprint``), its own templates or Alertmanager's defaults;
+    ``(None, None)`` for any other integration. A template that fails renders as a note."""
+    if integ.kind != "slack":
+        return None, None
+    data = template_data(receiver, alerts, group_labels, external_url)
+    return (_render(integ.title or '{{ template "slack.default.title" . }}', data),
+            _render(integ.text or '{{ template "slack.default.text" . }}', data))
 
 
 def _render(template: str, data: Any) -> str:

@@ -30,9 +30,8 @@ import numpy as np
 import polars as pl
 
 from .config import AlertmanagerConfig
-from .dispatcher import MAINTENANCE_MS, alert_order
+from .dispatcher import MAINTENANCE_MS, alert_order, slack_message
 from .route import Route, label_set_string
-from .templates import TemplateError, render, template_data
 
 __all__ = ["applies", "fast_simulate"]
 
@@ -120,8 +119,6 @@ def fast_simulate(episodes: pl.DataFrame, cfg: AlertmanagerConfig, *, label_cols
 
     ``fired``/``resolved``/``active`` are Unix ms with ``-1`` for null.
     """
-    if episodes.height == 0:
-        return None
     ident = _identities(episodes, label_cols)
     posts = _posts(ident, fired, resolved, active, end, interval, resend, retention)
     if posts is None:
@@ -147,9 +144,7 @@ def fast_simulate(episodes: pl.DataFrame, cfg: AlertmanagerConfig, *, label_cols
         routes = routes_cache.get(lkey)
         if routes is None:
             routes = routes_cache[lkey] = cfg.route(labels)
-        for route in routes:
-            if route.mute_time_intervals or route.active_time_intervals:
-                return None
+        for route in routes:             # no time intervals: applies() checked every route
             glabels = route.group_labels(labels)
             gstr = label_set_string(glabels)
             g = gids.get((id(route), gstr))
@@ -406,7 +401,7 @@ def _contents(contents: list[tuple[int, int, int, int, tuple[int, ...]]],
         cid=pl.int_range(pl.len(), dtype=pl.Int64))
 
 
-def _content(g: int, i: int, f: int, r: int, snap: tuple[int, ...] | None,
+def _content(g: int, i: int, f: int, r: int, snap: tuple[int, ...],
              groups: list[tuple[Route, dict[str, str], str]], members: list[list[int]],
              cfg: AlertmanagerConfig, ident_labels: list[dict[str, str]],
              ann_rows: list[tuple[Any, ...]] | None, ann_cols: list[str], external_url: str,
@@ -419,7 +414,6 @@ def _content(g: int, i: int, f: int, r: int, snap: tuple[int, ...] | None,
     bits = f | r
     alerts = []
     pos = 0
-    assert snap is not None
     group_members = members[g]
     while bits:                               # the set bits, lowest first
         low = bits & -bits
@@ -440,18 +434,7 @@ def _content(g: int, i: int, f: int, r: int, snap: tuple[int, ...] | None,
         alerts.append((known[1], known[0], bool(r & low), ident_labels[k], ann))
     alerts.sort(key=lambda a: a[0])
     names = "\x00".join(sorted({a[3].get("alertname", "") for a in alerts}))
-    title = text = None
-    if integ.kind == "slack":
-        data = template_data(route.receiver, [
-            {"status": "resolved" if a[2] else "firing", "labels": a[3], "annotations": a[4],
-             "fingerprint": a[1]} for a in alerts], glabels, external_url)
-        title = _render(integ.title or '{{ template "slack.default.title" . }}', data)
-        text = _render(integ.text or '{{ template "slack.default.text" . }}', data)
+    title, text = slack_message(integ, route.receiver, [
+        {"status": "resolved" if a[2] else "firing", "labels": a[3], "annotations": a[4],
+         "fingerprint": a[1]} for a in alerts], glabels, external_url)
     return (",".join(a[1] for a in alerts), names, title, text)
-
-
-def _render(template: str, data: Any) -> str:
-    try:
-        return render(template, data)
-    except TemplateError as exc:
-        return f"<template not rendered: {exc}>"
