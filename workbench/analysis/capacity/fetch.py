@@ -282,12 +282,12 @@ def _stat(prom: Prometheus, expr: str, stat: str, at: float) -> pl.DataFrame:
 
 
 def _exact_duplicates(prom: Prometheus, pool: ThreadPoolExecutor, sel: q.Selectors, w: str,
-                      s: str, at: float, percentiles: tuple[float, ...], dup: pl.DataFrame,
+                      s: str, at: float, percentiles: tuple[float, ...], keys: pl.DataFrame,
                       cpu: pl.DataFrame, memory: pl.DataFrame
                       ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Containers with several cAdvisor series in the window: their statistics again, with the
-    ``max by`` inside the subquery (KRR's shape), one query per statistic and batch of pods."""
-    keys = dup
+    """Containers with several cAdvisor series in the window (``keys``): their statistics again,
+    with the ``max by`` inside the subquery (KRR's shape), one query per statistic and batch of
+    pods."""
     if keys.height == 0:
         return cpu, memory
     seen = pl.concat([cpu.select(KEYS), memory.select(KEYS)]).unique()

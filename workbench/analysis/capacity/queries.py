@@ -24,13 +24,11 @@ __all__ = [
     "Selectors",
     "cpu_rate",
     "cpu_rate_series",
-    "cpu_stats",
     "duplicate_keys",
     "events",
     "hpa",
     "memory_gauge",
     "memory_series",
-    "memory_stats",
     "node_usage",
     "nodes",
     "over_time",
@@ -152,16 +150,6 @@ def duplicate_keys(sel: Selectors, window: str) -> str:
     return " or ".join(
         f"count by ({_C}) (count_over_time({m}{{{sel.cad()}}}[{window}])) > 1"
         for m in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes"))
-
-
-def cpu_stats(sel: Selectors, window: str, step: str, percentiles: tuple[float, ...]) -> str:
-    """Mean, max, sample count and percentiles of each container's CPU rate over the window."""
-    return stat_union(over_time(cpu_rate(sel, step), window, step, percentiles))
-
-
-def memory_stats(sel: Selectors, window: str, step: str, percentiles: tuple[float, ...]) -> str:
-    """The same for the working set (sampled every step, as KRR samples it)."""
-    return stat_union(over_time(memory_gauge(sel), window, step, percentiles))
 
 
 def events(sel: Selectors, window: str) -> str:
