@@ -290,11 +290,13 @@ def forecast_chart(trend: pl.DataFrame, forecast: pl.DataFrame, *,
                 pl.col("crossing").dt.strftime("%b %d").alias("label"),
                 ((pl.col("crossing") - pl.col("crossing").shift(1).over("line"))
                  .dt.total_seconds() / 86400).fill_null(math.inf).alias("gap"))
-            pts = pts.filter(pl.col("gap") >= horizon / 10)
-            for line, dy, top in (("allocatable", -9, False), ("n_minus_1", 9, True)):
-                layers.append(alt.Chart(pts.filter(pl.col("line") == line)).mark_text(
-                    dy=dy, baseline="top" if top else "bottom", fontSize=10).encode(
-                    x="crossing:T", y="value:Q", text="label:N"))
+            pts = pts.filter(pl.col("gap") >= horizon / 10).drop("gap")   # no inf in the data
+            above = alt.Chart(pts.filter(pl.col("line") == "allocatable")).mark_text(
+                dy=-9, baseline="bottom", fontSize=10)
+            below = alt.Chart(pts.filter(pl.col("line") == "n_minus_1")).mark_text(
+                dy=9, baseline="top", fontSize=10)
+            layers += [m.encode(x="crossing:T", y="value:Q", text="label:N")
+                       for m in (above, below)]
         panels.append(alt.layer(*layers).resolve_scale(color="independent").properties(
             width=400, height=200, title=f"{_LABEL[res]}: requests and usage, trend and lines"))
     return alt.hconcat(*panels)
