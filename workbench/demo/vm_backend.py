@@ -150,17 +150,16 @@ def _slice_job(params: DemoParams, end_s: float, t0: float, t1: float, url: str,
                 continue
             st.samples += n_ok
             st.series_slices += 1
-            vals = s.values[ok] if n_ok < len(ok) else s.values
+            vals, ts = (s.values[ok], ts_ms[ok]) if n_ok < len(ok) else (s.values, ts_ms)
             labels = {"__name__": s.name, **s.labels}
             m = np.rint(vals * scale) if scale != 1 else vals
             if fmt == "native" and scale in _DIGITS and _exact(m, vals, scale):
-                native.add(metric_name(labels), ts_ms[ok] if n_ok < len(ok) else ts_ms,
-                           m.astype(np.int64), -_DIGITS[scale])
+                native.add(metric_name(labels), ts, m.astype(np.int64), -_DIGITS[scale])
                 if native.samples >= REQUEST_SAMPLES:
                     send("/api/v1/import/native", native.body())
                 continue
             v = vals if scale == 1 else m / scale
-            line = import_line(labels, v, ts_ms[ok] if n_ok < len(ok) else ts_ms)
+            line = import_line(labels, v, ts)
             lines.append(line)
             size += len(line)
             if size >= REQUEST_BYTES:

@@ -110,13 +110,13 @@ class NativeWriter:
     """
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self._heads: list[tuple[bytes, bytes, int]] = []  # name, header, mode
         self._ts: list[np.ndarray] = []
         self._vals: list[np.ndarray] = []
         self.samples = 0
-
-    def _reset(self) -> None:
-        self._heads, self._ts, self._vals, self.samples = [], [], [], 0
 
     def __len__(self) -> int:
         return len(self._heads)
