@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -201,6 +202,21 @@ def offline_chromium(url: str, *args: str) -> subprocess.CompletedProcess[str]:
             "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
             "--virtual-time-budget=30000", *args, url]
     return subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+
+
+@contextlib.contextmanager
+def playwright_chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a browser download), headless, with every
+    host but 127.0.0.1 unresolvable; closed on exit."""
+    path = require_binary("chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=[
+            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def ipc_kernel_manager() -> type:

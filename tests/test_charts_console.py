@@ -18,7 +18,7 @@ from workbench.charts._render import bundle_html
 from workbench.charts.tuning import tuning_chart
 from workbench.frames import TIMESTAMP
 
-from .conftest import require_binary
+from .conftest import playwright_chromium
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 MINUTES = [T0 + timedelta(minutes=i) for i in range(180)]
@@ -33,13 +33,8 @@ WINDOWS = pl.List(pl.Struct({"start": TIMESTAMP, "end": TIMESTAMP}))
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    require_binary("chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND"])
+    with playwright_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

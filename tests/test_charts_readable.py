@@ -206,22 +206,18 @@ def test_heat_map_includes_filesystems_and_availability() -> None:
 
 
 def test_summary_table_fits_a_1400_px_page(tmp_path: Path) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    from .conftest import require_binary
+    from .conftest import playwright_chromium
 
-    chromium = require_binary("chromium")
     t = summary_table(_summary())
     assert "down windows" in t.html and "03-04 00:00\u201300:45" in t.html
     assert "2.0 MiB/s" in t.html and "NodeUse(" not in t.html
     page = tmp_path / "t.html"
     page.write_text(f"<html><body style='margin:0 40px'>{t.html}</body></html>")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+    with playwright_chromium() as b:
         pg = b.new_page(viewport={"width": 1400, "height": 900})
         pg.goto(page.as_uri())
         table, box = pg.evaluate("() => { const t = document.querySelector('table');"
                                  " return [t.scrollWidth, t.parentElement.clientWidth]; }")
-        b.close()
     assert table <= box <= 1320, (table, box)
 
 

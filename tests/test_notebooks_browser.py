@@ -21,7 +21,7 @@ import pytest
 
 from workbench.testing.servers import free_port, wait_http_ok
 
-from .conftest import require_binary
+from .conftest import playwright_chromium, require_binary
 
 pytestmark = pytest.mark.server
 
@@ -64,13 +64,8 @@ def lab(small_demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def browser(lab: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+    with playwright_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()
