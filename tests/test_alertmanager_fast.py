@@ -184,6 +184,8 @@ def _fast_path_taken(ep: pl.DataFrame, cfg: AlertmanagerConfig, **kwargs: object
     from workbench.analysis.alertmanager import fastpath
     from workbench.analysis.alertmanager.simulate import NOTIFICATION_SCHEMA, _to_ms_array
 
+    if not fastpath.applies(cfg):          # simulate() runs the event engine then
+        return False
     labels = [c for c, t in ep.schema.items() if t == pl.String
               and not c.startswith("annotation_")]
     fired = _to_ms_array(ep["fired_at"])
@@ -192,7 +194,7 @@ def _fast_path_taken(ep: pl.DataFrame, cfg: AlertmanagerConfig, **kwargs: object
         resolved=_to_ms_array(ep["resolved_at"]), active=_to_ms_array(ep["active_at"]),
         end=int(np.max(fired)) + 3_600_000, interval=60_000, resend=60_000,
         retention=900_000, phase=0, external_url="", detail=False, schema=NOTIFICATION_SCHEMA)
-    return fastpath.applies(cfg) and out is not None
+    return out is not None
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
