@@ -1,15 +1,24 @@
-"""Reports at scale: each report end to end, and its queries workbench's way vs the naive way.
+"""Reports at scale: each report end to end, and its data fetched workbench's way vs the naive way.
 
-``python -m benchmarks reports [--big]`` needs a running demo (``WORKBENCH_DEMO_DIR`` or the
-default directory); with ``--big`` it insists on the big setting (``workbench demo up --big``,
-optionally ``--backend victoriametrics``). For every report notebook it prints the wall time and
-peak memory (max RSS of the ``workbench report run`` process and its kernel) of one scheduled run.
+``python -m benchmarks reports [--big] [--quick]`` needs a running demo (``WORKBENCH_DEMO_DIR``
+or the default directory); with ``--big`` it insists on the big setting (``workbench demo up
+--big``, optionally ``--backend victoriametrics``). ``--quick`` measures the node-exporter report
+only; ``WORKBENCH_BENCH_REPORTS=capacity,alert_rules`` picks reports.
 
-The peer is the naive client: the same report's queries issued one per object (one per node)
-through prometheus-api-client's ``custom_query_range`` and turned into a pandas frame with
-``MetricRangeDataFrame``, next to workbench's one query per resource for all nodes. Each side runs
-in its own process, so peak memory is its own. Skeleton: the naive side is written for the
-node-exporter report's queries only; the other reports print their end-to-end figures alone.
+For every report it prints
+
+* the wall time and peak memory (max RSS of the ``workbench report run`` process and its kernel)
+  of one scheduled run with the report's default parameters;
+* the data the report needs over the same default window, fetched by the call its notebook makes
+  (``fetch_node_use``, ``capacity.fetch_usage``, ``fetch_alert_history``, ``load_rules`` +
+  ``backtest_rules``) next to the same data fetched the naive way: one range query per object
+  (node, pod, alert name, rule) through prometheus-api-client's ``custom_query_range``, each
+  answer turned into a pandas frame with ``MetricRangeDataFrame``, plus the per-object statistic
+  the report shows (capacity: CPU p95 and memory peak per container, in pandas). Each side runs in
+  its own process, so peak memory is its own; the ratio is naive / workbench.
+
+The naive side computes less than the report (no joins, no episodes, no flags), so the ratios
+understate the difference.
 """
 
 from __future__ import annotations
@@ -20,49 +29,126 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPORTS = ("node_exporter", "capacity", "alert_history", "alert_rules")
-RANGE_S = 7 * 86400
-STEP_S = 300
+#: each report's default window (its notebook's ``start``), in seconds
+WINDOW_S = {"node_exporter": 86400, "capacity": 14 * 86400, "alert_history": 7 * 86400,
+            "alert_rules": 7 * 86400}
 
 
-def _run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB of the process tree it waited for, exit code)."""
+def _run_measured(argv: list[str], env: dict[str, str] | None = None
+                  ) -> tuple[float, float, int, str]:
+    """(wall seconds, peak RSS MiB of the process tree it waited for, exit code, stdout)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        out.seek(0)
+        text = out.read().decode(errors="replace").strip()
+    return (time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status),
+            text.splitlines()[-1] if text else "")
 
 
-def fetch(kind: str, url: str, start: float, end: float) -> None:
-    """The node-exporter report's range queries, ``kind`` = ``workbench`` or ``naive``."""
-    from workbench.analysis.nodes.queries import RANGE_QUERIES, selector
+# -- workbench's way: the call the report's notebook makes ---------------------------------------
 
-    if kind == "workbench":
-        from workbench import Prometheus
+def _workbench(report: str, url: str, start: float, end: float) -> str:
+    from workbench import Prometheus
 
-        prom = Prometheus(url, timeout=600)
-        frames = [prom.query_range(q, start, end, step=STEP_S)
-                  for q in RANGE_QUERIES(selector("node-exporter"), "5m").values()]
-        print(sum(f.height for f in frames))
-        return
+    prom = Prometheus(url, timeout=600)
+    if report == "node_exporter":
+        from workbench import nodes
+
+        use = nodes.fetch_node_use(prom, start, end)
+        return f"{use.series.height} points of {use.nodes.height} nodes"
+    if report == "capacity":
+        from workbench import capacity
+
+        usage = capacity.fetch_usage(prom, start, end, "5m")
+        return f"{usage.containers.height} containers"
+    if report == "alert_history":
+        from workbench import alert_history
+
+        h = alert_history.fetch_alert_history(prom, start, end)
+        return f"{h.samples} ALERTS samples, {h.episodes.height} episodes"
+    from workbench import alerting
+
+    rules = alerting.load_rules(prom)
+    table = alerting.backtest_rules(prom, rules, start, end)
+    return f"{table.height} rules backtested"
+
+
+# -- the naive way: one query per object through prometheus-api-client ---------------------------
+
+def _naive(report: str, url: str, start: float, end: float) -> str:
     from datetime import UTC, datetime
 
     from prometheus_api_client import MetricRangeDataFrame, PrometheusConnect
 
     pc = PrometheusConnect(url=url, disable_ssl=True)
-    instances = [m["metric"]["instance"] for m in
-                 pc.custom_query('count by (instance) (node_uname_info{job="node-exporter"})')]
-    rows = 0
     t0, t1 = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
-    for inst in instances:
-        sel = f'{selector("node-exporter")},instance="{inst}"'
-        for q in RANGE_QUERIES(sel, "5m").values():
-            data = pc.custom_query_range(q, start_time=t0, end_time=t1, step=str(STEP_S))
-            if data:
-                rows += len(MetricRangeDataFrame(data))
-    print(rows)
+    window = f"{int(end - start)}s"
+
+    def frame(query: str, step_s: float) -> Any:
+        data = pc.custom_query_range(query, start_time=t0, end_time=t1, step=f"{step_s:g}")
+        return MetricRangeDataFrame(data) if data else None
+
+    def objects(query: str, label: str) -> list[dict[str, str]]:
+        return [m["metric"] for m in pc.custom_query(query, params={"time": end})
+                if label in m["metric"]]
+
+    if report == "node_exporter":
+        from workbench._time import auto_step_ms
+        from workbench.analysis.nodes.queries import RANGE_QUERIES, selector
+
+        step_s = max(auto_step_ms(int(start * 1000), int(end * 1000), max_points=720) / 1000, 60)
+        rows = 0
+        nodes = objects(f'group by (instance) (last_over_time(node_uname_info'
+                        f'{{job="node-exporter"}}[{window}]))', "instance")
+        for n in nodes:
+            sel = f'{selector("node-exporter")},instance="{n["instance"]}"'
+            for q in RANGE_QUERIES(sel, "5m").values():
+                f = frame(q, step_s)
+                rows += 0 if f is None else len(f)
+        return f"{rows} rows from {len(nodes)} nodes"
+    if report == "capacity":
+        import pandas as pd
+
+        cad = 'job="kubelet",metrics_path="/metrics/cadvisor",container!="",container!="POD"'
+        pods = objects(f"group by (namespace, pod) (last_over_time(container_memory_working_set"
+                       f"_bytes{{{cad}}}[{window}]))", "pod")
+        stats = []
+        for p in pods:
+            sel = f'{cad},namespace="{p["namespace"]}",pod="{p["pod"]}"'
+            cpu = frame(f"rate(container_cpu_usage_seconds_total{{{sel}}}[5m])", 300)
+            mem = frame(f"container_memory_working_set_bytes{{{sel}}}", 300)
+            if cpu is not None:
+                stats.append(cpu.groupby("container")["value"].quantile(0.95).rename("cpu_p95"))
+            if mem is not None:
+                stats.append(mem.groupby("container")["value"].max().rename("memory_max"))
+        return f"{len(pd.concat(stats)) if stats else 0} statistics from {len(pods)} pods"
+    if report == "alert_history":
+        rows = 0
+        names = objects(f"group by (alertname) (last_over_time(ALERTS[{window}]))", "alertname")
+        for n in names:
+            for series in ("ALERTS", "ALERTS_FOR_STATE"):
+                f = frame(f'{series}{{alertname="{n["alertname"]}"}}', 60)
+                rows += 0 if f is None else len(f)
+        return f"{rows} rows from {len(names)} alert names"
+    import requests  # prometheus-api-client 0.7 has no rules call
+
+    groups = requests.get(f"{url}/api/v1/rules", timeout=60).json()["data"]["groups"]
+    rules = [r for g in groups for r in g["rules"] if r["type"] == "alerting"]
+    rows = 0
+    for r in rules:
+        f = frame(r["query"], 60)
+        rows += 0 if f is None else len(f)
+    return f"{rows} rows from {len(rules)} rules"
+
+
+def fetch(kind: str, report: str, url: str, start: float, end: float) -> None:
+    """One side of the comparison, run in a process of its own; prints what it fetched."""
+    print((_workbench if kind == "workbench" else _naive)(report, url, start, end), flush=True)
 
 
 def main(quick: bool = False) -> None:
@@ -82,25 +168,32 @@ def main(quick: bool = False) -> None:
         return
     url = st["endpoints"]["prometheus"]
     env = {**os.environ, "WORKBENCH_DEMO_DIR": st["state_dir"]}
+    engine = "VictoriaMetrics" if "victoria" in str(st["processes"]).lower() else "Prometheus"
     print(f"demo: {params.get('nodes')} nodes, ~{params.get('pods')} pods, "
-          f"{params.get('days')} days; {os.cpu_count()} cores, load average "
+          f"{params.get('days')} days on {engine}; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"{'report':<16}{'time s':>9}{'peak MiB':>10}   status")
+    print(f"{'report':<15}{'run s':>7}{'MiB':>6} |{'fetch s':>8}{'MiB':>6} |{'naive s':>8}"
+          f"{'MiB':>6} |{'time x':>7}{'mem x':>6}   what was fetched (workbench / naive)")
+    days = float(params.get("days") or 30)
     with tempfile.TemporaryDirectory(prefix="wb-bench-reports-") as out:
-        for name in REPORTS[:1] if quick else REPORTS:
-            wall, rss, rc = _run_measured(
+        picked = [r for r in os.environ.get("WORKBENCH_BENCH_REPORTS", "").split(",") if r]
+        for name in picked or (REPORTS[:1] if quick else REPORTS):
+            if name not in WINDOW_S:
+                print(f"{name}: not a report of this benchmark ({', '.join(REPORTS)})")
+                continue
+            wall, rss, rc, _ = _run_measured(
                 [sys.executable, "-m", "workbench", "report", "run", name, "-p",
                  "prometheus=demo", "--out", str(Path(out))], env)
-            print(f"{name:<16}{wall:>9.1f}{rss:>10.0f}   {'ok' if rc == 0 else f'exit {rc}'}")
-    end = time.time()
-    start = end - min(RANGE_S, float(params.get("days") or 7) * 86400)
-    print(f"\nnode_exporter queries over {int((end - start) / 86400)} days at {STEP_S} s:")
-    results = {}
-    for kind in ("workbench", "naive"):
-        code = (f"from benchmarks.bench_reports import fetch; "
-                f"fetch({kind!r}, {url!r}, {start!r}, {end!r})")
-        results[kind] = _run_measured([sys.executable, "-c", code])
-        wall, rss, rc = results[kind]
-        print(f"  {kind:<10} {wall:8.1f} s {rss:8.0f} MiB{'' if rc == 0 else f'  exit {rc}'}")
-    (w, wm, _), (n, nm, _) = results["workbench"], results["naive"]
-    print(f"  ratio naive/workbench: time {n / w:.1f}x, peak memory {nm / wm:.1f}x")
+            end = time.time()
+            start = end - min(WINDOW_S[name], days * 86400)
+            sides = {}
+            for kind in ("workbench", "naive"):
+                code = (f"from benchmarks.bench_reports import fetch; "
+                        f"fetch({kind!r}, {name!r}, {url!r}, {start!r}, {end!r})")
+                sides[kind] = _run_measured([sys.executable, "-c", code], env)
+            (w, wm, wrc, wtext), (n, nm, nrc, ntext) = sides["workbench"], sides["naive"]
+            status = "" if rc == 0 else f"  report exit {rc}"
+            status += "" if wrc == 0 else f"  workbench fetch exit {wrc}"
+            status += "" if nrc == 0 else f"  naive fetch exit {nrc}"
+            print(f"{name:<15}{wall:>7.1f}{rss:>6.0f} |{w:>8.1f}{wm:>6.0f} |{n:>8.1f}{nm:>6.0f} |"
+                  f"{n / w:>6.1f}x{nm / wm:>5.1f}x   {wtext} / {ntext}{status}", flush=True)

@@ -121,6 +121,45 @@ def _move(page: Any, label: str, key: str, times: int) -> None:
         handle.press(key)
 
 
+_RECORD_MESSAGES = """() => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  window.__wbMessages = [];
+  kernel.anyMessage.connect((_, a) => {
+    const m = a.msg, c = m.content || {};
+    window.__wbMessages.push([a.direction, m.channel, m.header.msg_type,
+      (c.data && c.data.method) || c.execution_state || '',
+      JSON.stringify((c.data && c.data.state) || {}).slice(0, 80),
+      (m.header.msg_id || '').slice(-8), ((m.parent_header || {}).msg_id || '').slice(-8)]);
+  });
+}"""
+
+_KERNEL_SLIDERS = """async () => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const code = "import gc, ipywidgets\\nprint([(w.description, w.value) for w in gc.get_objects()"
+    + " if isinstance(w, ipywidgets.FloatSlider)])";
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let out = '';
+  future.onIOPub = (m) => { if (m.header.msg_type === 'stream') out += m.content.text;
+                            if (m.header.msg_type === 'error') out += m.content.evalue; };
+  await Promise.race([future.done, new Promise(r => setTimeout(r, 20000))]);
+  return out || '(no answer in 20 s)';
+}"""
+
+
+def _diagnosis(page: Any, log: Path) -> str:
+    """What the browser sent, what the kernel holds and the server log's end (a kernel's
+    tracebacks land there), for a failure message."""
+    try:
+        messages = page.evaluate("() => (window.__wbMessages || []).slice(-40)")
+        sliders = page.evaluate(_KERNEL_SLIDERS)
+    except Exception as exc:  # a diagnosis must not hide the failure
+        return f"(no diagnosis: {exc})"
+    lines = "\n".join(" ".join(str(x) for x in m) for m in messages)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+    return (f"kernel sliders: {sliders.strip()}\nlast messages (direction channel type ...):\n"
+            f"{lines}\nlab.log:\n{tail}")
+
+
 def _wait_change(page: Any, selector: str, before: str, timeout_s: float = 60) -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -131,15 +170,24 @@ def _wait_change(page: Any, selector: str, before: str, timeout_s: float = 60) -
     raise AssertionError(f"{selector} did not change")
 
 
-# Open defect: in full runs the slider often moves (readout 4.000) but the idle kernel never
-# recomputes (2 of the last 3 full runs, also on a rerun; it passes alone and from Python): the
-# comm message seems lost on the way, like the execute_request of the rare hung interactive run
-# (docs/reports.md). Not resolved yet.
-@pytest.mark.xfail(strict=False, reason=(
-    "open defect: in full runs the counters often do not change after the threshold slider "
-    "moves (readout moved, kernel idle); passes alone and from Python"))
+def _fired(text: str) -> int:
+    import re
+
+    found = re.search(r"alerts fired\s*(\d+)", text)
+    assert found, text
+    return int(found.group(1))
+
+
 def test_threshold_tuning_in_jupyterlab(lab: dict[str, Any], browser: Any,
                                         shots: list[Any]) -> None:
+    """Run the notebook, move the threshold to the slider's top with the keyboard, and see the
+    kernel recompute: the counters say no alert fires and the chart is redrawn.
+
+    The slider's top is the largest value fetched (rounded up to a step), so the rule's ``>``
+    holds nowhere there: zero alerts by construction, whatever the demo's data. (A move down
+    to 4.0 used to be the check; whether it changes anything depends on the demo holding a
+    load sample between 4 and 6, which the simulated history does only at some times of day.)
+    """
     page = _open_and_run(browser, lab, "threshold_tuning.ipynb", shots)
     tuner = ".workbench-threshold-tuner"
     page.wait_for_selector(f"{tuner} .workbench-counters")
@@ -149,44 +197,30 @@ def test_threshold_tuning_in_jupyterlab(lab: dict[str, Any], browser: Any,
     assert "Slack messages per day" in counters
     readout = _slider(page, "threshold").locator(".widget-readout").inner_text()
     assert float(readout) == 6.0
+    # the demo's flapping node crosses 6 every morning (ground truth), so the rule fires
+    assert _fired(counters) > 0, counters
     chart = f"{tuner} .widget-output"
     chart_before = page.locator(chart).first.inner_html()
     shot_before = page.locator(f"{chart} .vega-embed").first.screenshot()
     html_before = page.locator(f"{tuner} .workbench-counters").first.inner_html()
     _wait_idle(page)  # the run-all's later cells (heat map) would queue the slider's updates
-    _move(page, "threshold", "PageDown", 5)           # 6 -> 4: 5 x 5 steps of 0.08, 5 updates
+    page.evaluate(_RECORD_MESSAGES)
+    _move(page, "threshold", "End", 1)                # 6 -> the slider's top: one update
     try:
         after = _wait_change(page, f"{tuner} .workbench-counters", html_before, timeout_s=180)
     except AssertionError as exc:   # say whether the slider moved and what the kernel does
         moved = _slider(page, "threshold").locator(".widget-readout").inner_text()
         kernel = page.evaluate("() => window.jupyterapp.shell.currentWidget"
                                ".sessionContext.session.kernel.status")
-        raise AssertionError(f"{exc}; threshold readout {moved!r}, kernel {kernel}") from None
-    assert float(_slider(page, "threshold").locator(".widget-readout").inner_text()) < 6.0
+        raise AssertionError(f"{exc}; threshold readout {moved!r}, kernel {kernel}\n"
+                             f"{_diagnosis(page, lab['root'] / 'lab.log')}") from None
+    top = float(_slider(page, "threshold").locator(".widget-readout").inner_text())
+    assert top > 7.1, top     # the flapping load is in [7.1, 7.9); the top is at least its max
+    assert _fired(page.locator(f"{tuner} .workbench-counters").first.inner_text()) == 0, after
     _wait_change(page, chart, chart_before)
     page.wait_for_selector(f"{chart} .vega-embed canvas, {chart} .vega-embed svg")
     time.sleep(1)                                                # let vega draw
     assert page.locator(f"{chart} .vega-embed").first.screenshot() != shot_before
-
-    def fired(text: str) -> int:
-        import re
-
-        return int(re.search(r"alerts fired\s*(\d+)", text).group(1))    # type: ignore[union-attr]
-
-    # every key press redraws: wait for the last one (readout 4.0) and counters that stay put
-    deadline = time.monotonic() + 90
-    settled, last = 0, None
-    while settled < 3 and time.monotonic() < deadline:
-        readout = float(_slider(page, "threshold").locator(".widget-readout").inner_text())
-        now = page.locator(f"{tuner} .workbench-counters").first.inner_text()
-        settled = settled + 1 if (readout == 4.0 and now == last) else 0
-        last = now
-        time.sleep(1)
-    assert settled >= 3, f"counters did not settle at threshold 4.0: {last}"
-    # the counters changed, and a lower '>' threshold never fires fewer alerts (on the demo the
-    # extra crossings at 4.0 may stay pending: more episodes, not always more alerts fired)
-    assert last != counters
-    assert fired(str(last)) >= fired(counters), (after, last)
 
 
 def test_node_exporter_sliders_in_jupyterlab(lab: dict[str, Any], browser: Any,
