@@ -11,11 +11,12 @@ For every report it prints
   of one scheduled run with the report's default parameters;
 * the data the report needs over the same default window, fetched by the call its notebook makes
   (``fetch_node_use``, ``capacity.fetch_usage``, ``fetch_alert_history``, ``load_rules`` +
-  ``backtest_rules``) next to the same data fetched the naive way: one range query per object
-  (node, pod, alert name, rule) through prometheus-api-client's ``custom_query_range``, each
-  answer turned into a pandas frame with ``MetricRangeDataFrame``, plus the per-object statistic
-  the report shows (capacity: CPU p95 and memory peak per container, in pandas). Each side runs in
-  its own process, so peak memory is its own; the ratio is naive / workbench.
+  ``backtest_rules``, ``fetch_tuning``) next to the same data fetched the naive way: one range
+  query per object (node, pod, alert name, rule; the tuned rule's left-hand side) through
+  prometheus-api-client's ``custom_query_range``, each answer turned into a pandas frame with
+  ``MetricRangeDataFrame``, plus the per-object statistic the report shows (capacity: CPU p95 and
+  memory peak per container, in pandas). Each side runs in its own process, so peak memory is its
+  own; the ratio is naive / workbench.
 
 The naive side computes less than the report (no joins, no episodes, no flags), so the ratios
 understate the difference.
@@ -31,10 +32,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPORTS = ("node_exporter", "capacity", "alert_history", "alert_rules")
+REPORTS = ("node_exporter", "capacity", "alert_history", "alert_rules", "threshold_tuning")
+#: the rule the threshold_tuning notebook tunes by default
+TUNED = "NodeLoadFlapping"
 #: each report's default window (its notebook's ``start``), in seconds
 WINDOW_S = {"node_exporter": 86400, "capacity": 14 * 86400, "alert_history": 7 * 86400,
-            "alert_rules": 7 * 86400}
+            "alert_rules": 7 * 86400, "threshold_tuning": 7 * 86400}
 
 
 def _run_measured(argv: list[str], env: dict[str, str] | None = None
@@ -74,6 +77,11 @@ def _workbench(report: str, url: str, start: float, end: float) -> str:
     from workbench import alerting
 
     rules = alerting.load_rules(prom)
+    if report == "threshold_tuning":
+        from workbench.analysis.alerting.tuning import fetch_tuning
+
+        tuning = fetch_tuning(prom, next(r for r in rules if r.alert == TUNED), start, end)
+        return f"{tuning.matrix.values.size} evaluations of {TUNED}"
     table = alerting.backtest_rules(prom, rules, start, end)
     return f"{table.height} rules backtested"
 
@@ -139,6 +147,13 @@ def _naive(report: str, url: str, start: float, end: float) -> str:
 
     groups = requests.get(f"{url}/api/v1/rules", timeout=60).json()["data"]["groups"]
     rules = [r for g in groups for r in g["rules"] if r["type"] == "alerting"]
+    if report == "threshold_tuning":
+        from workbench import alerting
+
+        tuned = next(r for r in rules if r["name"] == TUNED)
+        lhs = alerting.threshold_rule(alerting.Rule(alert=TUNED, expr=tuned["query"])).expr
+        f = frame(lhs, 60)
+        return f"{0 if f is None else len(f)} rows of {TUNED}'s left-hand side"
     rows = 0
     for r in rules:
         f = frame(r["query"], 60)
@@ -172,7 +187,7 @@ def main(quick: bool = False) -> None:
     print(f"demo: {params.get('nodes')} nodes, ~{params.get('pods')} pods, "
           f"{params.get('days')} days on {engine}; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"{'report':<15}{'run s':>7}{'MiB':>6} |{'fetch s':>8}{'MiB':>6} |{'naive s':>8}"
+    print(f"{'report':<17}{'run s':>7}{'MiB':>6} |{'fetch s':>8}{'MiB':>6} |{'naive s':>8}"
           f"{'MiB':>6} |{'time x':>7}{'mem x':>6}   what was fetched (workbench / naive)")
     days = float(params.get("days") or 30)
     with tempfile.TemporaryDirectory(prefix="wb-bench-reports-") as out:
@@ -195,5 +210,5 @@ def main(quick: bool = False) -> None:
             status = "" if rc == 0 else f"  report exit {rc}"
             status += "" if wrc == 0 else f"  workbench fetch exit {wrc}"
             status += "" if nrc == 0 else f"  naive fetch exit {nrc}"
-            print(f"{name:<15}{wall:>7.1f}{rss:>6.0f} |{w:>8.1f}{wm:>6.0f} |{n:>8.1f}{nm:>6.0f} |"
+            print(f"{name:<17}{wall:>7.1f}{rss:>6.0f} |{w:>8.1f}{wm:>6.0f} |{n:>8.1f}{nm:>6.0f} |"
                   f"{n / w:>6.1f}x{nm / wm:>5.1f}x   {wtext} / {ntext}{status}", flush=True)
