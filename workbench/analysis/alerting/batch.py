@@ -3,7 +3,9 @@
 Rules are first put in threshold form (:func:`~workbench.alerting.ruleset.threshold_rule`:
 ``x > 3`` fetches ``x`` and compares locally with PromQL's semantics, which gives exactly the
 series the server returns for ``x > 3``), so rules that differ only in their threshold share one
-``query_range``. Distinct fetches run concurrently. A rule that fails (bad PromQL, a label template
+``query_range``. Distinct fetches run concurrently, at most ``max_workers`` at a time, and each
+matrix is backtested as it arrives and then let go, so memory holds a few matrices, not the whole
+rule set's. A rule that fails (bad PromQL, a label template
 outside the supported subset, two samples with one alert identity) gets the error text in its
 row; the other rules go on.
 
@@ -17,8 +19,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -86,29 +89,57 @@ def _checked(prom: object, rules: object, fn: str) -> list[Rule]:
     return list(rules)
 
 
-def fetch_rule_matrices(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
-                        end: TimeLike = "now", interval: DurationLike | None = None, *,
-                        offset: DurationLike = 0, max_workers: int | None = None,
-                        ) -> dict[tuple[str, int], SeriesMatrix | WorkbenchError]:
-    """One ``query_range`` per distinct (left-hand side, interval) of ``rules`` (in threshold
-    form), run concurrently; a failed fetch is stored as its error."""
-    rules = _checked(prom, rules, "fetch_rule_matrices")
+_Key = tuple[str, int]
+
+
+def _fetch_each(prom: Prometheus, rules: Sequence[Rule], start: TimeLike, end: TimeLike,
+                interval: DurationLike | None, offset: DurationLike, max_workers: int | None,
+                ) -> Iterator[tuple[_Key, SeriesMatrix | WorkbenchError]]:
+    """Each distinct fetch of ``rules`` as it completes, at most ``max_workers`` in flight: a
+    caller that lets each matrix go holds at most ``max_workers + 1`` at once."""
     now = prom.now()
-    keys: dict[tuple[str, int], None] = {}
+    keys: dict[_Key, None] = {}
     for r in rules:
         keys[_fetch_key(threshold_rule(r), _interval_ms(r, interval))] = None
     grids = {ms: evaluation_grid(start, end, ms / 1000, offset=offset, now=now)
              for ms in {k[1] for k in keys}}
 
-    def fetch(key: tuple[str, int]) -> SeriesMatrix | WorkbenchError:
+    def fetch(key: _Key) -> SeriesMatrix | WorkbenchError:
         try:
             return fetch_matrix(prom, key[0], grids[key[1]], key[1])
         except WorkbenchError as exc:
             return exc
 
     workers = max(1, min(max_workers or getattr(prom, "max_workers", 4), len(keys) or 1))
+    waiting = iter(keys)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-rules") as pool:
-        return dict(zip(keys, pool.map(fetch, list(keys)), strict=True))
+        running: dict[Future[SeriesMatrix | WorkbenchError], _Key] = {
+            pool.submit(fetch, k): k for k in islice(waiting, workers)}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            while done:              # no reference to a yielded result stays behind here
+                fut = done.pop()
+                key = running.pop(fut)
+                nxt = next(waiting, None)
+                if nxt is not None:
+                    running[pool.submit(fetch, nxt)] = nxt
+                got = fut.result()
+                del fut
+                yield key, got
+                del got
+
+
+def fetch_rule_matrices(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
+                        end: TimeLike = "now", interval: DurationLike | None = None, *,
+                        offset: DurationLike = 0, max_workers: int | None = None,
+                        ) -> dict[_Key, SeriesMatrix | WorkbenchError]:
+    """One ``query_range`` per distinct (left-hand side, interval) of ``rules`` (in threshold
+    form), run concurrently; a failed fetch is stored as its error. Every matrix is held at
+    once: :func:`backtest_rules` holds only a few."""
+    rules = _checked(prom, rules, "fetch_rule_matrices")
+    got = dict(_fetch_each(prom, rules, start, end, interval, offset, max_workers))
+    order = {_fetch_key(threshold_rule(r), _interval_ms(r, interval)): None for r in rules}
+    return {k: got[k] for k in order}
 
 
 def _meta(rule: Rule, interval_ms: int) -> dict[str, Any]:
@@ -116,6 +147,24 @@ def _meta(rule: Rule, interval_ms: int) -> dict[str, Any]:
             "file": rule.file, "interval_s": interval_ms / 1000, "for_s": rule.for_ms / 1000,
             "keep_firing_for_s": rule.keep_firing_for_ms / 1000,
             "has_summary": "summary" in rule.annotations}
+
+
+def _rule_row(rule: Rule, got: SeriesMatrix | WorkbenchError, ims: int, version: str | None,
+              scrape_ms: int | None, external_labels: Mapping[str, str] | None,
+              flap_gap: DurationLike) -> tuple[dict[str, Any], BacktestResult | None]:
+    """One rule's row of :func:`backtest_rules` (its error in ``error``), and its backtest."""
+    row: dict[str, Any] = _meta(rule, ims)
+    row["advice"] = rule_advice(rule, ims, scrape_interval_ms=scrape_ms, server_version=version)
+    try:
+        if isinstance(got, WorkbenchError):
+            raise got
+        bt = backtest_matrix(got, threshold_rule(rule), ims, server_version=version,
+                             scrape_interval_ms=scrape_ms, external_labels=external_labels)
+        row.update(bt.summary(flap_gap=flap_gap).row(0, named=True))
+    except WorkbenchError as exc:
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        return row, None
+    return row, bt
 
 
 def backtest_rules(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
@@ -156,31 +205,21 @@ def backtest_rules(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
         ``has_summary``, ``advice`` (review notes) and ``error`` (null when the rule ran).
     """
     rules = _checked(prom, rules, "backtest_rules")
-    matrices = fetch_rule_matrices(prom, rules, start, end, interval, offset=offset,
-                                   max_workers=max_workers)
+    parse_duration_ms(flap_gap)                    # a bad flap_gap fails before any fetch
     version = _server_version(prom)
     scrape_ms = (parse_duration_ms(scrape_interval) if scrape_interval is not None
                  else _scrape_interval_ms(prom))
-    parse_duration_ms(flap_gap)                    # a bad flap_gap fails before any row
-    rows = []
+    by_key: dict[_Key, list[int]] = {}
     for pos, rule in enumerate(rules):
-        ims = _interval_ms(rule, interval)
-        row: dict[str, Any] = _meta(rule, ims)
-        row["advice"] = rule_advice(rule, ims, scrape_interval_ms=scrape_ms,
-                                    server_version=version)
-        tr = threshold_rule(rule)
-        got = matrices[_fetch_key(tr, ims)]
-        try:
-            if isinstance(got, WorkbenchError):
-                raise got
-            bt = backtest_matrix(got, tr, ims, server_version=version,
-                                 scrape_interval_ms=scrape_ms, external_labels=external_labels)
-            summary = bt.summary(flap_gap=flap_gap).row(0, named=True)
-            row.update(summary)
-            if results is not None:
+        by_key.setdefault(_fetch_key(threshold_rule(rule), _interval_ms(rule, interval)),
+                          []).append(pos)
+    rows: list[dict[str, Any]] = [{} for _ in rules]
+    for key, got in _fetch_each(prom, rules, start, end, interval, offset, max_workers):
+        for pos in by_key[key]:
+            rows[pos], bt = _rule_row(rules[pos], got, _interval_ms(rules[pos], interval),
+                                      version, scrape_ms, external_labels, flap_gap)
+            if results is not None and bt is not None:
                 results[pos] = bt
-        except WorkbenchError as exc:
-            row["error"] = f"{type(exc).__name__}: {exc}"
-        rows.append(row)
+        del got, bt                                # the matrix goes once its rules are done
     return pl.DataFrame(rows, schema=RULES_SCHEMA) if rows else pl.DataFrame(schema=RULES_SCHEMA)
 
