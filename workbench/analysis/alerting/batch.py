@@ -92,17 +92,20 @@ def _checked(prom: object, rules: object, fn: str) -> list[Rule]:
 _Key = tuple[str, int]
 
 
-def _fetch_each(prom: Prometheus, rules: Sequence[Rule], start: TimeLike, end: TimeLike,
-                interval: DurationLike | None, offset: DurationLike, max_workers: int | None,
+def _keys(rules: Sequence[Rule], interval: DurationLike | None) -> list[_Key]:
+    """Each rule's fetch: (its threshold form's left-hand side or condition, its interval)."""
+    return [_fetch_key(threshold_rule(r), _interval_ms(r, interval)) for r in rules]
+
+
+def _fetch_each(prom: Prometheus, keys: Sequence[_Key], start: TimeLike, end: TimeLike,
+                offset: DurationLike, max_workers: int | None,
                 ) -> Iterator[tuple[_Key, SeriesMatrix | WorkbenchError]]:
-    """Each distinct fetch of ``rules`` as it completes, at most ``max_workers`` in flight: a
+    """Each distinct fetch of ``keys`` as it completes, at most ``max_workers`` in flight: a
     caller that lets each matrix go holds at most ``max_workers + 1`` at once."""
+    distinct = list(dict.fromkeys(keys))
     now = prom.now()
-    keys: dict[_Key, None] = {}
-    for r in rules:
-        keys[_fetch_key(threshold_rule(r), _interval_ms(r, interval))] = None
     grids = {ms: evaluation_grid(start, end, ms / 1000, offset=offset, now=now)
-             for ms in {k[1] for k in keys}}
+             for ms in {k[1] for k in distinct}}
 
     def fetch(key: _Key) -> SeriesMatrix | WorkbenchError:
         try:
@@ -110,8 +113,8 @@ def _fetch_each(prom: Prometheus, rules: Sequence[Rule], start: TimeLike, end: T
         except WorkbenchError as exc:
             return exc
 
-    workers = max(1, min(max_workers or getattr(prom, "max_workers", 4), len(keys) or 1))
-    waiting = iter(keys)
+    workers = max(1, min(max_workers or getattr(prom, "max_workers", 4), len(distinct) or 1))
+    waiting = iter(distinct)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-rules") as pool:
         running: dict[Future[SeriesMatrix | WorkbenchError], _Key] = {
             pool.submit(fetch, k): k for k in islice(waiting, workers)}
@@ -136,10 +139,9 @@ def fetch_rule_matrices(prom: Prometheus, rules: Sequence[Rule], start: TimeLike
     """One ``query_range`` per distinct (left-hand side, interval) of ``rules`` (in threshold
     form), run concurrently; a failed fetch is stored as its error. Every matrix is held at
     once: :func:`backtest_rules` holds only a few."""
-    rules = _checked(prom, rules, "fetch_rule_matrices")
-    got = dict(_fetch_each(prom, rules, start, end, interval, offset, max_workers))
-    order = {_fetch_key(threshold_rule(r), _interval_ms(r, interval)): None for r in rules}
-    return {k: got[k] for k in order}
+    keys = _keys(_checked(prom, rules, "fetch_rule_matrices"), interval)
+    got = dict(_fetch_each(prom, keys, start, end, offset, max_workers))
+    return {k: got[k] for k in dict.fromkeys(keys)}
 
 
 def _meta(rule: Rule, interval_ms: int) -> dict[str, Any]:
@@ -209,15 +211,15 @@ def backtest_rules(prom: Prometheus, rules: Sequence[Rule], start: TimeLike,
     version = _server_version(prom)
     scrape_ms = (parse_duration_ms(scrape_interval) if scrape_interval is not None
                  else _scrape_interval_ms(prom))
+    keys = _keys(rules, interval)
     by_key: dict[_Key, list[int]] = {}
-    for pos, rule in enumerate(rules):
-        by_key.setdefault(_fetch_key(threshold_rule(rule), _interval_ms(rule, interval)),
-                          []).append(pos)
+    for pos, key in enumerate(keys):
+        by_key.setdefault(key, []).append(pos)
     rows: list[dict[str, Any]] = [{} for _ in rules]
-    for key, got in _fetch_each(prom, rules, start, end, interval, offset, max_workers):
+    for key, got in _fetch_each(prom, keys, start, end, offset, max_workers):
         for pos in by_key[key]:
-            rows[pos], bt = _rule_row(rules[pos], got, _interval_ms(rules[pos], interval),
-                                      version, scrape_ms, external_labels, flap_gap)
+            rows[pos], bt = _rule_row(rules[pos], got, key[1], version, scrape_ms,
+                                      external_labels, flap_gap)
             if results is not None and bt is not None:
                 results[pos] = bt
         del got, bt                                # the matrix goes once its rules are done
