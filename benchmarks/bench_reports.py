@@ -33,11 +33,20 @@ from pathlib import Path
 from typing import Any
 
 REPORTS = ("node_exporter", "capacity", "alert_history", "alert_rules", "threshold_tuning")
-#: the rule the threshold_tuning notebook tunes by default
-TUNED = "NodeLoadFlapping"
-#: each report's default window (its notebook's ``start``), in seconds
-WINDOW_S = {"node_exporter": 86400, "capacity": 14 * 86400, "alert_history": 7 * 86400,
-            "alert_rules": 7 * 86400, "threshold_tuning": 7 * 86400}
+
+
+def _defaults(report: str) -> dict[str, Any]:
+    """The report notebook's declared parameters (its window, step, tuned rule)."""
+    from workbench.reports import get_report
+
+    return get_report(report).defaults()
+
+
+def _window_s(report: str) -> float:
+    """The report's default window (``start="now-14d"``) in seconds."""
+    from workbench._time import parse_duration_ms
+
+    return parse_duration_ms(_defaults(report)["start"].removeprefix("now-")) / 1000
 
 
 def _run_measured(argv: list[str], env: dict[str, str] | None = None
@@ -67,7 +76,7 @@ def _workbench(report: str, url: str, start: float, end: float) -> str:
     if report == "capacity":
         from workbench import capacity
 
-        usage = capacity.fetch_usage(prom, start, end, "5m")
+        usage = capacity.fetch_usage(prom, start, end, _defaults(report)["step"])
         return f"{usage.containers.height} containers"
     if report == "alert_history":
         from workbench import alert_history
@@ -80,8 +89,9 @@ def _workbench(report: str, url: str, start: float, end: float) -> str:
     if report == "threshold_tuning":
         from workbench.analysis.alerting.tuning import fetch_tuning
 
-        tuning = fetch_tuning(prom, next(r for r in rules if r.alert == TUNED), start, end)
-        return f"{tuning.matrix.values.size} evaluations of {TUNED}"
+        tuned = _defaults(report)["alert"]
+        tuning = fetch_tuning(prom, next(r for r in rules if r.alert == tuned), start, end)
+        return f"{tuning.matrix.values.size} evaluations of {tuned}"
     table = alerting.backtest_rules(prom, rules, start, end)
     return f"{table.height} rules backtested"
 
@@ -101,48 +111,51 @@ def _naive(report: str, url: str, start: float, end: float) -> str:
         data = pc.custom_query_range(query, start_time=t0, end_time=t1, step=f"{step_s:g}")
         return MetricRangeDataFrame(data) if data else None
 
+    def rows(query: str, step_s: float) -> int:
+        f = frame(query, step_s)
+        return 0 if f is None else len(f)
+
     def objects(query: str, label: str) -> list[dict[str, str]]:
         return [m["metric"] for m in pc.custom_query(query, params={"time": end})
                 if label in m["metric"]]
 
     if report == "node_exporter":
         from workbench._time import auto_step_ms
+        from workbench.analysis.nodes.fetch import MIN_STEP_S, TARGET_POINTS
         from workbench.analysis.nodes.queries import RANGE_QUERIES, selector
 
-        step_s = max(auto_step_ms(int(start * 1000), int(end * 1000), max_points=720) / 1000, 60)
-        rows = 0
+        # fetch_node_use's automatic step
+        step_s = max(auto_step_ms(int(start * 1000), int(end * 1000),
+                                  max_points=TARGET_POINTS) / 1000, MIN_STEP_S)
         nodes = objects(f'group by (instance) (last_over_time(node_uname_info'
                         f'{{job="node-exporter"}}[{window}]))', "instance")
-        for n in nodes:
-            sel = f'{selector("node-exporter")},instance="{n["instance"]}"'
-            for q in RANGE_QUERIES(sel, "5m").values():
-                f = frame(q, step_s)
-                rows += 0 if f is None else len(f)
-        return f"{rows} rows from {len(nodes)} nodes"
+        n_rows = sum(rows(q, step_s) for n in nodes for q in RANGE_QUERIES(
+            f'{selector("node-exporter")},instance="{n["instance"]}"', "5m").values())
+        return f"{n_rows} rows from {len(nodes)} nodes"
     if report == "capacity":
         import pandas as pd
 
+        from workbench._time import parse_duration_ms
+
+        step_s = parse_duration_ms(_defaults(report)["step"]) / 1000
         cad = 'job="kubelet",metrics_path="/metrics/cadvisor",container!="",container!="POD"'
         pods = objects(f"group by (namespace, pod) (last_over_time(container_memory_working_set"
                        f"_bytes{{{cad}}}[{window}]))", "pod")
         stats = []
         for p in pods:
             sel = f'{cad},namespace="{p["namespace"]}",pod="{p["pod"]}"'
-            cpu = frame(f"rate(container_cpu_usage_seconds_total{{{sel}}}[5m])", 300)
-            mem = frame(f"container_memory_working_set_bytes{{{sel}}}", 300)
+            cpu = frame(f"rate(container_cpu_usage_seconds_total{{{sel}}}[{step_s:g}s])", step_s)
+            mem = frame(f"container_memory_working_set_bytes{{{sel}}}", step_s)
             if cpu is not None:
                 stats.append(cpu.groupby("container")["value"].quantile(0.95).rename("cpu_p95"))
             if mem is not None:
                 stats.append(mem.groupby("container")["value"].max().rename("memory_max"))
         return f"{len(pd.concat(stats)) if stats else 0} statistics from {len(pods)} pods"
     if report == "alert_history":
-        rows = 0
         names = objects(f"group by (alertname) (last_over_time(ALERTS[{window}]))", "alertname")
-        for n in names:
-            for series in ("ALERTS", "ALERTS_FOR_STATE"):
-                f = frame(f'{series}{{alertname="{n["alertname"]}"}}', 60)
-                rows += 0 if f is None else len(f)
-        return f"{rows} rows from {len(names)} alert names"
+        n_rows = sum(rows(f'{series}{{alertname="{n["alertname"]}"}}', 60)
+                     for n in names for series in ("ALERTS", "ALERTS_FOR_STATE"))
+        return f"{n_rows} rows from {len(names)} alert names"
     import requests  # prometheus-api-client 0.7 has no rules call
 
     groups = requests.get(f"{url}/api/v1/rules", timeout=60).json()["data"]["groups"]
@@ -150,15 +163,11 @@ def _naive(report: str, url: str, start: float, end: float) -> str:
     if report == "threshold_tuning":
         from workbench import alerting
 
-        tuned = next(r for r in rules if r["name"] == TUNED)
-        lhs = alerting.threshold_rule(alerting.Rule(alert=TUNED, expr=tuned["query"])).expr
-        f = frame(lhs, 60)
-        return f"{0 if f is None else len(f)} rows of {TUNED}'s left-hand side"
-    rows = 0
-    for r in rules:
-        f = frame(r["query"], 60)
-        rows += 0 if f is None else len(f)
-    return f"{rows} rows from {len(rules)} rules"
+        name = _defaults(report)["alert"]
+        query = next(r["query"] for r in rules if r["name"] == name)
+        lhs = alerting.threshold_rule(alerting.Rule(alert=name, expr=query)).expr
+        return f"{rows(lhs, 60)} rows of {name}'s left-hand side"
+    return f"{sum(rows(r['query'], 60) for r in rules)} rows from {len(rules)} rules"
 
 
 def fetch(kind: str, report: str, url: str, start: float, end: float) -> None:
@@ -193,14 +202,14 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="wb-bench-reports-") as out:
         picked = [r for r in os.environ.get("WORKBENCH_BENCH_REPORTS", "").split(",") if r]
         for name in picked or (REPORTS[:1] if quick else REPORTS):
-            if name not in WINDOW_S:
+            if name not in REPORTS:
                 print(f"{name}: not a report of this benchmark ({', '.join(REPORTS)})")
                 continue
             wall, rss, rc, _ = _run_measured(
                 [sys.executable, "-m", "workbench", "report", "run", name, "-p",
                  "prometheus=demo", "--out", str(Path(out))], env)
             end = time.time()
-            start = end - min(WINDOW_S[name], days * 86400)
+            start = end - min(_window_s(name), days * 86400)
             sides = {}
             for kind in ("workbench", "naive"):
                 code = (f"from benchmarks.bench_reports import fetch; "
