@@ -7,6 +7,7 @@ Everything but 127.0.0.1 is unresolvable for the browser, so the pages work offl
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -147,17 +148,19 @@ _KERNEL_SLIDERS = """async () => {
 
 
 def _diagnosis(page: Any, log: Path) -> str:
-    """What the browser sent, what the kernel holds and the server log's end (a kernel's
-    tracebacks land there), for a failure message."""
+    """The kernel's state and sliders, what the browser sent and the server log's end (a
+    kernel's tracebacks land there), for a failure message."""
     try:
+        status = page.evaluate("() => window.jupyterapp.shell.currentWidget"
+                               ".sessionContext.session.kernel.status")
         messages = page.evaluate("() => (window.__wbMessages || []).slice(-40)")
         sliders = page.evaluate(_KERNEL_SLIDERS)
     except Exception as exc:  # a diagnosis must not hide the failure
         return f"(no diagnosis: {exc})"
     lines = "\n".join(" ".join(str(x) for x in m) for m in messages)
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    return (f"kernel sliders: {sliders.strip()}\nlast messages (direction channel type ...):\n"
-            f"{lines}\nlab.log:\n{tail}")
+    return (f"kernel {status}, its sliders: {sliders.strip()}\nlast messages (direction "
+            f"channel type ...):\n{lines}\nlab.log:\n{tail}")
 
 
 def _wait_change(page: Any, selector: str, before: str, timeout_s: float = 60) -> str:
@@ -171,8 +174,6 @@ def _wait_change(page: Any, selector: str, before: str, timeout_s: float = 60) -
 
 
 def _fired(text: str) -> int:
-    import re
-
     found = re.search(r"alerts fired\s*(\d+)", text)
     assert found, text
     return int(found.group(1))
@@ -210,9 +211,7 @@ def test_threshold_tuning_in_jupyterlab(lab: dict[str, Any], browser: Any,
         after = _wait_change(page, f"{tuner} .workbench-counters", html_before, timeout_s=180)
     except AssertionError as exc:   # say whether the slider moved and what the kernel does
         moved = _slider(page, "threshold").locator(".widget-readout").inner_text()
-        kernel = page.evaluate("() => window.jupyterapp.shell.currentWidget"
-                               ".sessionContext.session.kernel.status")
-        raise AssertionError(f"{exc}; threshold readout {moved!r}, kernel {kernel}\n"
+        raise AssertionError(f"{exc}; threshold readout {moved!r}; "
                              f"{_diagnosis(page, lab['root'] / 'lab.log')}") from None
     top = float(_slider(page, "threshold").locator(".widget-readout").inner_text())
     assert top > 7.1, top     # the flapping load is in [7.1, 7.9); the top is at least its max
